@@ -1,0 +1,52 @@
+# carehub — see README.md. `make run` and `make test` are all a newcomer needs.
+GO            ?= go
+BIN           := bin/carehub
+TOOLS         := $(CURDIR)/.tools
+GOLANGCI_LINT := $(TOOLS)/golangci-lint
+GOLANGCI_VER  := v2.15.0
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# `make run` starts the embedded NATS on 4223: machines of this kind already
+# run a system NATS on 4222. Override with `make run RUN_NATS_LISTEN=...`.
+RUN_NATS_LISTEN ?= 127.0.0.1:4223
+RUN_HTTP_ADDR   ?= 127.0.0.1:8080
+RUN_DIRECTORY   ?= deploy/directory.example.yaml
+
+.PHONY: all build run test test-short lint bench fmt tools postgres clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/carehub
+
+## run: build and start the hub with embedded NATS and the local PostgreSQL.
+run: build postgres
+	@echo "carehub: HTTP on http://$(RUN_HTTP_ADDR), embedded NATS on nats://$(RUN_NATS_LISTEN)"
+	$(BIN) serve --http-addr $(RUN_HTTP_ADDR) --nats-listen $(RUN_NATS_LISTEN) --directory $(RUN_DIRECTORY)
+
+## test: every test, against the embedded NATS and the local PostgreSQL.
+test: postgres
+	$(GO) test -count=1 ./...
+
+lint: tools
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+## bench: throughput and latency of the ingest and end-to-end paths.
+bench: build postgres
+	$(GO) run ./test/bench
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+tools: $(GOLANGCI_LINT)
+
+$(GOLANGCI_LINT):
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VER)
+
+postgres:
+	@scripts/ensure-postgres.sh
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,318 @@
+package fhirrest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+)
+
+// mapped is one Encounter turned into a fact.
+type mapped struct {
+	event       cloudevents.Event
+	subject     string
+	encounterID string
+	warnings    []fhir.Issue
+}
+
+// encounterInput is an Encounter with the request context needed to map it.
+type encounterInput struct {
+	org       directory.Organisation
+	encounter fhir.Resource
+	// others are the other resources of the request (Patient, Organization,
+	// Location, ...), used to resolve references.
+	others []fhir.Resource
+	// path is the FHIRPath of the Encounter in the request, for errors.
+	path string
+	// hint is the event type a message header announced, if any.
+	hint event.Type
+	// identity, when set, identifies the fact (a message id); otherwise the
+	// Encounter's id and version (or content) do.
+	identity string
+	received time.Time
+}
+
+// Da Vinci notification event codes and what they announce.
+var daVinciEvents = map[string]event.Type{
+	"notification-admit":     event.EncounterAdmitted,
+	"notification-discharge": event.EncounterDischarged,
+	"notification-transfer":  event.EncounterTransferred,
+}
+
+func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
+	var out mapped
+	enc, err := samply.UnmarshalEncounter(in.encounter.Raw)
+	if err != nil {
+		return out, invalid(in.path, "not a valid R4 Encounter: "+err.Error())
+	}
+	raw := in.encounter.Raw
+	id := in.encounter.ID
+	if id == "" {
+		// A create without an id: the server assigns one, derived from the
+		// business identifier so that a resend maps to the same encounter.
+		ident := firstIdentifier(enc.Identifier)
+		if ident == "" {
+			return out, unprocessable("required", in.path+".identifier", "an Encounter without id needs an identifier (system and value)")
+		}
+		id = "enc-" + shortHash(in.org.ID, ident)
+		if raw, err = setID(raw, id); err != nil {
+			return out, invalid(in.path, err.Error())
+		}
+	}
+	if enc.Class.Code == nil || *enc.Class.Code == "" {
+		return out, unprocessable("required", in.path+".class", "Encounter.class.code is required (v3 ActCode such as IMP, EMER, AMB)")
+	}
+	typ, ierr := eventType(enc, in.hint, in.path)
+	if ierr != nil {
+		return out, ierr
+	}
+	idx := fhir.NewResourceIndex(append([]fhir.Resource{in.encounter}, in.others...))
+	if ierr := checkFacility(in.org, enc, idx, in.path); ierr != nil {
+		return out, ierr
+	}
+	patient, ierr := resolvePatient(enc, raw, idx, in.path)
+	if ierr != nil {
+		return out, ierr
+	}
+	key, warnings, ierr := a.patientKey(patient, in.path)
+	if ierr != nil {
+		return out, ierr
+	}
+	out.warnings = warnings
+
+	identity := in.identity
+	if identity == "" {
+		version := in.versionOf(raw)
+		identity = "Encounter|" + id + "|" + version
+	}
+	eventID := event.ID("fhir", in.org.ID, identity)
+	encURL := in.encounter.FullURL
+	if encURL == "" {
+		encURL = "urn:uuid:" + event.ID("fullUrl", in.org.ID, "Encounter", id)
+	}
+	resources := []fhir.Resource{{FullURL: encURL, Type: "Encounter", ID: id, Raw: raw}, patient}
+	for _, r := range in.others {
+		if r.Type == "Organization" || r.Type == "Location" {
+			resources = append(resources, r)
+		}
+	}
+	data, err := json.Marshal(fhir.NewCollectionBundle(in.received.UTC().Format(time.RFC3339Nano), resources))
+	if err != nil {
+		return out, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
+	}
+	ce, err := event.New(event.Fact{
+		ID: eventID, Type: typ, Source: "/adapters/fhir/" + in.org.ID, Subject: "Encounter/" + id,
+		Time: in.received, PatientKey: key, Organisation: in.org.ID, Data: data,
+	})
+	if err != nil {
+		return out, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
+	}
+	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
+	return out, nil
+}
+
+// versionOf names the version of a resource: meta.versionId when the
+// sender keeps versions, else a hash of its bytes, so that the same content
+// sent twice is one event and changed content is a new one.
+func (in encounterInput) versionOf(raw []byte) string {
+	if _, _, v, err := fhir.Header(raw); err == nil && v != "" {
+		return "v:" + v
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func eventType(enc samply.Encounter, hint event.Type, path string) (event.Type, *ingestError) {
+	switch enc.Status {
+	case samply.EncounterStatusCancelled, samply.EncounterStatusEnteredInError:
+		return event.EncounterCancelled, nil
+	case samply.EncounterStatusFinished:
+		return event.EncounterDischarged, nil
+	case samply.EncounterStatusPlanned:
+		return event.EncounterPreAdmitted, nil
+	case samply.EncounterStatusArrived, samply.EncounterStatusTriaged, samply.EncounterStatusInProgress, samply.EncounterStatusOnleave:
+		switch {
+		case hint == event.EncounterTransferred || hint == event.EncounterUpdated:
+			return hint, nil
+		case hint == event.EncounterDischarged:
+			return "", unprocessable("business-rule", path+".status",
+				"the message announces a discharge but Encounter.status is "+enc.Status.Code()+"; a discharged Encounter is finished")
+		case movedLocation(enc):
+			return event.EncounterTransferred, nil
+		}
+		return event.EncounterAdmitted, nil
+	}
+	return "", unprocessable("code-invalid", path+".status",
+		"Encounter.status "+enc.Status.Code()+" says nothing about the stay; use planned, in-progress, finished, cancelled or entered-in-error")
+}
+
+// movedLocation reports a location history with a completed stop and an
+// active one: the patient moved within the stay.
+func movedLocation(enc samply.Encounter) bool {
+	var completed, active bool
+	for _, l := range enc.Location {
+		if l.Status == nil {
+			continue
+		}
+		switch *l.Status {
+		case samply.EncounterLocationStatusCompleted:
+			completed = true
+		case samply.EncounterLocationStatusActive:
+			active = true
+		}
+	}
+	return completed && active
+}
+
+// checkFacility enforces that an organisation reports only for facilities
+// the directory gives it.
+func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.ResourceIndex, path string) *ingestError {
+	sp := enc.ServiceProvider
+	if sp == nil {
+		return unprocessable("required", path+".serviceProvider", "Encounter.serviceProvider is required: it names the facility the stay belongs to")
+	}
+	var values []string
+	if sp.Identifier != nil && sp.Identifier.Value != nil {
+		values = append(values, *sp.Identifier.Value)
+	}
+	if sp.Reference != nil {
+		if r, ok := idx.Resolve(*sp.Reference); ok && r.Type == "Organization" {
+			o, err := samply.UnmarshalOrganization(r.Raw)
+			if err != nil {
+				return invalid(path+".serviceProvider", "the referenced Organization is not valid R4: "+err.Error())
+			}
+			for _, ident := range o.Identifier {
+				if ident.Value != nil {
+					values = append(values, *ident.Value)
+				}
+			}
+		}
+	}
+	if len(values) == 0 {
+		return unprocessable("required", path+".serviceProvider",
+			"Encounter.serviceProvider must carry an identifier or reference an Organization in the request")
+	}
+	for _, v := range values {
+		if org.OwnsFacility(v) || (org.HSAID != "" && v == org.HSAID) {
+			return nil
+		}
+	}
+	return reject(http.StatusForbidden, "forbidden", path+".serviceProvider",
+		fmt.Sprintf("the facility is not one of organisation %s's facilities in the directory", org.ID))
+}
+
+// resolvePatient finds the Encounter's subject: a Patient in the request, a
+// contained Patient, or a logical reference by identifier.
+func resolvePatient(enc samply.Encounter, raw []byte, idx *fhir.ResourceIndex, path string) (fhir.Resource, *ingestError) {
+	if enc.Subject == nil {
+		return fhir.Resource{}, unprocessable("required", path+".subject", "Encounter.subject is required")
+	}
+	if ref := enc.Subject.Reference; ref != nil && *ref != "" {
+		if strings.HasPrefix(*ref, "#") {
+			if p, ok := containedPatient(raw, strings.TrimPrefix(*ref, "#")); ok {
+				return p, nil
+			}
+			return fhir.Resource{}, unprocessable("not-found", path+".subject", "the contained Patient "+*ref+" is missing")
+		}
+		if r, ok := idx.Resolve(*ref); ok && r.Type == "Patient" {
+			return *r, nil
+		}
+	}
+	if ident := enc.Subject.Identifier; ident != nil && ident.System != nil && ident.Value != nil {
+		p, _ := json.Marshal(map[string]any{
+			"resourceType": "Patient",
+			"identifier":   []map[string]string{{"system": *ident.System, "value": *ident.Value}},
+		})
+		return fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient-ref", *ident.System, *ident.Value), Type: "Patient", Raw: p}, nil
+	}
+	return fhir.Resource{}, unprocessable("not-found", path+".subject",
+		"Encounter.subject must reference a Patient in the request, a contained Patient, or carry an identifier")
+}
+
+func containedPatient(raw []byte, id string) (fhir.Resource, bool) {
+	var holder struct {
+		Contained []json.RawMessage `json:"contained"`
+	}
+	if json.Unmarshal(raw, &holder) != nil {
+		return fhir.Resource{}, false
+	}
+	for _, c := range holder.Contained {
+		typ, cid, _, err := fhir.Header(c)
+		if err == nil && typ == "Patient" && cid == id {
+			return fhir.Resource{FullURL: "#" + id, Type: "Patient", ID: cid, Raw: c}, true
+		}
+	}
+	return fhir.Resource{}, false
+}
+
+// patientKey validates the patient's identifiers and derives the key. A
+// patient without a Swedish national identifier (a foreign visitor, or a
+// test feed such as the Da Vinci examples) is keyed by its first identifier;
+// the response says so in a warning.
+func (a *Adapter) patientKey(p fhir.Resource, path string) (string, []fhir.Issue, *ingestError) {
+	var patient samply.Patient
+	if err := json.Unmarshal(p.Raw, &patient); err != nil {
+		return "", nil, invalid(path+".subject", "the Patient is not valid R4: "+err.Error())
+	}
+	id, ok, err := fhir.FindNationalID(patient)
+	if err != nil {
+		expr := "Patient"
+		var fe *fhir.FieldError
+		if errors.As(err, &fe) {
+			expr = "Patient." + fe.Path
+		}
+		return "", nil, unprocessable("value", expr, err.Error())
+	}
+	if ok {
+		return a.keys.Key(id.System(), id.Value), nil, nil
+	}
+	for _, ident := range patient.Identifier {
+		if ident.System != nil && ident.Value != nil && *ident.System != "" && *ident.Value != "" {
+			return a.keys.Key(*ident.System, *ident.Value), []fhir.Issue{{
+				Severity: "warning", Code: "incomplete", Expression: []string{"Patient.identifier"},
+				Diagnostics: "no personnummer or samordningsnummer: the patient is keyed by another identifier and cannot be matched across organisations",
+			}}, nil
+		}
+	}
+	return "", nil, unprocessable("required", "Patient.identifier",
+		"the Patient needs a personnummer ("+fhir.SystemPersonnummer+"), a samordningsnummer ("+fhir.SystemSamordningsnummer+") or another identifier")
+}
+
+func firstIdentifier(ids []samply.Identifier) string {
+	for _, id := range ids {
+		if id.System != nil && id.Value != nil && *id.Value != "" {
+			return *id.System + "|" + *id.Value
+		}
+	}
+	return ""
+}
+
+func shortHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+func setID(raw []byte, id string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("reading Encounter: %w", err)
+	}
+	idJSON, _ := json.Marshal(id)
+	m["id"] = idJSON
+	return json.Marshal(m)
+}

@@ -1,0 +1,45 @@
+// Command carehub is the care-transition hub: one binary that serves the
+// hub, migrates its database and helps integration engineers.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// cli is the command line. Every setting has an environment variable twin,
+// shown in --help, so the same binary runs from a shell, systemd or k8s.
+type cli struct {
+	LogLevel  string `name:"log-level" env:"CAREHUB_LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+	LogFormat string `name:"log-format" env:"CAREHUB_LOG_FORMAT" default:"console" enum:"console,json" help:"Log format (${enum})."`
+
+	Serve   serveCmd   `cmd:"" help:"Run the hub: FHIR ingest, router, notifications, API."`
+	Migrate migrateCmd `cmd:"" help:"Create the database if missing and apply migrations, then exit."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c,
+		kong.Name("carehub"),
+		kong.Description("carehub tells the next care organisation, in time, when a patient moves between hospital, home care, SSIH and short-term units."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err := kctx.Run(&c); err != nil {
+		fmt.Fprintf(os.Stderr, "carehub: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run() error {
+	fmt.Println("carehub", version)
+	return nil
+}

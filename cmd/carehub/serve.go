@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/carehub/carehub/internal/hub"
+	"github.com/carehub/carehub/pkg/store"
+)
+
+type serveCmd struct {
+	HTTPAddr         string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
+	NATSURL          string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
+	NATSListen       string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
+	DataDir          string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
+	DatabaseURL      string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
+	Directory        string        `name:"directory" env:"CAREHUB_DIRECTORY" default:"deploy/directory.example.yaml" help:"Organisation directory (YAML)."`
+	PatientKeySecret string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
+	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
+	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
+}
+
+// startupDeadline bounds start-up: an unreachable dependency must be
+// reported promptly, not retried forever.
+const startupDeadline = 15 * time.Second
+
+func (s *serveCmd) Run(c *cli) error {
+	log, err := newLogger(c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, startupDeadline)
+	defer cancel()
+	h, err := hub.Start(startCtx, hub.Config{
+		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
+		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
+		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout,
+	}, log)
+	if err != nil {
+		var se *hub.StartupError
+		if errors.As(err, &se) {
+			return fmt.Errorf("cannot start: %w", se)
+		}
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("signal received, stopping: no new input, finishing in-flight work")
+	case err := <-h.Failed():
+		log.Error("component failed, stopping", zap.Error(err))
+		_ = h.Shutdown(context.Background())
+		return err
+	}
+	if err := h.Shutdown(context.Background()); err != nil {
+		return fmt.Errorf("graceful stop incomplete: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+type migrateCmd struct {
+	DatabaseURL string `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
+}
+
+func (m *migrateCmd) Run() error {
+	ctx, cancel := context.WithTimeout(context.Background(), startupDeadline)
+	defer cancel()
+	st, err := store.Open(ctx, store.Config{URL: m.DatabaseURL, CreateDatabase: true})
+	if err != nil {
+		return fmt.Errorf("migrating %s: %w", store.RedactURL(m.DatabaseURL), err)
+	}
+	st.Close()
+	fmt.Println("database", store.RedactURL(m.DatabaseURL), "is up to date")
+	return nil
+}

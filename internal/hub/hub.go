@@ -1,0 +1,246 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/carehub/carehub/adapters/fhirrest"
+	"github.com/carehub/carehub/pkg/api"
+	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/notify"
+	"github.com/carehub/carehub/pkg/router"
+	"github.com/carehub/carehub/pkg/store"
+)
+
+// Config is everything `carehub serve` can be told.
+type Config struct {
+	HTTPAddr         string
+	NATSURL          string // empty: start the embedded server
+	NATSListen       string
+	DataDir          string
+	DatabaseURL      string
+	DirectoryPath    string
+	PatientKeySecret string
+	StreamReplicas   int
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout time.Duration
+	// Router tunes the router; zero values take its defaults.
+	Router router.Config
+}
+
+// StartupError is a failure to start, with what failed and how to fix it,
+// so `carehub serve` can print one line an operator can act on.
+type StartupError struct {
+	What string
+	Fix  string
+	Err  error
+}
+
+func (e *StartupError) Error() string {
+	msg := e.What
+	if e.Err != nil {
+		msg += ": " + strings.ReplaceAll(e.Err.Error(), "\n", "; ")
+	}
+	if e.Fix != "" {
+		msg += " (" + e.Fix + ")"
+	}
+	return msg
+}
+
+func (e *StartupError) Unwrap() error { return e.Err }
+
+// Hub is a running carehub.
+type Hub struct {
+	cfg      Config
+	log      *zap.Logger
+	embedded *bus.Embedded
+	bus      *bus.Bus
+	store    *store.Store
+	httpSrv  *http.Server
+	httpAddr string
+	natsURL  string
+
+	stopRouter context.CancelFunc
+	stopRelay  context.CancelFunc
+	routerDone chan struct{}
+	relayDone  chan struct{}
+	failed     chan error
+	closeOnce  sync.Once
+}
+
+// Start brings every component up and returns once the hub takes requests.
+// On error, whatever had started is stopped again.
+func Start(ctx context.Context, cfg Config, log *zap.Logger) (h *Hub, err error) {
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 20 * time.Second
+	}
+	h = &Hub{cfg: cfg, log: log, failed: make(chan error, 4)}
+	defer func() {
+		if err != nil {
+			h.closeResources()
+		}
+	}()
+
+	dir, err := directory.Load(cfg.DirectoryPath)
+	if err != nil {
+		return nil, &StartupError{What: "organisation directory is invalid", Fix: "fix the file named, or point --directory / CAREHUB_DIRECTORY at another", Err: err}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, &StartupError{What: "cannot create data dir " + cfg.DataDir, Fix: "set --data-dir / CAREHUB_DATA_DIR to a writable directory", Err: err}
+	}
+	secret, generated, err := patientKeySecret(cfg.PatientKeySecret, cfg.DataDir)
+	if err != nil {
+		return nil, &StartupError{What: "patient key secret unavailable", Fix: "set --patient-key-secret / CAREHUB_PATIENT_KEY_SECRET", Err: err}
+	}
+	if generated != "" {
+		log.Warn("generated a patient key secret for development; set CAREHUB_PATIENT_KEY_SECRET in production", zap.String("file", generated))
+	}
+	keys, err := fhir.NewPatientKeyer(secret)
+	if err != nil {
+		return nil, &StartupError{What: "patient key secret rejected", Fix: "use a random secret of at least 32 characters", Err: err}
+	}
+
+	// Bind the HTTP port before starting anything slow, so a taken port is
+	// reported at once.
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, &StartupError{What: "cannot listen on HTTP address " + cfg.HTTPAddr, Fix: "free the port or set --http-addr / CAREHUB_HTTP_ADDR", Err: err}
+	}
+	h.httpAddr = ln.Addr().String()
+	h.httpSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	defer func() {
+		if err != nil {
+			_ = ln.Close()
+		}
+	}()
+
+	h.natsURL = cfg.NATSURL
+	if h.natsURL == "" {
+		h.embedded, err = bus.StartEmbedded(bus.EmbeddedConfig{
+			Listen: cfg.NATSListen, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), SyncAlways: true,
+		})
+		if err != nil {
+			fix := "set --nats-listen / CAREHUB_NATS_LISTEN to a free address (port 0 picks one), or --nats-url for an external server"
+			return nil, &StartupError{What: "cannot start embedded NATS", Fix: fix, Err: err}
+		}
+		h.natsURL = h.embedded.ClientURL()
+		log.Info("embedded NATS started", zap.String("listen", h.embedded.Addr()), zap.String("url", h.natsURL),
+			zap.String("store", filepath.Join(cfg.DataDir, "jetstream")))
+	}
+	h.bus, err = bus.Connect(ctx, bus.Config{URL: h.natsURL, Replicas: cfg.StreamReplicas, Name: "carehub"}, log)
+	if err != nil {
+		return nil, &StartupError{What: "cannot reach NATS JetStream at " + h.natsURL, Fix: "start the server (with -js) or fix --nats-url / CAREHUB_NATS_URL", Err: err}
+	}
+	if err := h.bus.EnsureStreams(ctx); err != nil {
+		return nil, &StartupError{What: "cannot create JetStream streams", Fix: "check the server has JetStream enabled and enough replicas for --stream-replicas", Err: err}
+	}
+
+	h.store, err = store.Open(ctx, store.Config{URL: cfg.DatabaseURL, CreateDatabase: true})
+	if err != nil {
+		return nil, &StartupError{What: "cannot use PostgreSQL at " + store.RedactURL(cfg.DatabaseURL), Fix: "start PostgreSQL or fix --database-url / CAREHUB_DATABASE_URL", Err: err}
+	}
+
+	relay := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus.JetStream(), log)
+	rt := router.New(cfg.Router, h.bus, h.store, dir, log, relay.Wake)
+
+	srv := api.NewServer(dir, h.store, []api.Check{
+		{Name: "nats", Ping: h.bus.Ping},
+		{Name: "postgres", Ping: h.store.Ping},
+	}, log)
+	fhirrest.New(fhirrest.Config{}, h.bus, keys, log).Register(srv)
+	h.httpSrv.Handler = srv.Handler()
+
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
+	h.stopRelay, h.stopRouter = stopRelay, stopRouter
+	h.relayDone, h.routerDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(h.relayDone)
+		if err := relay.Run(relayCtx); err != nil {
+			h.failed <- fmt.Errorf("outbox relay: %w", err)
+		}
+	}()
+	go func() {
+		defer close(h.routerDone)
+		if err := rt.Run(routerCtx); err != nil {
+			h.failed <- err
+		}
+	}()
+	go func() {
+		if err := h.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.failed <- fmt.Errorf("HTTP server: %w", err)
+		}
+	}()
+	log.Info("carehub ready", zap.String("http", h.httpAddr), zap.String("nats", h.natsURL),
+		zap.String("directory", cfg.DirectoryPath), zap.Int("organisations", len(dir.Organisations())))
+	return h, nil
+}
+
+// HTTPAddr is the address the API listens on.
+func (h *Hub) HTTPAddr() string { return h.httpAddr }
+
+// NATSURL is the URL of the NATS server in use.
+func (h *Hub) NATSURL() string { return h.natsURL }
+
+// Store exposes the state, for tests and tools.
+func (h *Hub) Store() *store.Store { return h.store }
+
+// Failed delivers a component's fatal error.
+func (h *Hub) Failed() <-chan error { return h.failed }
+
+// Shutdown stops taking input, finishes in-flight work and stops: HTTP
+// first (in-flight requests complete and are acknowledged), then the
+// router's current batch, then a last outbox drain, then the connections.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := h.httpSrv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping HTTP: %w", err))
+	}
+	h.stopRouter()
+	if err := waitDone(ctx, h.routerDone); err != nil {
+		errs = append(errs, fmt.Errorf("stopping router: %w", err))
+	}
+	h.stopRelay()
+	if err := waitDone(ctx, h.relayDone); err != nil {
+		errs = append(errs, fmt.Errorf("stopping relay: %w", err))
+	}
+	h.closeResources()
+	return errors.Join(errs...)
+}
+
+func (h *Hub) closeResources() {
+	h.closeOnce.Do(func() {
+		if h.bus != nil {
+			h.bus.Close()
+		}
+		if h.embedded != nil {
+			h.embedded.Shutdown()
+		}
+		if h.store != nil {
+			h.store.Close()
+		}
+	})
+}
+
+func waitDone(ctx context.Context, done chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

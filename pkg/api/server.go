@@ -1,0 +1,128 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/store"
+)
+
+// Check is a dependency readiness depends on.
+type Check struct {
+	Name string
+	Ping func(context.Context) error
+}
+
+// NotificationLister is the store query the incoming-patients API needs.
+type NotificationLister interface {
+	ListNotifications(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error)
+}
+
+// Server routes carehub's HTTP API.
+type Server struct {
+	mux    *http.ServeMux
+	dir    *directory.Directory
+	notifs NotificationLister
+	checks []Check
+	log    *zap.Logger
+}
+
+// NewServer builds the router with health, readiness and the
+// incoming-patients API.
+func NewServer(dir *directory.Directory, notifs NotificationLister, checks []Check, log *zap.Logger) *Server {
+	s := &Server{mux: http.NewServeMux(), dir: dir, notifs: notifs, checks: checks, log: log}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /api/v1/orgs/{org}/notifications", s.Authenticated(http.HandlerFunc(s.listNotifications)))
+	return s
+}
+
+// Handle mounts an adapter's handler; pattern follows net/http.ServeMux.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+type orgKey struct{}
+
+// OrganisationFrom returns the authenticated organisation of a request that
+// passed Authenticated.
+func OrganisationFrom(ctx context.Context) (directory.Organisation, bool) {
+	org, ok := ctx.Value(orgKey{}).(directory.Organisation)
+	return org, ok
+}
+
+// Authenticated requires a bearer token of a directory organisation.
+func (s *Server) Authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carehub"`)
+			WriteError(w, r, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
+			return
+		}
+		org, ok := s.dir.Authenticate(strings.TrimSpace(token))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carehub", error="invalid_token"`)
+			WriteError(w, r, http.StatusUnauthorized, "bearer token not known to the directory")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), orgKey{}, org)))
+	})
+}
+
+// RequireOrg checks that the authenticated organisation is the one named in
+// the URL; it writes 403 and returns false otherwise.
+func RequireOrg(w http.ResponseWriter, r *http.Request, orgID string) bool {
+	org, ok := OrganisationFrom(r.Context())
+	if !ok || subtle.ConstantTimeCompare([]byte(org.ID), []byte(orgID)) != 1 {
+		WriteError(w, r, http.StatusForbidden, "this token may only read its own organisation's notifications")
+		return false
+	}
+	return true
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	ready := true
+	for _, c := range s.checks {
+		if err := c.Ping(ctx); err != nil {
+			ready = false
+			status[c.Name] = err.Error()
+			continue
+		}
+		status[c.Name] = "ok"
+	}
+	if !ready {
+		WriteJSON(w, r, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": status})
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, map[string]any{"status": "ready", "checks": status})
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, _ *http.Request, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// WriteError writes {"error": message}.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	WriteJSON(w, r, status, map[string]string{"error": message})
+}

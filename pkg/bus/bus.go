@@ -1,0 +1,227 @@
+package bus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/carehub/carehub/pkg/event"
+)
+
+// Config configures the connection and the streams.
+type Config struct {
+	// URL of the NATS server or cluster (comma-separated).
+	URL string
+	// Replicas of each stream: 1 on a single node, 3 in a cluster.
+	Replicas int
+	// DuplicateWindow is how long JetStream remembers message ids. Beyond
+	// it, the router's idempotent apply still makes a resent event harmless.
+	DuplicateWindow time.Duration
+	// ConnectTimeout bounds the initial connection.
+	ConnectTimeout time.Duration
+	// PublishTimeout bounds the wait for one JetStream acknowledgement.
+	PublishTimeout time.Duration
+	// Name identifies this client in the server's connection list.
+	Name string
+}
+
+func (c *Config) setDefaults() {
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = 2 * time.Hour
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 5 * time.Second
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = 10 * time.Second
+	}
+	if c.Name == "" {
+		c.Name = "carehub"
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c *Config) Validate() error {
+	if c.URL == "" {
+		return errors.New("bus: NATS URL is empty")
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		return fmt.Errorf("bus: replicas must be 1 to 5, got %d", c.Replicas)
+	}
+	return nil
+}
+
+// Bus is a JetStream connection with carehub's streams.
+type Bus struct {
+	cfg Config
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	log *zap.Logger
+}
+
+// Connect connects to NATS. It fails fast when no server answers rather
+// than retrying in the background, so that start-up errors are immediate.
+func Connect(ctx context.Context, cfg Config, log *zap.Logger) (*Bus, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(cfg.URL,
+		nats.Name(cfg.Name),
+		nats.Timeout(cfg.ConnectTimeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("NATS disconnected", zap.Error(err))
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", zap.String("url", c.ConnectedUrlRedacted())) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	b := &Bus{cfg: cfg, nc: nc, js: js, log: log}
+	if err := b.Ping(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// JetStream returns the JetStream handle, for consumers.
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+
+// Conn returns the core NATS connection.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Ping checks that JetStream answers.
+func (b *Bus) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := b.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("JetStream not available: %w", err)
+	}
+	return nil
+}
+
+// Close flushes what is buffered and closes the connection. Callers stop
+// their consumers and wait for their publishes first.
+func (b *Bus) Close() {
+	_ = b.nc.FlushTimeout(2 * time.Second)
+	b.nc.Close()
+}
+
+// StreamConfigs returns the desired configuration of carehub's streams.
+func (b *Bus) StreamConfigs() []jetstream.StreamConfig {
+	base := func(name, subject, desc string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: desc,
+			Subjects:    []string{subject},
+			Storage:     jetstream.FileStorage,
+			Replicas:    b.cfg.Replicas,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			Duplicates:  b.cfg.DuplicateWindow,
+		}
+	}
+	return []jetstream.StreamConfig{
+		base(event.StreamEvents, event.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)"),
+		base(event.StreamNotify, event.SubjectNotifyAll, "carehub: notifications to receiving organisations"),
+		base(event.StreamQuarantine, event.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason"),
+	}
+}
+
+// EnsureStreams creates the streams or updates them to the configuration.
+func (b *Bus) EnsureStreams(ctx context.Context) error {
+	for _, cfg := range b.StreamConfigs() {
+		if _, err := b.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// Publish sends msg and waits for JetStream's acknowledgement. msg must carry
+// a Nats-Msg-Id so that a retry after a lost acknowledgement is deduplicated.
+func (b *Bus) Publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	if msg.Header.Get(nats.MsgIdHdr) == "" {
+		return nil, errors.New("publish: message has no Nats-Msg-Id")
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+	defer cancel()
+	ack, err := b.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("publishing to %s: %w", msg.Subject, err)
+	}
+	return ack, nil
+}
+
+// PublishEvent encodes e in binary mode and publishes it to subject.
+func (b *Bus) PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
+	msg, err := event.ToNATS(e, subject)
+	if err != nil {
+		return nil, err
+	}
+	return b.Publish(ctx, msg)
+}
+
+// Quarantine headers.
+const (
+	HeaderQuarantineReason  = "Carehub-Reason"
+	HeaderQuarantineAdapter = "Carehub-Adapter"
+	HeaderQuarantineOrg     = "Carehub-Organisation"
+	HeaderReceivedAt        = "Carehub-Received-At"
+)
+
+// QuarantineEntry is rejected input kept for inspection and replay.
+type QuarantineEntry struct {
+	Adapter      string
+	Organisation string // the authenticated sender, if known
+	ContentType  string
+	Reason       string // must not contain personal data
+	Raw          []byte // untouched
+	ReceivedAt   time.Time
+}
+
+// Quarantine stores rejected input. Callers must not acknowledge the input
+// as handled (not even with an error status) unless this succeeded.
+func (b *Bus) Quarantine(ctx context.Context, q QuarantineEntry) error {
+	msg := nats.NewMsg(event.QuarantineSubject(q.Adapter))
+	msg.Header.Set(HeaderQuarantineAdapter, q.Adapter)
+	msg.Header.Set(HeaderQuarantineReason, q.Reason)
+	if q.Organisation != "" {
+		msg.Header.Set(HeaderQuarantineOrg, q.Organisation)
+	}
+	if q.ContentType != "" {
+		msg.Header.Set("Content-Type", q.ContentType)
+	}
+	if q.ReceivedAt.IsZero() {
+		q.ReceivedAt = time.Now()
+	}
+	msg.Header.Set(HeaderReceivedAt, q.ReceivedAt.UTC().Format(time.RFC3339Nano))
+	sum := sha256.Sum256(append([]byte(q.Adapter+"\x00"+q.Organisation+"\x00"), q.Raw...))
+	msg.Header.Set(nats.MsgIdHdr, "q-"+hex.EncodeToString(sum[:16]))
+	msg.Data = q.Raw
+	if _, err := b.Publish(ctx, msg); err != nil {
+		return fmt.Errorf("quarantining %s input: %w", q.Adapter, err)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package event
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+)
+
+// ContentTypeFHIR is the datacontenttype of every carehub event.
+const ContentTypeFHIR = "application/fhir+json"
+
+// CloudEvents extension attributes carehub sets.
+const (
+	// ExtPatientKey carries the pseudonymous patient key, so consumers can
+	// partition and correlate without reading personal data.
+	ExtPatientKey = "patientkey"
+	// ExtOrganisation is the directory id of the organisation that reported
+	// a fact, or that receives a notification.
+	ExtOrganisation = "carehuborg"
+)
+
+// ErrInvalid is wrapped by every validation error of this package.
+var ErrInvalid = errors.New("invalid event")
+
+// ID derives a deterministic event id from the source's own identity, so a
+// resent message maps to the same id and is recognised as a duplicate. The
+// id has the textual shape of a UUID to suit systems that expect one.
+func ID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	s := hex.EncodeToString(h.Sum(nil)[:16])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:32]
+}
+
+// Fact describes an event to build. Data is a FHIR R4 Bundle (JSON) whose
+// first entry is the focus resource.
+type Fact struct {
+	ID           string
+	Type         Type
+	Source       string // e.g. /adapters/fhir/rjl-ryhov
+	Subject      string // the focus resource, e.g. Encounter/123 — never personal data
+	Time         time.Time
+	PatientKey   string
+	Organisation string
+	Data         []byte
+}
+
+// New builds and validates a CloudEvent from a fact or a notification.
+func New(f Fact) (cloudevents.Event, error) {
+	e := cloudevents.New(cloudevents.CloudEventsVersionV1)
+	e.SetID(f.ID)
+	e.SetType(string(f.Type))
+	e.SetSource(f.Source)
+	if f.Subject != "" {
+		e.SetSubject(f.Subject)
+	}
+	if !f.Time.IsZero() {
+		e.SetTime(f.Time.UTC())
+	}
+	if f.PatientKey != "" {
+		e.SetExtension(ExtPatientKey, f.PatientKey)
+	}
+	if f.Organisation != "" {
+		e.SetExtension(ExtOrganisation, f.Organisation)
+	}
+	if err := e.SetData(ContentTypeFHIR, f.Data); err != nil {
+		return e, fmt.Errorf("%w: setting data: %w", ErrInvalid, err)
+	}
+	if err := Validate(e); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// Validate checks CloudEvents conformance and carehub's own rules.
+func Validate(e cloudevents.Event) error {
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	t := Type(e.Type())
+	if !t.IsFact() && !strings.HasPrefix(string(t), NotificationTypePrefix) {
+		return fmt.Errorf("%w: type %q is not in the carehub catalogue", ErrInvalid, t)
+	}
+	if e.DataContentType() != ContentTypeFHIR {
+		return fmt.Errorf("%w: datacontenttype %q, want %s", ErrInvalid, e.DataContentType(), ContentTypeFHIR)
+	}
+	if len(e.Data()) == 0 {
+		return fmt.Errorf("%w: no data", ErrInvalid)
+	}
+	if PatientKey(e) == "" {
+		return fmt.Errorf("%w: extension %s missing", ErrInvalid, ExtPatientKey)
+	}
+	return nil
+}
+
+// PatientKey returns the patientkey extension of e, or "".
+func PatientKey(e cloudevents.Event) string { return stringExtension(e, ExtPatientKey) }
+
+// Organisation returns the carehuborg extension of e, or "".
+func Organisation(e cloudevents.Event) string { return stringExtension(e, ExtOrganisation) }
+
+func stringExtension(e cloudevents.Event, name string) string {
+	v, ok := e.Extensions()[name]
+	if !ok {
+		return ""
+	}
+	s, _ := v.(string)
+	return s
+}

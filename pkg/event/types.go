@@ -1,0 +1,87 @@
+package event
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Type is a CloudEvents type of carehub's catalogue.
+type Type string
+
+// TypePrefix starts every carehub event type.
+const TypePrefix = "se.carehub."
+
+// Facts reported by source systems about encounters (hospital stays and
+// visits), municipal/SSIH episodes and patients.
+const (
+	EncounterPreAdmitted      Type = "se.carehub.encounter.pre-admitted"
+	EncounterAdmitted         Type = "se.carehub.encounter.admitted"
+	EncounterTransferred      Type = "se.carehub.encounter.transferred"
+	EncounterDischargePlanned Type = "se.carehub.encounter.discharge-planned"
+	EncounterDischargeReady   Type = "se.carehub.encounter.discharge-ready"
+	EncounterDischarged       Type = "se.carehub.encounter.discharged"
+	EncounterCancelled        Type = "se.carehub.encounter.cancelled"
+	EncounterUpdated          Type = "se.carehub.encounter.updated"
+
+	EpisodeStarted Type = "se.carehub.episode.started"
+	EpisodePaused  Type = "se.carehub.episode.paused"
+	EpisodeResumed Type = "se.carehub.episode.resumed"
+	EpisodeEnded   Type = "se.carehub.episode.ended"
+
+	PatientMerged Type = "se.carehub.patient.merged"
+)
+
+// NotificationTypePrefix starts the type of every notification the hub sends;
+// the kind (e.g. "discharged") follows it.
+const NotificationTypePrefix = "se.carehub.notification."
+
+// FactTypes lists every fact type in catalogue order.
+func FactTypes() []Type {
+	return []Type{
+		EncounterPreAdmitted, EncounterAdmitted, EncounterTransferred, EncounterDischargePlanned,
+		EncounterDischargeReady, EncounterDischarged, EncounterCancelled, EncounterUpdated,
+		EpisodeStarted, EpisodePaused, EpisodeResumed, EpisodeEnded, PatientMerged,
+	}
+}
+
+// IsFact reports whether t is one of the fact types.
+func (t Type) IsFact() bool {
+	for _, f := range FactTypes() {
+		if t == f {
+			return true
+		}
+	}
+	return false
+}
+
+// Noun returns "encounter", "episode" or "patient".
+func (t Type) Noun() string {
+	noun, _, _ := strings.Cut(strings.TrimPrefix(string(t), TypePrefix), ".")
+	return noun
+}
+
+// Verb returns the last part of the type, e.g. "discharged".
+func (t Type) Verb() string {
+	s := string(t)
+	return s[strings.LastIndexByte(s, '.')+1:]
+}
+
+// NotificationKind is what a notification tells its receiver; it is the last
+// token of the notification subject and type.
+type NotificationKind string
+
+// Notification kinds.
+const (
+	KindDischarged NotificationKind = "discharged"
+)
+
+// Type returns the CloudEvents type of a notification of this kind.
+func (k NotificationKind) Type() Type { return Type(NotificationTypePrefix + string(k)) }
+
+// Validate checks that a kind can be used as a subject token.
+func (k NotificationKind) Validate() error {
+	if !isToken(string(k)) {
+		return fmt.Errorf("notification kind %q is not a subject token [a-z0-9-]+", k)
+	}
+	return nil
+}

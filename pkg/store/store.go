@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config configures the connection pool.
+type Config struct {
+	// URL is a PostgreSQL connection URL or key=value string.
+	URL string
+	// CreateDatabase creates the named database when it does not exist.
+	CreateDatabase bool
+	// ConnectTimeout bounds the first connection, so that an unreachable
+	// server is reported at once instead of hanging start-up.
+	ConnectTimeout time.Duration
+	// MaxConns caps the pool; 0 uses pgx's default.
+	MaxConns int32
+}
+
+// Store is carehub's PostgreSQL state.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects, creates the database if asked to, and applies migrations.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("parsing database URL: %w", err)
+	}
+	pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	if cfg.MaxConns > 0 {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	if cfg.CreateDatabase {
+		if err := ensureDatabase(ctx, pcfg.ConnConfig); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening database pool: %w", err)
+	}
+	s := &Store{pool: pool}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Pool exposes the pool to tests and tools in this module.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("PostgreSQL not available: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pool after in-flight queries end.
+func (s *Store) Close() { s.pool.Close() }
+
+// ensureDatabase creates the database named in cfg when it is missing, by
+// connecting to the server's "postgres" maintenance database.
+func ensureDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return conn.Close(ctx)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+		return fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	aconn, err := pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connecting to PostgreSQL to create database %q: %w", cfg.Database, err)
+	}
+	defer func() { _ = aconn.Close(context.WithoutCancel(ctx)) }()
+	_, err = aconn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
+	if err != nil && !isDuplicateDatabase(err) {
+		return fmt.Errorf("creating database %q: %w", cfg.Database, err)
+	}
+	return nil
+}
+
+func isDuplicateDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42P04"
+}
+
+// RedactURL hides the password of a database URL for logs and errors.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

@@ -1,0 +1,191 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/carehub/carehub/internal/hub"
+	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/api"
+	"github.com/carehub/carehub/pkg/event"
+)
+
+// Demo tokens of deploy/directory.example.yaml (see deploy/DEMO-TOKENS.md).
+const (
+	tokenRyhov     = "demo-ryhov-token"
+	tokenJonkoping = "demo-jonkoping-token"
+	tokenHaga      = "demo-haga-token"
+	tokenLjungby   = "demo-ljungby-token"
+)
+
+func repoPath(parts ...string) string {
+	return filepath.Join(append([]string{".."}, parts...)...)
+}
+
+// hubConfig is a hub on random ports with its own data dir and database.
+func hubConfig(t *testing.T) hub.Config {
+	t.Helper()
+	return hub.Config{
+		HTTPAddr:         "127.0.0.1:0",
+		NATSListen:       "127.0.0.1:0",
+		DataDir:          t.TempDir(),
+		DatabaseURL:      testsupport.Database(t),
+		DirectoryPath:    repoPath("deploy", "directory.example.yaml"),
+		PatientKeySecret: "e2e-test-secret-0123456789abcdef0123456789",
+	}
+}
+
+func startHub(t *testing.T, cfg hub.Config) *hub.Hub {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	h, err := hub.Start(ctx, cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatalf("starting hub: %v", err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	return h
+}
+
+func stopHub(t *testing.T, h *hub.Hub) {
+	t.Helper()
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
+	}
+}
+
+type response struct {
+	status int
+	body   []byte
+}
+
+func do(t *testing.T, method, url, token, contentType string, body []byte) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, body: b}
+}
+
+func postFHIR(t *testing.T, h *hub.Hub, path, token string, body []byte) response {
+	t.Helper()
+	return do(t, http.MethodPost, "http://"+h.HTTPAddr()+path, token, "application/fhir+json", body)
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func listNotifications(t *testing.T, h *hub.Hub, org, token, query string) api.NotificationPage {
+	t.Helper()
+	r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/orgs/"+org+"/notifications"+query, token, "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("listing notifications of %s: %d %s", org, r.status, r.body)
+	}
+	var page api.NotificationPage
+	if err := json.Unmarshal(r.body, &page); err != nil {
+		t.Fatalf("decoding notification page: %v", err)
+	}
+	return page
+}
+
+// waitSettled waits until the router has applied every event on the stream
+// and the relay has published every committed notification.
+func waitSettled(t *testing.T, h *hub.Hub) {
+	t.Helper()
+	nc, err := nats.Connect(h.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		cons, err := js.Consumer(ctx, event.StreamEvents, "carehub-router")
+		var info *jetstream.ConsumerInfo
+		if err == nil {
+			info, err = cons.Info(ctx)
+		}
+		var pending int64
+		if err == nil {
+			err = h.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM notifications WHERE status = 'pending'`).Scan(&pending)
+		}
+		cancel()
+		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && pending == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("hub did not settle within 30s: events unapplied or notifications unpublished")
+}
+
+// notifyMessages reads every message on CAREHUB_NOTIFY for subject filter.
+func notifyMessages(t *testing.T, h *hub.Hub, filter string) []jetstream.Msg {
+	t.Helper()
+	nc, err := nats.Connect(h.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, event.StreamNotify, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for {
+		batch, err := cons.FetchNoWait(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			out = append(out, m)
+			n++
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
