@@ -56,6 +56,17 @@ func TestDischargeNotifiesMunicipalityExactlyOnce(t *testing.T) {
 	}
 	waitSettled(t, h)
 	assertOneDischarge(t, h)
+	facts := streamMessages(t, h, event.StreamEvents, event.SubjectEventsAll)
+	if len(facts) != 3 {
+		t.Errorf("CAREHUB_EVENTS holds %d facts, want 3 (admission, discharge, corrected discharge)", len(facts))
+	}
+	for _, m := range facts {
+		ce, err := event.FromNATS(m.Headers(), m.Data())
+		if err != nil {
+			t.Fatalf("fact on %s: %v", m.Subject(), err)
+		}
+		assertSchemaValid(t, ce.Type(), ce.Data())
+	}
 
 	// The listed primary care unit is told too; the other region is not.
 	if page := listNotifications(t, h, "rjl-vc-haga", tokenHaga, ""); len(page.Notifications) != 1 {
@@ -86,6 +97,7 @@ func assertOneDischarge(t *testing.T, h *hub.Hub) {
 		t.Errorf("type %s, Nats-Msg-Id %s, id %s", ce.Type(), m.Headers().Get(nats.MsgIdHdr), ce.ID())
 	}
 	assertDischargeMessage(t, ce.Data())
+	assertSchemaValid(t, ce.Type(), ce.Data())
 
 	page := listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "")
 	if len(page.Notifications) != 1 {

@@ -19,6 +19,7 @@ import (
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/schemas"
 )
 
 // Demo tokens of deploy/directory.example.yaml (see deploy/DEMO-TOKENS.md).
@@ -158,6 +159,23 @@ func waitSettled(t *testing.T, h *hub.Hub) {
 // notifyMessages reads every message on CAREHUB_NOTIFY for subject filter.
 func notifyMessages(t *testing.T, h *hub.Hub, filter string) []jetstream.Msg {
 	t.Helper()
+	return streamMessages(t, h, event.StreamNotify, filter)
+}
+
+func assertSchemaValid(t *testing.T, eventType string, data []byte) {
+	t.Helper()
+	v, err := schemas.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Validate(eventType, data); err != nil {
+		t.Errorf("event data does not match its schema: %v", err)
+	}
+}
+
+// streamMessages reads every message of stream matching filter.
+func streamMessages(t *testing.T, h *hub.Hub, stream, filter string) []jetstream.Msg {
+	t.Helper()
 	nc, err := nats.Connect(h.NATSURL())
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +187,7 @@ func notifyMessages(t *testing.T, h *hub.Hub, filter string) []jetstream.Msg {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, event.StreamNotify, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,8 @@ type StartupError struct {
 func (e *StartupError) Error() string {
 	msg := e.What
 	if e.Err != nil {
-		msg += ": " + strings.ReplaceAll(e.Err.Error(), "\n", "; ")
+		// Wrapped errors (pgx, errors.Join) span lines; the operator gets one.
+		msg += ": " + strings.Join(strings.Fields(strings.ReplaceAll(e.Err.Error(), "\n", "; ")), " ")
 	}
 	if e.Fix != "" {
 		msg += " (" + e.Fix + ")"
@@ -82,11 +83,11 @@ type Hub struct {
 
 // Start brings every component up and returns once the hub takes requests.
 // On error, whatever had started is stopped again.
-func Start(ctx context.Context, cfg Config, log *zap.Logger) (h *Hub, err error) {
+func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 20 * time.Second
 	}
-	h = &Hub{cfg: cfg, log: log, failed: make(chan error, 4)}
+	h := &Hub{cfg: cfg, log: log, failed: make(chan error, 4)}
 	defer func() {
 		if err != nil {
 			h.closeResources()
