@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/carehub/carehub/pkg/event"
+)
+
+// Index ranges keep each phase's patients and encounters distinct.
+const (
+	ingestBase  = 1_000_000
+	latencyBase = 2_000_000
+	e2eBase     = 3_000_000
+	e2eLatBase  = 4_000_000
+)
+
+func rawJetStreamPublish(ctx context.Context, e *env, p plan) (Result, error) {
+	nc, err := nats.Connect(e.hub.NATSURL())
+	if err != nil {
+		return Result{}, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return Result{}, err
+	}
+	// Same settings as CAREHUB_EVENTS (file store, one replica, the server's
+	// fsync-always), its own subjects.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_RAW", Subjects: []string{"bench.raw.>"}, Storage: jetstream.FileStorage, Replicas: 1, Duplicates: 2 * time.Hour,
+	}); err != nil {
+		return Result{}, err
+	}
+	defer func() { _ = js.DeleteStream(context.WithoutCancel(ctx), "BENCH_RAW") }()
+	payload := e.sampleEvent
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	pctx, cancel := context.WithTimeout(ctx, p.throughput)
+	defer cancel()
+	start := time.Now()
+	var failed atomic.Value
+	for w := range p.connections {
+		wg.Go(func() {
+			for k := 0; pctx.Err() == nil; k++ {
+				msg := nats.NewMsg(fmt.Sprintf("bench.raw.%d", w))
+				msg.Data = payload
+				msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("%d-%d", w, k))
+				if _, err := js.PublishMsg(context.WithoutCancel(pctx), msg); err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if v := failed.Load(); v != nil {
+		return Result{}, v.(error)
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(os.Stderr, "bench: raw JetStream publish: %d messages in %s\n", n.Load(), elapsed.Round(time.Millisecond))
+	return Result{Name: "jetstream-publish", EventsPerS: float64(n.Load()) / elapsed.Seconds(), Events: int(n.Load()),
+		Note: fmt.Sprintf("%d concurrent publishers, one message per publish", p.connections)}, nil
+}
+
+func fhirIngest(ctx context.Context, e *env, p plan) (Result, error) {
+	m0 := mallocs()
+	n, elapsed, err := e.saturate(ctx, ingestBase, p.connections, p.throughput)
+	if err != nil {
+		return Result{}, err
+	}
+	allocs := float64(mallocs()-m0) / float64(n)
+	fmt.Fprintf(os.Stderr, "bench: fhir-ingest saturation: %d events in %s\n", n, elapsed.Round(time.Millisecond))
+	if err := e.waitIdle(ctx); err != nil {
+		return Result{}, err
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	e.offer(ctx, latencyBase, p.offered, p.latency, func(_ int, scheduled time.Time, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		lat = append(lat, time.Since(scheduled))
+	})
+	if firstErr != nil {
+		return Result{}, firstErr
+	}
+	p50, p99 := summarise(lat)
+	return Result{Name: "fhir-ingest", EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+		OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
+		Note: fmt.Sprintf("%d HTTP connections; latency = request until 2xx (event durable in JetStream); allocs are process-wide (hub, embedded NATS, load client)", p.connections)}, e.waitIdle(ctx)
+}
+
+// notificationWatch records when each encounter's notification appears on
+// carehub.notify.jonkoping-kommun.>.
+type notificationWatch struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+	sub  *nats.Subscription
+	nc   *nats.Conn
+}
+
+func watchNotifications(e *env) (*notificationWatch, error) {
+	nc, err := nats.Connect(e.hub.NATSURL())
+	if err != nil {
+		return nil, err
+	}
+	w := &notificationWatch{seen: map[string]time.Time{}, nc: nc}
+	w.sub, err = nc.Subscribe(event.NotifySubjectFilter("jonkoping-kommun"), func(m *nats.Msg) {
+		now := time.Now()
+		enc := strings.TrimPrefix(m.Header.Get("ce-subject"), "Encounter/")
+		w.mu.Lock()
+		if _, dup := w.seen[enc]; !dup {
+			w.seen[enc] = now
+		}
+		w.mu.Unlock()
+	})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if err := w.sub.SetPendingLimits(-1, -1); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *notificationWatch) close() { w.nc.Close() }
+
+func (w *notificationWatch) at(i int) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.seen[fmt.Sprintf("bench-%d", i)]
+	return t, ok
+}
+
+// waitFor waits until every index in [first, first+n) has a notification.
+func (w *notificationWatch) waitFor(ctx context.Context, first, n int) (last time.Time, err error) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		missing := 0
+		last = time.Time{}
+		for i := first; i < first+n; i++ {
+			t, ok := w.at(i)
+			if !ok {
+				missing++
+				continue
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		if missing == 0 {
+			return last, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return last, fmt.Errorf("%d of %d notifications never arrived", missing, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func endToEnd(ctx context.Context, e *env, p plan) (Result, error) {
+	w, err := watchNotifications(e)
+	if err != nil {
+		return Result{}, err
+	}
+	defer w.close()
+	m0 := mallocs()
+	start := time.Now()
+	n, _, err := e.saturate(ctx, e2eBase, p.connections, p.throughput)
+	if err != nil {
+		return Result{}, err
+	}
+	last, err := w.waitFor(ctx, e2eBase, n)
+	if err != nil {
+		return Result{}, err
+	}
+	allocs := float64(mallocs()-m0) / float64(n)
+	elapsed := last.Sub(start)
+	fmt.Fprintf(os.Stderr, "bench: end-to-end saturation: %d discharges to notifications in %s\n", n, elapsed.Round(time.Millisecond))
+	if err := e.waitIdle(ctx); err != nil {
+		return Result{}, err
+	}
+
+	var mu sync.Mutex
+	scheduled := map[int]time.Time{}
+	var firstErr error
+	sent := e.offer(ctx, e2eLatBase, p.offered, p.latency, func(i int, at time.Time, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		scheduled[i] = at
+	})
+	if firstErr != nil {
+		return Result{}, firstErr
+	}
+	if _, err := w.waitFor(ctx, e2eLatBase, sent); err != nil {
+		return Result{}, err
+	}
+	lat := make([]time.Duration, 0, sent)
+	for i, at := range scheduled {
+		t, _ := w.at(i)
+		lat = append(lat, t.Sub(at))
+	}
+	p50, p99 := summarise(lat)
+	return Result{Name: "end-to-end", EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+		OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
+		Note: "FHIR discharge posted -> router -> PostgreSQL -> outbox -> notification on carehub.notify.<org>.discharged"}, nil
+}
+
+// waitIdle waits until the router has applied every event and the relay
+// has published every notification, so phases do not overlap.
+func (e *env) waitIdle(ctx context.Context) error {
+	nc, err := nats.Connect(e.hub.NATSURL())
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		cons, err := js.Consumer(ctx, event.StreamEvents, "carehub-router")
+		if err != nil {
+			return err
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		var pending int64
+		if err := e.hub.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM notifications WHERE status = 'pending'`).Scan(&pending); err != nil {
+			return err
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 && pending == 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("hub did not drain its backlog")
+}
