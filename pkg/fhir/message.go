@@ -20,7 +20,8 @@ type NotificationMessage struct {
 	ID          string // Bundle and MessageHeader id
 	Timestamp   string // RFC 3339
 	EventCode   string // notification kind, e.g. "discharged"
-	EventText   string
+	EventText   string // what the kind means, for people
+	Reason      string // why this receiver gets it
 	Destination OrganisationRef
 	Sender      OrganisationRef
 	// Encounter and Patient keep the fullUrl they had in the fact's Bundle,
@@ -39,7 +40,12 @@ type messageHeader struct {
 	Destination  []destination `json:"destination"`
 	Sender       reference     `json:"sender"`
 	Source       source        `json:"source"`
+	Reason       *concept      `json:"reason,omitempty"`
 	Focus        []reference   `json:"focus"`
+}
+
+type concept struct {
+	Text string `json:"text"`
 }
 
 type coding struct {
@@ -112,6 +118,9 @@ func (m NotificationMessage) Marshal() ([]byte, error) {
 		Sender: reference{Reference: senderURL, Display: m.Sender.Name},
 		Source: source{Name: "carehub", Endpoint: "urn:carehub"},
 		Focus:  []reference{{Reference: encURL}},
+	}
+	if m.Reason != "" {
+		header.Reason = &concept{Text: m.Reason}
 	}
 	headerJSON, err := json.Marshal(header)
 	if err != nil {

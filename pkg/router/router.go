@@ -325,6 +325,11 @@ func (r *Router) applyEncounter(ctx context.Context, tx *store.Tx, f encounterFa
 	return nil
 }
 
+// kindText names each notification kind for people reading the message.
+var kindText = map[event.NotificationKind]string{
+	event.KindDischarged: "Patient discharged from inpatient care",
+}
+
 func (r *Router) notification(f encounterFact, patient store.Patient, n transition.Notification) (store.Notification, error) {
 	enc := transition.Encounter{OrgID: f.OrgID, ID: f.Encounter.ID, ClassCode: f.ClassCode}
 	id := transition.NotificationID(n.Kind, n.OrgID, enc)
@@ -339,7 +344,8 @@ func (r *Router) notification(f encounterFact, patient store.Patient, n transiti
 		ID:          id,
 		Timestamp:   now.Format(time.RFC3339Nano),
 		EventCode:   string(n.Kind),
-		EventText:   n.Reason,
+		EventText:   kindText[n.Kind],
+		Reason:      n.Reason,
 		Destination: fhir.OrganisationRef{ID: receiver.ID, Name: receiver.Name, HSAID: receiver.HSAID},
 		Sender:      fhir.OrganisationRef{ID: sender.ID, Name: sender.Name, HSAID: sender.HSAID},
 		Encounter:   f.Encounter,

@@ -61,6 +61,7 @@ func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted b
 // same Nats-Msg-Id, which JetStream drops.
 func (s *Store) PublishPending(ctx context.Context, limit int, publish func(context.Context, []Notification) (published []string, err error)) (int, error) {
 	var count int
+	var publishErr error
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+notificationColumns+` FROM notifications
 			WHERE status = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, StatusPending, limit)
@@ -74,17 +75,24 @@ func (s *Store) PublishPending(ctx context.Context, limit int, publish func(cont
 		if len(batch) == 0 {
 			return nil
 		}
-		published, perr := publish(ctx, batch)
-		if len(published) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE notifications SET status = $1, published_at = clock_timestamp()
-				WHERE id = ANY($2)`, StatusPublished, published); err != nil {
-				return fmt.Errorf("marking notifications published: %w", err)
-			}
+		var published []string
+		published, publishErr = publish(ctx, batch)
+		if len(published) == 0 {
+			return nil
+		}
+		// What JetStream acknowledged is marked even when the rest of the
+		// batch failed, so it is not published again.
+		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = $1, published_at = clock_timestamp()
+			WHERE id = ANY($2)`, StatusPublished, published); err != nil {
+			return fmt.Errorf("marking notifications published: %w", err)
 		}
 		count = len(published)
-		return perr
+		return nil
 	})
-	return count, err
+	if err != nil {
+		return 0, err
+	}
+	return count, publishErr
 }
 
 // NotificationQuery selects an organisation's notifications, newest first.

@@ -10,11 +10,13 @@ CREATE TABLE processed_events (
 
 -- Patients by pseudonymous key. resource is the latest FHIR Patient, needed
 -- for the content of notifications (the law asks for name and address).
+-- FHIR and CloudEvent documents that are sent on are json, not jsonb: jsonb
+-- reorders keys, and receivers should get what the sender wrote.
 CREATE TABLE patients (
     patient_key       text PRIMARY KEY,
     municipality_code text,
     primary_care_hsa  text,
-    resource          jsonb,
+    resource          json,
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
 
@@ -44,7 +46,7 @@ CREATE TABLE notifications (
     encounter_id text NOT NULL DEFAULT '',
     event_id     text NOT NULL,
     status       text NOT NULL DEFAULT 'pending',
-    cloudevent   jsonb NOT NULL,
+    cloudevent   json NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     published_at timestamptz
 );
