@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -112,9 +113,14 @@ func isDuplicateDatabase(err error) bool {
 }
 
 // RedactURL hides the password of a database URL or key=value connection
-// string, for logs and errors.
+// string, for logs and errors. It is used on error paths only, so the
+// patterns are compiled per call.
 func RedactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return regexp.MustCompile(`(://[^:/@]*:)[^@]*@`).ReplaceAllString(raw, "${1}xxxxx@")
+		}
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
@@ -124,11 +130,5 @@ func RedactURL(raw string) string {
 		}
 		return u.String()
 	}
-	fields := strings.Fields(raw)
-	for i, f := range fields {
-		if k, _, ok := strings.Cut(f, "="); ok && strings.EqualFold(k, "password") {
-			fields[i] = k + "=xxxxx"
-		}
-	}
-	return strings.Join(fields, " ")
+	return regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`).ReplaceAllString(raw, "${1}xxxxx")
 }
