@@ -64,10 +64,11 @@ func (c *Config) Validate() error {
 
 // Bus is a JetStream connection with carehub's streams.
 type Bus struct {
-	cfg Config
-	nc  *nats.Conn
-	js  jetstream.JetStream
-	log *zap.Logger
+	cfg   Config
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	log   *zap.Logger
+	group *GroupPublisher
 }
 
 // Connect connects to NATS. It fails fast when no server answers rather
@@ -102,6 +103,7 @@ func Connect(ctx context.Context, cfg Config, log *zap.Logger) (*Bus, error) {
 		nc.Close()
 		return nil, err
 	}
+	b.group = b.NewGroupPublisher(GroupConfig{})
 	return b, nil
 }
 
@@ -124,6 +126,7 @@ func (b *Bus) Ping(ctx context.Context) error {
 // Close flushes what is buffered and closes the connection. Callers stop
 // their consumers and wait for their publishes first.
 func (b *Bus) Close() {
+	b.group.Close()
 	_ = b.nc.FlushTimeout(2 * time.Second)
 	b.nc.Close()
 }
@@ -142,8 +145,11 @@ func (b *Bus) StreamConfigs() []jetstream.StreamConfig {
 			Duplicates:  b.cfg.DuplicateWindow,
 		}
 	}
+	events := base(event.StreamEvents, event.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)")
+	// Adapters group-commit concurrent input as atomic batches.
+	events.AllowAtomicPublish = true
 	return []jetstream.StreamConfig{
-		base(event.StreamEvents, event.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)"),
+		events,
 		base(event.StreamNotify, event.SubjectNotifyAll, "carehub: notifications to receiving organisations"),
 		base(event.StreamQuarantine, event.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason"),
 	}
@@ -174,13 +180,16 @@ func (b *Bus) Publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, er
 	return ack, nil
 }
 
-// PublishEvent encodes e in binary mode and publishes it to subject.
+// PublishEvent encodes e in binary mode and publishes it to subject,
+// group-committed with events other callers publish at the same time.
 func (b *Bus) PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
 	msg, err := event.ToNATS(e, subject)
 	if err != nil {
 		return nil, err
 	}
-	return b.Publish(ctx, msg)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+	defer cancel()
+	return b.group.Publish(ctx, msg)
 }
 
 // Quarantine headers.

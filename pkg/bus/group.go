@@ -1,0 +1,202 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+	"go.uber.org/zap"
+)
+
+// GroupConfig configures group commit.
+type GroupConfig struct {
+	// MaxBatch is the most messages committed as one atomic batch; the
+	// server caps atomic batches at 1,000.
+	MaxBatch int
+	// QueueSize bounds the messages waiting for the next batch.
+	QueueSize int
+	// MinAtomic is the smallest batch sent as an atomic batch. An atomic
+	// commit has a fixed cost of a few milliseconds on the server, so
+	// smaller groups are pipelined as individual asynchronous publishes.
+	MinAtomic int
+}
+
+func (c *GroupConfig) setDefaults() {
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 256
+	}
+	if c.MinAtomic == 0 {
+		c.MinAtomic = 16
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 4 * c.MaxBatch
+	}
+}
+
+// GroupPublisher makes concurrent publishes durable together: messages that
+// arrive while one batch is being written are committed as the next atomic
+// batch — one write, one fsync — and each caller gets its own
+// acknowledgement. A lone sender is never held back waiting for company: its
+// message goes out as soon as the previous batch is done.
+//
+// An atomic batch is all or nothing, and the server refuses a whole batch
+// that contains one duplicate Nats-Msg-Id. Such a batch (or any that fails)
+// is retried message by message, so one resent message cannot fail the
+// others, and each caller still gets the answer for its own message.
+type GroupPublisher struct {
+	cfg   GroupConfig
+	js    jetstream.JetStream
+	log   *zap.Logger
+	queue chan *groupRequest
+	done  chan struct{}
+	stop  sync.Once
+}
+
+type groupRequest struct {
+	ctx    context.Context
+	msg    *nats.Msg
+	result chan groupResult
+}
+
+type groupResult struct {
+	ack *jetstream.PubAck
+	err error
+}
+
+// ErrPublisherClosed is returned by Publish after Close.
+var ErrPublisherClosed = errors.New("publisher closed")
+
+// NewGroupPublisher starts a group publisher on the bus's connection. The
+// target streams must allow atomic publish (EnsureStreams sets it).
+func (b *Bus) NewGroupPublisher(cfg GroupConfig) *GroupPublisher {
+	cfg.setDefaults()
+	g := &GroupPublisher{cfg: cfg, js: b.js, log: b.log, queue: make(chan *groupRequest, cfg.QueueSize), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+// Publish commits msg, which must carry a Nats-Msg-Id, and returns its
+// acknowledgement once it is durable.
+func (g *GroupPublisher) Publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	if msg.Header.Get(nats.MsgIdHdr) == "" {
+		return nil, errors.New("publish: message has no Nats-Msg-Id")
+	}
+	req := &groupRequest{ctx: ctx, msg: msg, result: make(chan groupResult, 1)}
+	select {
+	case g.queue <- req:
+	case <-g.done:
+		return nil, ErrPublisherClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-req.result:
+		return r.ack, r.err
+	case <-ctx.Done():
+		// The message may still be committed; its id makes a retry safe.
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops taking messages after those already queued are published.
+func (g *GroupPublisher) Close() {
+	g.stop.Do(func() { close(g.queue) })
+	<-g.done
+}
+
+func (g *GroupPublisher) run() {
+	defer close(g.done)
+	batch := make([]*groupRequest, 0, g.cfg.MaxBatch)
+	for first := range g.queue {
+		batch = append(batch[:0], first)
+	collect:
+		for len(batch) < g.cfg.MaxBatch {
+			select {
+			case req, ok := <-g.queue:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, req)
+			default:
+				break collect
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+func (g *GroupPublisher) commit(batch []*groupRequest) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.result <- groupResult{err: r.ctx.Err()}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) < g.cfg.MinAtomic {
+		g.publishPipelined(live)
+		return
+	}
+	msgs := make([]*nats.Msg, len(live))
+	for i, r := range live {
+		msgs[i] = r.msg
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ack, err := jetstreamext.PublishMsgBatch(ctx, g.js, msgs)
+	cancel()
+	for _, m := range msgs {
+		// Batch headers must not travel with a message that is retried alone.
+		m.Header.Del(jetstreamext.BatchIDHeader)
+		m.Header.Del(jetstreamext.BatchSeqHeader)
+		m.Header.Del(jetstreamext.BatchCommitHeader)
+		m.Reply = ""
+	}
+	if err != nil {
+		if !errors.Is(err, jetstream.ErrNoStreamResponse) {
+			g.log.Debug("bus: atomic batch refused, publishing its messages one by one", zap.Int("messages", len(live)), zap.Error(err))
+		}
+		g.publishPipelined(live)
+		return
+	}
+	// The batch is stored contiguously, ending at ack.Sequence.
+	first := ack.Sequence - uint64(len(live)) + 1
+	for i, r := range live {
+		r.result <- groupResult{ack: &jetstream.PubAck{Stream: ack.Stream, Sequence: first + uint64(i), Domain: ack.Domain}}
+	}
+}
+
+// publishPipelined sends each message on its own, all in flight at once,
+// and answers each caller with its own acknowledgement.
+func (g *GroupPublisher) publishPipelined(reqs []*groupRequest) {
+	futures := make([]jetstream.PubAckFuture, len(reqs))
+	for i, r := range reqs {
+		f, err := g.js.PublishMsgAsync(r.msg)
+		if err != nil {
+			r.result <- groupResult{err: fmt.Errorf("publishing to %s: %w", r.msg.Subject, err)}
+			continue
+		}
+		futures[i] = f
+	}
+	for i, r := range reqs {
+		if futures[i] == nil {
+			continue
+		}
+		select {
+		case ack := <-futures[i].Ok():
+			r.result <- groupResult{ack: ack}
+		case err := <-futures[i].Err():
+			r.result <- groupResult{err: fmt.Errorf("publishing to %s: %w", r.msg.Subject, err)}
+		case <-r.ctx.Done():
+			r.result <- groupResult{err: r.ctx.Err()}
+		}
+	}
+}
