@@ -672,8 +672,11 @@ func validate(orgs []Organisation, s *source) []issue {
 				switch {
 				case f == "":
 					add(i, fieldFacilities, j, "must not be empty")
-				case strings.IndexFunc(f, unicode.IsSpace) >= 0:
-					add(i, fieldFacilities, j, "%q must not contain whitespace", f)
+				case strings.TrimFunc(f, unicode.IsSpace) != f || strings.ContainsAny(f, "\t\r\n"):
+					// HL7 facility namespace ids may hold inner spaces
+					// ("HOMERTON UNIVER"); edge whitespace and control
+					// characters are typing mistakes.
+					add(i, fieldFacilities, j, "%q must not start or end with whitespace or hold tabs or line breaks", f)
 				default:
 					if prev, dup := facilities[f]; dup {
 						if prev.org == i {

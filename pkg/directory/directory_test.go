@@ -161,7 +161,7 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{"duplicate-hsaid.yaml", []string{`:9: organisations[1].hsaId: "SE2321000057-1003" is already used by organisations[0].hsaId on line 5`}},
 		{"empty-facility.yaml", []string{":7: organisations[0].facilities[1]: must not be empty"}},
-		{"facility-whitespace.yaml", []string{`:5: organisations[0].facilities[1]: "RYHOV AKUT" must not contain whitespace`}},
+		{"facility-whitespace.yaml", []string{`:5: organisations[0].facilities[1]: " RYHOV AKUT" must not start or end with whitespace`}},
 		{"duplicate-facility.yaml", []string{
 			`:10: organisations[1].facilities[0]: "HOGLANDET" already belongs to rjl-ryhov (organisations[0].facilities[1] on line 5); a facility belongs to exactly one organisation`,
 			`:12: organisations[1].facilities[2]: "EKSJO" is listed twice (also organisations[1].facilities[1] on line 11)`,
