@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2/event"
@@ -34,6 +35,12 @@ type Publisher interface {
 	Quarantine(ctx context.Context, q bus.QuarantineEntry) error
 }
 
+// DefaultMaxBodyBytes caps a request body. An event is the body plus a
+// little, and must fit the NATS server's max_payload (carehub's embedded
+// server allows 8 MiB; the NATS default is 1 MiB — the hub lowers this limit
+// to fit an external server).
+const DefaultMaxBodyBytes = 4 << 20
+
 // Config configures the adapter.
 type Config struct {
 	// MaxBodyBytes caps a request body.
@@ -52,17 +59,34 @@ type Adapter struct {
 // New returns an adapter.
 func New(cfg Config, pub Publisher, keys *fhir.PatientKeyer, log *zap.Logger) *Adapter {
 	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 8 << 20
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	return &Adapter{cfg: cfg, pub: pub, keys: keys, log: log, now: time.Now}
 }
 
-// Register mounts the FHIR routes; auth authenticates the caller.
+// Register mounts the FHIR routes on the API server.
 func (a *Adapter) Register(s *api.Server) {
-	s.Handle("POST /fhir", s.Authenticated(a.handle(a.bundle)))
-	s.Handle("POST /fhir/{$}", s.Authenticated(a.handle(a.bundle)))
-	s.Handle("PUT /fhir/Encounter/{id}", s.Authenticated(a.handle(a.putEncounter)))
-	s.Handle("POST /fhir/$process-message", s.Authenticated(a.handle(a.processMessage)))
+	auth := func(h http.Handler) http.Handler { return authenticated(s, h) }
+	s.Handle("POST /fhir", auth(a.handle(a.bundle)))
+	s.Handle("POST /fhir/{$}", auth(a.handle(a.bundle)))
+	s.Handle("PUT /fhir/Encounter/{id}", auth(a.handle(a.putEncounter)))
+	s.Handle("POST /fhir/$process-message", auth(a.handle(a.processMessage)))
+}
+
+// authenticated answers a missing or unknown token with a FHIR
+// OperationOutcome. The body is not quarantined: quarantine keeps what
+// known senders sent, and must not be writable by anyone on the network.
+func authenticated(s *api.Server, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org, err := s.Authenticate(r)
+		if err != nil {
+			api.Challenge(w)
+			writeOutcome(w, http.StatusUnauthorized, fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "login",
+				Diagnostics: strings.TrimPrefix(err.Error(), api.ErrUnauthenticated.Error()+": ")}))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(api.WithOrganisation(r.Context(), org)))
+	})
 }
 
 // request is one authenticated ingest request.
@@ -87,6 +111,9 @@ func (a *Adapter) handle(h handlerFunc) http.Handler {
 		org, _ := api.OrganisationFrom(r.Context())
 		req := request{org: org, received: a.now(), http: r}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+		// What was read is kept even when the body is cut, so quarantine
+		// holds at least the limit's worth of the rejected request.
+		req.body = body
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -97,7 +124,6 @@ func (a *Adapter) handle(h handlerFunc) http.Handler {
 			writeOutcome(w, http.StatusBadRequest, fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "incomplete", Diagnostics: "reading request body: " + err.Error()}))
 			return
 		}
-		req.body = body
 		if ierr := checkContentType(r.Header.Get("Content-Type")); ierr != nil {
 			a.rejectRequest(w, req, ierr)
 			return
@@ -241,7 +267,7 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 		}
 		m, ierr := a.mapEncounter(encounterInput{
 			org: req.org, encounter: r, others: without(resources, i),
-			path: fmt.Sprintf("Bundle.entry[%d].resource", i), received: req.received,
+			path: fmt.Sprintf("Bundle.entry[%d].resource", i), paths: entryPaths(resources), received: req.received,
 		})
 		if ierr != nil {
 			// Transaction and batch alike are rejected whole: a partially
@@ -364,7 +390,7 @@ func (a *Adapter) processMessage(req request) (result, *ingestError) {
 	}
 	m, ierr := a.mapEncounter(encounterInput{
 		org: req.org, encounter: *focus, others: without(resources, pos),
-		path: fmt.Sprintf("Bundle.entry[%d].resource", pos), hint: daVinciEvents[header.EventCoding.Code],
+		path: fmt.Sprintf("Bundle.entry[%d].resource", pos), paths: entryPaths(resources), hint: daVinciEvents[header.EventCoding.Code],
 		identity: "MessageHeader|" + header.ID, received: req.received,
 	})
 	if ierr != nil {
@@ -373,6 +399,15 @@ func (a *Adapter) processMessage(req request) (result, *ingestError) {
 	return result{events: []mapped{m}, respond: func(w http.ResponseWriter, acks []*jetstream.PubAck) {
 		writeOutcome(w, http.StatusOK, acceptedOutcome([]mapped{m}, acks))
 	}}, nil
+}
+
+// entryPaths maps each resource of a Bundle to its FHIRPath in the request.
+func entryPaths(rs []fhir.Resource) map[string]string {
+	paths := make(map[string]string, len(rs))
+	for i, r := range rs {
+		paths[resourceKey(r)] = fmt.Sprintf("Bundle.entry[%d].resource", i)
+	}
+	return paths
 }
 
 func without(rs []fhir.Resource, i int) []fhir.Resource {

@@ -35,6 +35,9 @@ type encounterInput struct {
 	others []fhir.Resource
 	// path is the FHIRPath of the Encounter in the request, for errors.
 	path string
+	// paths gives the FHIRPath of each other resource in the request (by
+	// resourceKey), so errors in the Patient point at where it was sent.
+	paths map[string]string
 	// hint is the event type a message header announced, if any.
 	hint event.Type
 	// identity, when set, identifies the fact (a message id); otherwise the
@@ -73,6 +76,11 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	if enc.Class.Code == nil || *enc.Class.Code == "" {
 		return out, unprocessable("required", in.path+".class", "Encounter.class.code is required (v3 ActCode such as IMP, EMER, AMB)")
 	}
+	if !hasStatus(raw) {
+		// The generated model's zero status is "planned"; a missing
+		// required status must not become a pre-admission.
+		return out, unprocessable("required", in.path+".status", "Encounter.status is required")
+	}
 	typ, ierr := eventType(enc, in.hint, in.path)
 	if ierr != nil {
 		return out, ierr
@@ -81,15 +89,21 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	if ierr := checkFacility(in.org, enc, idx, in.path); ierr != nil {
 		return out, ierr
 	}
-	patient, ierr := resolvePatient(enc, raw, idx, in.path)
+	patient, patientPath, ierr := resolvePatient(enc, raw, idx, in.path)
 	if ierr != nil {
 		return out, ierr
 	}
-	key, warnings, ierr := a.patientKey(patient, in.path)
+	if p, ok := in.paths[resourceKey(patient)]; ok {
+		patientPath = p
+	}
+	key, warnings, ierr := a.patientKey(patient, patientPath)
 	if ierr != nil {
 		return out, ierr
 	}
 	out.warnings = warnings
+	if patient.FullURL == "" {
+		patient.FullURL = "urn:uuid:" + event.ID("patient", key)
+	}
 
 	identity := in.identity
 	if identity == "" {
@@ -213,20 +227,24 @@ func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.R
 }
 
 // resolvePatient finds the Encounter's subject: a Patient in the request, a
-// contained Patient, or a logical reference by identifier.
-func resolvePatient(enc samply.Encounter, raw []byte, idx *fhir.ResourceIndex, path string) (fhir.Resource, *ingestError) {
+// contained Patient, or a logical reference by identifier. It also returns
+// where the Patient sits in the request, for error expressions.
+func resolvePatient(enc samply.Encounter, raw []byte, idx *fhir.ResourceIndex, path string) (fhir.Resource, string, *ingestError) {
 	if enc.Subject == nil {
-		return fhir.Resource{}, unprocessable("required", path+".subject", "Encounter.subject is required")
+		return fhir.Resource{}, "", unprocessable("required", path+".subject", "Encounter.subject is required")
 	}
 	if ref := enc.Subject.Reference; ref != nil && *ref != "" {
 		if strings.HasPrefix(*ref, "#") {
-			if p, ok := containedPatient(raw, strings.TrimPrefix(*ref, "#")); ok {
-				return p, nil
+			if p, k, ok := containedPatient(raw, strings.TrimPrefix(*ref, "#")); ok {
+				// A Bundle fullUrl must be absolute: name the contained
+				// Patient by the Encounter it came in.
+				p.FullURL = "urn:uuid:" + event.ID("contained", path, p.ID)
+				return p, fmt.Sprintf("%s.contained[%d]", path, k), nil
 			}
-			return fhir.Resource{}, unprocessable("not-found", path+".subject", "the contained Patient "+*ref+" is missing")
+			return fhir.Resource{}, "", unprocessable("not-found", path+".subject", "the contained Patient "+*ref+" is missing")
 		}
 		if r, ok := idx.Resolve(*ref); ok && r.Type == "Patient" {
-			return *r, nil
+			return *r, "Patient", nil
 		}
 	}
 	if ident := enc.Subject.Identifier; ident != nil && ident.System != nil && ident.Value != nil {
@@ -234,26 +252,39 @@ func resolvePatient(enc samply.Encounter, raw []byte, idx *fhir.ResourceIndex, p
 			"resourceType": "Patient",
 			"identifier":   []map[string]string{{"system": *ident.System, "value": *ident.Value}},
 		})
-		return fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient-ref", *ident.System, *ident.Value), Type: "Patient", Raw: p}, nil
+		// The fullUrl is filled in once the patient key is known: a plain
+		// hash of a personnummer could be reversed by trying them all.
+		return fhir.Resource{Type: "Patient", Raw: p}, path + ".subject.identifier", nil
 	}
-	return fhir.Resource{}, unprocessable("not-found", path+".subject",
+	return fhir.Resource{}, "", unprocessable("not-found", path+".subject",
 		"Encounter.subject must reference a Patient in the request, a contained Patient, or carry an identifier")
 }
 
-func containedPatient(raw []byte, id string) (fhir.Resource, bool) {
+// resourceKey identifies a resource of a request for path lookups.
+func resourceKey(r fhir.Resource) string { return r.FullURL + "|" + r.Type + "/" + r.ID }
+
+// hasStatus reports whether a raw Encounter carries a non-empty status.
+func hasStatus(raw []byte) bool {
+	var h struct {
+		Status string `json:"status"`
+	}
+	return json.Unmarshal(raw, &h) == nil && h.Status != ""
+}
+
+func containedPatient(raw []byte, id string) (fhir.Resource, int, bool) {
 	var holder struct {
 		Contained []json.RawMessage `json:"contained"`
 	}
 	if json.Unmarshal(raw, &holder) != nil {
-		return fhir.Resource{}, false
+		return fhir.Resource{}, 0, false
 	}
-	for _, c := range holder.Contained {
+	for k, c := range holder.Contained {
 		typ, cid, _, err := fhir.Header(c)
 		if err == nil && typ == "Patient" && cid == id {
-			return fhir.Resource{FullURL: "#" + id, Type: "Patient", ID: cid, Raw: c}, true
+			return fhir.Resource{Type: "Patient", ID: cid, Raw: c}, k, true
 		}
 	}
-	return fhir.Resource{}, false
+	return fhir.Resource{}, 0, false
 }
 
 // patientKey validates the patient's identifiers and derives the key. A
@@ -263,14 +294,14 @@ func containedPatient(raw []byte, id string) (fhir.Resource, bool) {
 func (a *Adapter) patientKey(p fhir.Resource, path string) (string, []fhir.Issue, *ingestError) {
 	var patient samply.Patient
 	if err := json.Unmarshal(p.Raw, &patient); err != nil {
-		return "", nil, invalid(path+".subject", "the Patient is not valid R4: "+err.Error())
+		return "", nil, invalid(path, "the Patient is not valid R4: "+err.Error())
 	}
 	id, ok, err := fhir.FindNationalID(patient)
 	if err != nil {
-		expr := "Patient"
+		expr := path
 		var fe *fhir.FieldError
 		if errors.As(err, &fe) {
-			expr = "Patient." + fe.Path
+			expr = path + "." + fe.Path
 		}
 		return "", nil, unprocessable("value", expr, err.Error())
 	}
@@ -280,12 +311,12 @@ func (a *Adapter) patientKey(p fhir.Resource, path string) (string, []fhir.Issue
 	for _, ident := range patient.Identifier {
 		if ident.System != nil && ident.Value != nil && *ident.System != "" && *ident.Value != "" {
 			return a.keys.Key(*ident.System, *ident.Value), []fhir.Issue{{
-				Severity: "warning", Code: "incomplete", Expression: []string{"Patient.identifier"},
+				Severity: "warning", Code: "incomplete", Expression: []string{path + ".identifier"},
 				Diagnostics: "no personnummer or samordningsnummer: the patient is keyed by another identifier and cannot be matched across organisations",
 			}}, nil
 		}
 	}
-	return "", nil, unprocessable("required", "Patient.identifier",
+	return "", nil, unprocessable("required", path+".identifier",
 		"the Patient needs a personnummer ("+fhir.SystemPersonnummer+"), a samordningsnummer ("+fhir.SystemSamordningsnummer+") or another identifier")
 }
 

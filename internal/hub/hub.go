@@ -160,7 +160,10 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		{Name: "nats", Ping: h.bus.Ping},
 		{Name: "postgres", Ping: h.store.Ping},
 	}, log)
-	fhirrest.New(fhirrest.Config{}, h.bus, keys, log).Register(srv)
+	// Room for the CloudEvent headers and the Bundle around the request.
+	const eventOverhead = 64 << 10
+	maxBody := min(int64(fhirrest.DefaultMaxBodyBytes), h.bus.MaxPayload()-eventOverhead)
+	fhirrest.New(fhirrest.Config{MaxBodyBytes: maxBody}, h.bus, keys, log).Register(srv)
 	h.httpSrv.Handler = srv.Handler()
 
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -59,22 +61,45 @@ func OrganisationFrom(ctx context.Context) (directory.Organisation, bool) {
 	return org, ok
 }
 
+// ErrUnauthenticated is wrapped by Authenticate's errors; the text says
+// what the caller must send.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Authenticate returns the directory organisation whose bearer token the
+// request carries. Adapters with their own error format (FHIR
+// OperationOutcome) call it directly; others use Authenticated.
+func (s *Server) Authenticate(r *http.Request) (directory.Organisation, error) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return directory.Organisation{}, fmt.Errorf("%w: missing bearer token: send Authorization: Bearer <token>", ErrUnauthenticated)
+	}
+	org, ok := s.dir.Authenticate(strings.TrimSpace(token))
+	if !ok {
+		return directory.Organisation{}, fmt.Errorf("%w: bearer token not known to the directory", ErrUnauthenticated)
+	}
+	return org, nil
+}
+
+// WithOrganisation returns ctx carrying the authenticated organisation.
+func WithOrganisation(ctx context.Context, org directory.Organisation) context.Context {
+	return context.WithValue(ctx, orgKey{}, org)
+}
+
+// Challenge sets the WWW-Authenticate header of a 401 answer.
+func Challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="carehub"`)
+}
+
 // Authenticated requires a bearer token of a directory organisation.
 func (s *Server) Authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="carehub"`)
-			WriteError(w, r, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token>")
+		org, err := s.Authenticate(r)
+		if err != nil {
+			Challenge(w)
+			WriteError(w, r, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrUnauthenticated.Error()+": "))
 			return
 		}
-		org, ok := s.dir.Authenticate(strings.TrimSpace(token))
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="carehub", error="invalid_token"`)
-			WriteError(w, r, http.StatusUnauthorized, "bearer token not known to the directory")
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), orgKey{}, org)))
+		next.ServeHTTP(w, r.WithContext(WithOrganisation(r.Context(), org)))
 	})
 }
 

@@ -110,6 +110,9 @@ func Connect(ctx context.Context, cfg Config, log *zap.Logger) (*Bus, error) {
 // JetStream returns the JetStream handle, for consumers.
 func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 
+// MaxPayload is the largest message the server accepts.
+func (b *Bus) MaxPayload() int64 { return b.nc.MaxPayload() }
+
 // Conn returns the core NATS connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 

@@ -63,6 +63,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		SyncAlways: cfg.SyncAlways,
 		NoSigs:     true,
 		NoLog:      true,
+		// FHIR Bundles can be large; 8 MiB leaves room for a 4 MiB
+		// request body and the event around it.
+		MaxPayload: 8 << 20,
 		// An HTTP monitoring port is a second port to collide on; carehub
 		// exposes health itself.
 		HTTPPort: 0,

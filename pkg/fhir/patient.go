@@ -24,9 +24,14 @@ func (id NationalID) System() string { return CanonicalSystem(id.Kind) }
 type FieldError struct {
 	Path   string
 	Reason string
+	// Err is the underlying error, e.g. ErrInvalidNationalID.
+	Err error
 }
 
 func (e *FieldError) Error() string { return e.Path + ": " + e.Reason }
+
+// Unwrap lets errors.Is see the underlying error.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // FindNationalID returns the patient's personnummer or samordningsnummer. ok
 // is false when the patient carries neither. A present but invalid one is a
@@ -42,7 +47,7 @@ func FindNationalID(p fhir.Patient) (id NationalID, ok bool, err error) {
 		}
 		value, verr := NormaliseNationalID(kind, strings.TrimSpace(*ident.Value))
 		if verr != nil {
-			return NationalID{}, false, &FieldError{Path: fmt.Sprintf("identifier[%d].value", i), Reason: verr.Error()}
+			return NationalID{}, false, &FieldError{Path: fmt.Sprintf("identifier[%d].value", i), Reason: verr.Error(), Err: verr}
 		}
 		return NationalID{Kind: kind, Value: value, Index: i}, true, nil
 	}
