@@ -10,9 +10,13 @@ VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || ech
 # run a system NATS on 4222. Override with `make run RUN_NATS_LISTEN=...`.
 RUN_NATS_LISTEN ?= 127.0.0.1:4223
 RUN_HTTP_ADDR   ?= 127.0.0.1:8080
+RUN_MLLP_ADDR   ?= 127.0.0.1:2575
 RUN_DIRECTORY   ?= deploy/directory.example.yaml
 
-.PHONY: all build run test test-short lint bench fmt tools postgres clean
+.PHONY: all build run test test-short lint bench fuzz fmt tools postgres clean
+
+# Each fuzz target runs this long under `make fuzz`.
+FUZZTIME ?= 30s
 
 all: build
 
@@ -21,8 +25,8 @@ build:
 
 ## run: build and start the hub with embedded NATS and the local PostgreSQL.
 run: build postgres
-	@echo "carehub: HTTP on http://$(RUN_HTTP_ADDR), embedded NATS on nats://$(RUN_NATS_LISTEN)"
-	$(BIN) serve --http-addr $(RUN_HTTP_ADDR) --nats-listen $(RUN_NATS_LISTEN) --directory $(RUN_DIRECTORY)
+	@echo "carehub: HTTP on http://$(RUN_HTTP_ADDR), MLLP on $(RUN_MLLP_ADDR), embedded NATS on nats://$(RUN_NATS_LISTEN)"
+	$(BIN) serve --http-addr $(RUN_HTTP_ADDR) --mllp-addr $(RUN_MLLP_ADDR) --nats-listen $(RUN_NATS_LISTEN) --directory $(RUN_DIRECTORY)
 
 ## test: every test, against the embedded NATS and the local PostgreSQL.
 test: postgres
@@ -36,6 +40,11 @@ lint: tools
 ## bench: throughput and latency of the ingest and end-to-end paths.
 bench: build postgres
 	$(GO) run ./test/bench
+
+## fuzz: the HL7 parser and MLLP framing fuzz targets, FUZZTIME each.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapters/hl7v2/hl7/
+	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(FUZZTIME) ./adapters/hl7v2/mllp/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

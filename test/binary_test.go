@@ -31,7 +31,7 @@ func buildBinary(t *testing.T) string {
 // serveArgs are the flags of a hub on free ports with its own state.
 func serveArgs(t *testing.T, dbURL string) []string {
 	return []string{"serve",
-		"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0",
+		"--http-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0",
 		"--data-dir", t.TempDir(), "--database-url", dbURL,
 		"--directory", repoPath("deploy", "directory.example.yaml"),
 	}
@@ -65,6 +65,8 @@ func TestServeFailsFastWithOneClearLine(t *testing.T) {
 		{"NATS unreachable", []string{"--nats-url", "nats://127.0.0.1:1"}, []string{"cannot reach NATS", "--nats-url"}},
 		{"HTTP port taken", []string{"--http-addr", takenPort(t)}, []string{"cannot listen on HTTP address", "--http-addr"}},
 		{"NATS port taken", []string{"--nats-listen", takenPort(t)}, []string{"cannot start embedded NATS", "address already in use", "--nats-listen"}},
+		{"MLLP port taken", []string{"--mllp-addr", takenPort(t)}, []string{"cannot listen on MLLP address", "--mllp-addr"}},
+		{"MLLP TLS files missing", []string{"--mllp-tls-cert", "/nonexistent/cert.pem", "--mllp-tls-key", "/nonexistent/key.pem"}, []string{"MLLP TLS", "--mllp-tls-cert"}},
 		{"short patient key secret", []string{"--patient-key-secret", "short"}, []string{"patient key secret", "32"}},
 	}
 	for _, tt := range tests {
@@ -143,6 +145,9 @@ func TestServeHelpListsEverySettingWithItsEnvVar(t *testing.T) {
 		{"--data-dir", "CAREHUB_DATA_DIR"}, {"--database-url", "CAREHUB_DATABASE_URL"}, {"--directory", "CAREHUB_DIRECTORY"},
 		{"--patient-key-secret", "CAREHUB_PATIENT_KEY_SECRET"}, {"--stream-replicas", "CAREHUB_STREAM_REPLICAS"},
 		{"--shutdown-timeout", "CAREHUB_SHUTDOWN_TIMEOUT"}, {"--log-level", "CAREHUB_LOG_LEVEL"}, {"--log-format", "CAREHUB_LOG_FORMAT"},
+		{"--mllp-addr", "CAREHUB_MLLP_ADDR"}, {"--mllp-max-bytes", "CAREHUB_MLLP_MAX_BYTES"}, {"--mllp-max-connections", "CAREHUB_MLLP_MAX_CONNECTIONS"},
+		{"--mllp-idle-timeout", "CAREHUB_MLLP_IDLE_TIMEOUT"}, {"--mllp-read-timeout", "CAREHUB_MLLP_READ_TIMEOUT"},
+		{"--mllp-tls-cert", "CAREHUB_MLLP_TLS_CERT"}, {"--mllp-tls-key", "CAREHUB_MLLP_TLS_KEY"}, {"--mllp-tls-client-ca", "CAREHUB_MLLP_TLS_CLIENT_CA"},
 	} {
 		for _, s := range pair {
 			if !bytes.Contains(out, []byte(s)) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -206,4 +207,13 @@ func streamMessages(t *testing.T, h *hub.Hub, stream, filter string) []jetstream
 			return out
 		}
 	}
+}
+
+// runBinary runs the carehub binary and returns its combined output.
+func runBinary(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	return string(out), err
 }

@@ -24,6 +24,15 @@ type serveCmd struct {
 	PatientKeySecret string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
 	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
+
+	MLLPAddr           string        `name:"mllp-addr" env:"CAREHUB_MLLP_ADDR" default:"127.0.0.1:2575" help:"HL7 v2 over MLLP listen address; empty disables it." group:"HL7 v2 / MLLP"`
+	MLLPMaxBytes       int           `name:"mllp-max-bytes" env:"CAREHUB_MLLP_MAX_BYTES" default:"1048576" help:"Largest HL7 message; longer ones are answered AR." group:"HL7 v2 / MLLP"`
+	MLLPMaxConnections int           `name:"mllp-max-connections" env:"CAREHUB_MLLP_MAX_CONNECTIONS" default:"256" help:"Most MLLP connections served at once." group:"HL7 v2 / MLLP"`
+	MLLPIdleTimeout    time.Duration `name:"mllp-idle-timeout" env:"CAREHUB_MLLP_IDLE_TIMEOUT" default:"5m" help:"Close an MLLP connection idle this long between messages." group:"HL7 v2 / MLLP"`
+	MLLPReadTimeout    time.Duration `name:"mllp-read-timeout" env:"CAREHUB_MLLP_READ_TIMEOUT" default:"30s" help:"Longest time to receive one message once it started." group:"HL7 v2 / MLLP"`
+	MLLPTLSCert        string        `name:"mllp-tls-cert" env:"CAREHUB_MLLP_TLS_CERT" help:"PEM certificate: MLLP over TLS." group:"HL7 v2 / MLLP"`
+	MLLPTLSKey         string        `name:"mllp-tls-key" env:"CAREHUB_MLLP_TLS_KEY" help:"PEM private key of --mllp-tls-cert." group:"HL7 v2 / MLLP"`
+	MLLPTLSClientCA    string        `name:"mllp-tls-client-ca" env:"CAREHUB_MLLP_TLS_CLIENT_CA" help:"PEM CA bundle: require and verify client certificates." group:"HL7 v2 / MLLP"`
 }
 
 // startupDeadline bounds start-up: an unreachable dependency must be
@@ -45,6 +54,11 @@ func (s *serveCmd) Run(c *cli) error {
 		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
 		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout,
+		MLLP: hub.MLLPConfig{
+			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,
+			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,
+			TLSCert: s.MLLPTLSCert, TLSKey: s.MLLPTLSKey, TLSClientCA: s.MLLPTLSClientCA,
+		},
 	}, log)
 	if err != nil {
 		var se *hub.StartupError

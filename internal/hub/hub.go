@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/adapters/fhirrest"
+	"github.com/carehub/carehub/adapters/hl7v2"
+	"github.com/carehub/carehub/adapters/hl7v2/mllp"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
@@ -38,6 +41,24 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Router tunes the router; zero values take its defaults.
 	Router router.Config
+	// MLLP configures the HL7 v2 listener; an empty MLLP.Addr disables it.
+	MLLP MLLPConfig
+	// IngestOnly runs the adapters without the router and relay, so that
+	// ingest can be measured (or scaled) on its own; events wait on
+	// CAREHUB_EVENTS for a hub that routes.
+	IngestOnly bool
+}
+
+// MLLPConfig is the HL7 v2 over MLLP listener's configuration.
+type MLLPConfig struct {
+	Addr           string
+	MaxBytes       int
+	MaxConnections int
+	IdleTimeout    time.Duration
+	ReadTimeout    time.Duration
+	// TLSCert and TLSKey turn on TLS; with TLSClientCA, client certificates
+	// are required and verified against it.
+	TLSCert, TLSKey, TLSClientCA string
 }
 
 // StartupError is a failure to start, with what failed and how to fix it,
@@ -71,6 +92,7 @@ type Hub struct {
 	store    *store.Store
 	httpSrv  *http.Server
 	httpAddr string
+	mllp     *mllp.Server
 	natsURL  string
 
 	stopRouter context.CancelFunc
@@ -166,18 +188,30 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 	fhirrest.New(fhirrest.Config{MaxBodyBytes: maxBody}, h.bus, keys, log).Register(srv)
 	h.httpSrv.Handler = srv.Handler()
 
+	if cfg.MLLP.Addr != "" {
+		if err := h.startMLLP(ctx, dir, keys); err != nil {
+			return nil, err
+		}
+	}
+
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
 	h.stopRelay, h.stopRouter = stopRelay, stopRouter
 	h.relayDone, h.routerDone = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(h.relayDone)
+		if cfg.IngestOnly {
+			return
+		}
 		if err := relay.Run(relayCtx); err != nil {
 			h.failed <- fmt.Errorf("outbox relay: %w", err)
 		}
 	}()
 	go func() {
 		defer close(h.routerDone)
+		if cfg.IngestOnly {
+			return
+		}
 		if err := rt.Run(routerCtx); err != nil {
 			h.failed <- err
 		}
@@ -187,9 +221,55 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 			h.failed <- fmt.Errorf("HTTP server: %w", err)
 		}
 	}()
-	log.Info("carehub ready", zap.String("http", h.httpAddr), zap.String("nats", h.natsURL),
+	log.Info("carehub ready", zap.String("http", h.httpAddr), zap.String("mllp", h.MLLPAddr()), zap.String("nats", h.natsURL),
 		zap.String("directory", cfg.DirectoryPath), zap.Int("organisations", len(dir.Organisations())))
 	return h, nil
+}
+
+// startMLLP binds the HL7 v2 listener (a taken port fails start-up at
+// once) and serves it in the background.
+func (h *Hub) startMLLP(ctx context.Context, dir *directory.Directory, keys *fhir.PatientKeyer) error {
+	c := h.cfg.MLLP
+	var tlsConfig *tls.Config
+	if c.TLSCert != "" || c.TLSKey != "" {
+		var err error
+		tlsConfig, err = mllp.LoadServerTLS(c.TLSCert, c.TLSKey, c.TLSClientCA)
+		if err != nil {
+			return &StartupError{What: "cannot load the MLLP TLS certificate", Fix: "check --mllp-tls-cert, --mllp-tls-key and --mllp-tls-client-ca", Err: err}
+		}
+	} else if c.TLSClientCA != "" {
+		return &StartupError{What: "--mllp-tls-client-ca needs TLS", Fix: "also set --mllp-tls-cert and --mllp-tls-key"}
+	}
+	adapter, err := hl7v2.New(hl7v2.Config{}, h.bus, dir, keys, h.log)
+	if err != nil {
+		return &StartupError{What: "cannot start the HL7 v2 adapter", Err: err}
+	}
+	srv, err := mllp.NewServer(mllp.ServerConfig{
+		Addr: c.Addr, MaxBytes: c.MaxBytes, MaxConnections: c.MaxConnections,
+		IdleTimeout: c.IdleTimeout, ReadTimeout: c.ReadTimeout, TLS: tlsConfig,
+	}, adapter, h.log)
+	if err != nil {
+		return &StartupError{What: "invalid MLLP settings", Fix: "check the --mllp-* flags", Err: err}
+	}
+	if err := srv.Listen(ctx); err != nil {
+		return &StartupError{What: "cannot listen on MLLP address " + c.Addr, Fix: "free the port or set --mllp-addr / CAREHUB_MLLP_ADDR (empty disables MLLP)", Err: err}
+	}
+	h.mllp = srv
+	go func() {
+		// Serve's context must outlive a graceful Shutdown, which drains.
+		if err := srv.Serve(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, mllp.ErrServerClosed) {
+			h.failed <- fmt.Errorf("MLLP server: %w", err)
+		}
+	}()
+	return nil
+}
+
+// MLLPAddr is the address the HL7 v2 listener is bound to, "" when off.
+func (h *Hub) MLLPAddr() string {
+	if h.mllp == nil {
+		return ""
+	}
+	return h.mllp.Addr()
 }
 
 // HTTPAddr is the address the API listens on.
@@ -211,8 +291,18 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	var wg sync.WaitGroup
+	var mllpErr error
+	if h.mllp != nil {
+		// Each connection finishes and acknowledges the message in hand.
+		wg.Go(func() { mllpErr = h.mllp.Shutdown(ctx) })
+	}
 	if err := h.httpSrv.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping HTTP: %w", err))
+	}
+	wg.Wait()
+	if mllpErr != nil {
+		errs = append(errs, fmt.Errorf("stopping MLLP: %w", mllpErr))
 	}
 	h.stopRouter()
 	if err := waitDone(ctx, h.routerDone); err != nil {

@@ -34,22 +34,24 @@ func defaultPlan(quick bool) plan {
 
 // env is a running hub on a scratch database and data dir.
 type env struct {
-	hub         *hub.Hub
-	client      *http.Client
-	dataDir     string
-	adminURL    string
-	dbName      string
-	sampleEvent []byte
+	hub        *hub.Hub
+	ingestOnly bool
+	client     *http.Client
+	dataDir    string
+	adminURL   string
+	dbName     string
 }
 
-func startEnv(ctx context.Context, log *zap.Logger) (*env, error) {
+// startEnv starts a hub; ingestOnly leaves the router and relay off so that
+// ingest is measured without them competing for the same two cores.
+func startEnv(ctx context.Context, log *zap.Logger, ingestOnly bool) (*env, error) {
 	admin := os.Getenv("CAREHUB_TEST_DATABASE_URL")
 	if admin == "" {
 		admin = "postgres://localhost:5432/postgres?sslmode=disable"
 	}
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	e := &env{adminURL: admin, dbName: "carehub_bench_" + hex.EncodeToString(suffix)}
+	e := &env{adminURL: admin, dbName: "carehub_bench_" + hex.EncodeToString(suffix), ingestOnly: ingestOnly}
 	u, err := url.Parse(admin)
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
@@ -61,6 +63,7 @@ func startEnv(ctx context.Context, log *zap.Logger) (*env, error) {
 	e.hub, err = hub.Start(ctx, hub.Config{
 		HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", DataDir: e.dataDir, DatabaseURL: u.String(),
 		DirectoryPath: "deploy/directory.example.yaml", PatientKeySecret: "bench-secret-0123456789abcdef0123456789",
+		MLLP: hub.MLLPConfig{Addr: "127.0.0.1:0"}, IngestOnly: ingestOnly,
 	}, log)
 	if err != nil {
 		_ = os.RemoveAll(e.dataDir)
@@ -69,7 +72,6 @@ func startEnv(ctx context.Context, log *zap.Logger) (*env, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
 	e.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	e.sampleEvent = dischargeBundle(0)
 	return e, nil
 }
 

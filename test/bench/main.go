@@ -25,6 +25,7 @@ import (
 // Result is one measured path, in the shape of bench/results.json.
 type Result struct {
 	Name           string  `json:"name"`
+	Connections    int     `json:"connections,omitempty"`
 	EventsPerS     float64 `json:"events_per_s"`
 	P50Ms          float64 `json:"p50_ms"`
 	P99Ms          float64 `json:"p99_ms"`
@@ -66,44 +67,84 @@ func run() error {
 	rep.Machine.CPUs, rep.Machine.Go = runtime.NumCPU(), runtime.Version()
 	rep.Quick, rep.StartedAt = p.quick, time.Now().UTC()
 
-	env, err := startEnv(ctx, log)
+	// Ingest and the raw limits run on an ingest-only hub: same embedded
+	// server and stream settings, no router competing for the CPU.
+	ingestEnv, err := startEnv(ctx, log, true)
 	if err != nil {
 		return err
 	}
-	defer env.close()
-
-	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, quick=%v; payload %d bytes\n", rep.Machine.CPUs, rep.Machine.Go, p.quick, len(env.sampleEvent))
-	raw, err := rawJetStreamPublish(ctx, env, p)
+	sample, err := hl7Sample()
 	if err != nil {
-		return fmt.Errorf("raw JetStream publish: %w", err)
+		ingestEnv.close()
+		return err
 	}
-	rep.RawLimits = append(rep.RawLimits, raw)
-
-	ingest, err := fhirIngest(ctx, env, p)
+	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, quick=%v; event payload %d bytes\n", rep.Machine.CPUs, rep.Machine.Go, p.quick, len(sample.Data))
+	rawOne, err := rawJetStreamPublish(ctx, ingestEnv, p, sample)
+	if err == nil {
+		rep.RawLimits = append(rep.RawLimits, rawOne)
+		var rawBatch Result
+		rawBatch, err = rawJetStreamBatch(ctx, ingestEnv, p, sample)
+		rep.RawLimits = append(rep.RawLimits, rawBatch)
+	}
+	if err == nil {
+		var r Result
+		if r, err = fhirIngest(ctx, ingestEnv, p); err == nil {
+			rep.Paths = append(rep.Paths, r)
+		}
+	}
+	for _, conns := range []int{1, 8, 32} {
+		if err != nil {
+			break
+		}
+		var r Result
+		if r, err = mllpIngest(ctx, ingestEnv, p, conns); err == nil {
+			rep.Paths = append(rep.Paths, r)
+		}
+	}
+	ingestEnv.close()
 	if err != nil {
-		return fmt.Errorf("fhir ingest: %w", err)
+		return err
 	}
-	e2e, err := endToEnd(ctx, env, p)
+
+	fullEnv, err := startEnv(ctx, log, false)
+	if err != nil {
+		return err
+	}
+	defer fullEnv.close()
+	e2e, err := endToEnd(ctx, fullEnv, p)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
-	for _, r := range []*Result{&ingest, &e2e} {
-		r.RawLimit, r.RawEventsPerS = raw.Name, raw.EventsPerS
-		if raw.EventsPerS > 0 {
-			r.Ratio = r.EventsPerS / raw.EventsPerS
+	rep.Paths = append(rep.Paths, e2e)
+	rawLimit := map[string]Result{}
+	for _, r := range rep.RawLimits {
+		rawLimit[r.Name] = r
+	}
+	for i := range rep.Paths {
+		r := &rep.Paths[i]
+		limit := rawLimit["jetstream-atomic-batch"]
+		if r.Name == "end-to-end" {
+			limit = rawLimit["jetstream-publish"]
+		}
+		r.RawLimit, r.RawEventsPerS = limit.Name, limit.EventsPerS
+		if limit.EventsPerS > 0 {
+			r.Ratio = r.EventsPerS / limit.EventsPerS
 		}
 	}
-	rep.Paths = append(rep.Paths, ingest, e2e)
 	printTable(rep)
 	return writeReport(rep)
 }
 
 func printTable(rep Report) {
-	fmt.Printf("\n%-20s %12s %10s %10s %12s %12s %-18s %14s %7s\n",
-		"path", "events/s", "p50 ms", "p99 ms", "at offered/s", "allocs/event", "raw limit", "raw events/s", "ratio")
+	fmt.Printf("\n%-24s %6s %10s %9s %9s %11s %12s %-24s %12s %6s\n",
+		"path", "conns", "events/s", "p50 ms", "p99 ms", "offered/s", "allocs/event", "raw limit", "raw/s", "ratio")
 	for _, r := range append(append([]Result{}, rep.Paths...), rep.RawLimits...) {
-		fmt.Printf("%-20s %12.0f %10.2f %10.2f %12.0f %12.0f %-18s %14.0f %7.2f\n",
-			r.Name, r.EventsPerS, r.P50Ms, r.P99Ms, r.OfferedPerS, r.AllocsPerEvent, r.RawLimit, r.RawEventsPerS, r.Ratio)
+		offered := "closed"
+		if r.OfferedPerS > 0 {
+			offered = fmt.Sprintf("%.0f", r.OfferedPerS)
+		}
+		fmt.Printf("%-24s %6d %10.0f %9.2f %9.2f %11s %12.0f %-24s %12.0f %6.2f\n",
+			r.Name, r.Connections, r.EventsPerS, r.P50Ms, r.P99Ms, offered, r.AllocsPerEvent, r.RawLimit, r.RawEventsPerS, r.Ratio)
 	}
 	for _, r := range rep.Paths {
 		if r.Note != "" {

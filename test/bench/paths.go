@@ -9,10 +9,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+	"go.uber.org/zap"
 
+	"github.com/carehub/carehub/adapters/hl7v2"
+	"github.com/carehub/carehub/adapters/hl7v2/mllp"
+	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
 )
 
 // Index ranges keep each phase's patients and encounters distinct.
@@ -23,25 +31,50 @@ const (
 	e2eLatBase  = 4_000_000
 )
 
-func rawJetStreamPublish(ctx context.Context, e *env, p plan) (Result, error) {
+// rawStream creates a stream with CAREHUB_EVENTS' settings (file store, one
+// replica, the server's fsync-always, atomic publish allowed) on its own
+// subjects, and removes it afterwards.
+func rawStream(ctx context.Context, e *env) (jetstream.JetStream, *nats.Conn, func(), error) {
 	nc, err := nats.Connect(e.hub.NATSURL())
 	if err != nil {
-		return Result{}, err
+		return nil, nil, nil, err
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "BENCH_RAW", Subjects: []string{"bench.raw.>"}, Storage: jetstream.FileStorage, Replicas: 1,
+		Duplicates: 2 * time.Hour, AllowAtomicPublish: true,
+	}); err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	cleanup := func() {
+		_ = js.DeleteStream(context.WithoutCancel(ctx), "BENCH_RAW")
+		nc.Close()
+	}
+	return js, nc, cleanup, nil
+}
+
+// rawMsg is the sample event with a fresh id on a bench subject.
+func rawMsg(sample *nats.Msg, id string) *nats.Msg {
+	m := nats.NewMsg("bench.raw." + id[len(id)-1:])
+	for k, v := range sample.Header {
+		m.Header[k] = v
+	}
+	m.Header.Set(nats.MsgIdHdr, id)
+	m.Data = sample.Data
+	return m
+}
+
+func rawJetStreamPublish(ctx context.Context, e *env, p plan, sample *nats.Msg) (Result, error) {
+	js, _, cleanup, err := rawStream(ctx, e)
 	if err != nil {
 		return Result{}, err
 	}
-	// Same settings as CAREHUB_EVENTS (file store, one replica, the server's
-	// fsync-always), its own subjects.
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: "BENCH_RAW", Subjects: []string{"bench.raw.>"}, Storage: jetstream.FileStorage, Replicas: 1, Duplicates: 2 * time.Hour,
-	}); err != nil {
-		return Result{}, err
-	}
-	defer func() { _ = js.DeleteStream(context.WithoutCancel(ctx), "BENCH_RAW") }()
-	payload := e.sampleEvent
+	defer cleanup()
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	pctx, cancel := context.WithTimeout(ctx, p.throughput)
@@ -51,10 +84,7 @@ func rawJetStreamPublish(ctx context.Context, e *env, p plan) (Result, error) {
 	for w := range p.connections {
 		wg.Go(func() {
 			for k := 0; pctx.Err() == nil; k++ {
-				msg := nats.NewMsg(fmt.Sprintf("bench.raw.%d", w))
-				msg.Data = payload
-				msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("%d-%d", w, k))
-				if _, err := js.PublishMsg(context.WithoutCancel(pctx), msg); err != nil {
+				if _, err := js.PublishMsg(context.WithoutCancel(pctx), rawMsg(sample, fmt.Sprintf("%d-%d", w, k))); err != nil {
 					failed.CompareAndSwap(nil, err)
 					return
 				}
@@ -68,9 +98,134 @@ func rawJetStreamPublish(ctx context.Context, e *env, p plan) (Result, error) {
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(os.Stderr, "bench: raw JetStream publish: %d messages in %s\n", n.Load(), elapsed.Round(time.Millisecond))
-	return Result{Name: "jetstream-publish", EventsPerS: float64(n.Load()) / elapsed.Seconds(), Events: int(n.Load()),
-		Note: fmt.Sprintf("%d concurrent publishers, one message per publish", p.connections)}, nil
+	return Result{Name: "jetstream-publish", Connections: p.connections, EventsPerS: float64(n.Load()) / elapsed.Seconds(), Events: int(n.Load()),
+		Note: "one message per publish, waiting for each ack"}, nil
 }
+
+// rawJetStreamBatch commits atomic batches of 100 back to back.
+func rawJetStreamBatch(ctx context.Context, e *env, p plan, sample *nats.Msg) (Result, error) {
+	js, _, cleanup, err := rawStream(ctx, e)
+	if err != nil {
+		return Result{}, err
+	}
+	defer cleanup()
+	const size = 100
+	n := 0
+	start := time.Now()
+	for b := 0; time.Since(start) < p.throughput && ctx.Err() == nil; b++ {
+		msgs := make([]*nats.Msg, size)
+		for i := range msgs {
+			msgs[i] = rawMsg(sample, fmt.Sprintf("b%d-%d", b, i))
+		}
+		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := jetstreamext.PublishMsgBatch(bctx, js, msgs)
+		cancel()
+		if err != nil {
+			return Result{}, err
+		}
+		n += size
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(os.Stderr, "bench: raw JetStream atomic batches: %d messages in %s\n", n, elapsed.Round(time.Millisecond))
+	return Result{Name: "jetstream-atomic-batch", Connections: 1, EventsPerS: float64(n) / elapsed.Seconds(), Events: n,
+		Note: "atomic batches of 100, one after another"}, nil
+}
+
+// mllpIngest sends distinct HL7 A03 messages over conns connections, each
+// waiting for its ACK before the next (closed loop).
+func mllpIngest(ctx context.Context, e *env, p plan, conns int) (Result, error) {
+	template, err := os.ReadFile("adapters/hl7v2/testdata/a03-ryhov-utf8.hl7")
+	if err != nil {
+		return Result{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, p.throughput)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	m0 := mallocs()
+	start := time.Now()
+	for c := range conns {
+		wg.Go(func() {
+			client, err := mllp.Dial(ctx, e.hub.MLLPAddr(), nil)
+			if err != nil {
+				failed.CompareAndSwap(nil, err)
+				return
+			}
+			defer func() { _ = client.Close() }()
+			local := make([]time.Duration, 0, 4096)
+			for k := 0; pctx.Err() == nil; k++ {
+				msg := hl7v2.WithControlIDSuffix(template, fmt.Sprintf("-c%d-%d-%d", conns, c, k))
+				began := time.Now()
+				sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+				ack, err := client.Send(sctx, msg)
+				scancel()
+				if err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+				if sum, err := hl7v2.SummariseAck(ack); err != nil || sum.Code != hl7v2.AckAccept {
+					failed.CompareAndSwap(nil, fmt.Errorf("ACK %s %s: %v", sum.Code, sum.Text, err))
+					return
+				}
+				local = append(local, time.Since(began))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if v := failed.Load(); v != nil {
+		return Result{}, v.(error)
+	}
+	elapsed := time.Since(start)
+	n := len(lat)
+	allocs := float64(mallocs()-m0) / float64(max(n, 1))
+	p50, p99 := summarise(lat)
+	fmt.Fprintf(os.Stderr, "bench: mllp-ingest, %d connections: %d messages in %s\n", conns, n, elapsed.Round(time.Millisecond))
+	return Result{Name: "mllp-ingest", Connections: conns, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+		AllocsPerEvent: allocs, Events: n, Note: "closed loop: each connection waits for the ACK (AA after the JetStream ack) before the next message"}, nil
+}
+
+// hl7Sample maps the A03 sample as the adapter does and returns its NATS
+// message: the payload raw publishes use, so raw and carehub write the
+// same bytes.
+func hl7Sample() (*nats.Msg, error) {
+	raw, err := os.ReadFile("adapters/hl7v2/testdata/a03-ryhov-utf8.hl7")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := directory.Load("deploy/directory.example.yaml")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := fhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
+	if err != nil {
+		return nil, err
+	}
+	capture := &capturePublisher{}
+	a, err := hl7v2.New(hl7v2.Config{}, capture, dir, keys, zap.NewNop())
+	if err != nil {
+		return nil, err
+	}
+	a.Handle(context.Background(), raw, false, "bench")
+	if capture.msg == nil {
+		return nil, fmt.Errorf("the HL7 sample did not map to an event")
+	}
+	return capture.msg, nil
+}
+
+type capturePublisher struct{ msg *nats.Msg }
+
+func (c *capturePublisher) PublishEvent(_ context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
+	m, err := event.ToNATS(e, subject)
+	c.msg = m
+	return &jetstream.PubAck{}, err
+}
+
+func (c *capturePublisher) Quarantine(context.Context, bus.QuarantineEntry) error { return nil }
 
 func fhirIngest(ctx context.Context, e *env, p plan) (Result, error) {
 	m0 := mallocs()
@@ -98,7 +253,7 @@ func fhirIngest(ctx context.Context, e *env, p plan) (Result, error) {
 		return Result{}, firstErr
 	}
 	p50, p99 := summarise(lat)
-	return Result{Name: "fhir-ingest", EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+	return Result{Name: "fhir-ingest", Connections: p.connections, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
 		OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
 		Note: fmt.Sprintf("%d HTTP connections; latency = request until 2xx (event durable in JetStream); allocs are process-wide (hub, embedded NATS, load client)", p.connections)}, e.waitIdle(ctx)
 }
@@ -219,7 +374,7 @@ func endToEnd(ctx context.Context, e *env, p plan) (Result, error) {
 		lat = append(lat, t.Sub(at))
 	}
 	p50, p99 := summarise(lat)
-	return Result{Name: "end-to-end", EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+	return Result{Name: "end-to-end", Connections: p.connections, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
 		OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
 		Note: "FHIR discharge posted -> router -> PostgreSQL -> outbox -> notification on carehub.notify.<org>.discharged"}, nil
 }
@@ -227,6 +382,9 @@ func endToEnd(ctx context.Context, e *env, p plan) (Result, error) {
 // waitIdle waits until the router has applied every event and the relay
 // has published every notification, so phases do not overlap.
 func (e *env) waitIdle(ctx context.Context) error {
+	if e.ingestOnly {
+		return nil // nothing routes here
+	}
 	nc, err := nats.Connect(e.hub.NATSURL())
 	if err != nil {
 		return err

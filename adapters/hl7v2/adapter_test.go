@@ -1,0 +1,393 @@
+package hl7v2
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/schemas"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const conformanceDir = "../../../shared/conformance/hl7v2/fhir-converter"
+
+// recordingPublisher stands in for the bus in these mapping tests: it
+// acknowledges like JetStream (duplicates by event id) and records what it
+// got. The real bus is exercised by the end-to-end tests in test/.
+type recordingPublisher struct {
+	mu          sync.Mutex
+	events      []cloudevents.Event
+	subjects    []string
+	seen        map[string]bool
+	quarantined []bus.QuarantineEntry
+	publishErr  error
+}
+
+func (p *recordingPublisher) PublishEvent(_ context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.publishErr != nil {
+		return nil, p.publishErr
+	}
+	if p.seen == nil {
+		p.seen = map[string]bool{}
+	}
+	if p.seen[e.ID()] {
+		return &jetstream.PubAck{Stream: event.StreamEvents, Duplicate: true}, nil
+	}
+	p.seen[e.ID()] = true
+	p.events = append(p.events, e.Clone())
+	p.subjects = append(p.subjects, subject)
+	return &jetstream.PubAck{Stream: event.StreamEvents, Sequence: uint64(len(p.events))}, nil
+}
+
+func (p *recordingPublisher) Quarantine(_ context.Context, q bus.QuarantineEntry) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	q.Raw = bytes.Clone(q.Raw)
+	p.quarantined = append(p.quarantined, q)
+	return nil
+}
+
+var fixedNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+
+func newTestAdapter(t *testing.T) (*Adapter, *recordingPublisher, *fhir.PatientKeyer) {
+	t.Helper()
+	dir, err := directory.Load("testdata/directory.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := fhir.NewPatientKeyer([]byte("hl7v2-test-secret-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &recordingPublisher{}
+	a, err := New(Config{}, pub, dir, keys, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.now = func() time.Time { return fixedNow }
+	return a, pub, keys
+}
+
+// ackOf parses one acknowledgement and returns MSA-1, MSA-2 and ERR-3.1
+// (or ERR-1.4.1 before 2.5).
+func ackOf(t *testing.T, ack []byte) (code, controlID, errCode string, m *hl7.Message) {
+	t.Helper()
+	m, err := hl7.Parse(ack)
+	if err != nil {
+		t.Fatalf("acknowledgement does not parse: %v\n%s", err, ack)
+	}
+	errCode = m.Get("ERR-3.1")
+	if errCode == "" {
+		errCode = m.Get("ERR-1.4.1")
+	}
+	return m.Get("MSA-1"), m.Get("MSA-2"), errCode, m
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSwedishMessages(t *testing.T) {
+	tests := []struct {
+		file      string
+		ack       string
+		errCode   string
+		eventType event.Type
+		errText   string
+	}{
+		{"a01-ryhov-utf8.hl7", AckAccept, "", event.EncounterAdmitted, ""},
+		{"a03-ryhov-utf8.hl7", AckAccept, "", event.EncounterDischarged, ""},
+		{"a03-ljungby-latin1.hl7", AckAccept, "", event.EncounterDischarged, ""},
+		{"a16-utskrivningsklar.hl7", AckAccept, "", event.EncounterDischargeReady, ""},
+		{"a13-cancel-discharge.hl7", AckAccept, "", event.EncounterCancelled, ""},
+		{"a40-merge.hl7", AckAccept, "", event.PatientMerged, ""},
+		{"a01-bad-check-digit.hl7", AckError, ErrDataType, "", "check digit"},
+		{"a01-unknown-facility.hl7", AckError, ErrTableValue, "", "not in the carehub directory"},
+		{"a01-no-pid3.hl7", AckError, ErrRequiredMissing, "", "PID-3"},
+		{"a01-bad-date.hl7", AckError, ErrDataType, "", "calendar"},
+		{"orm-unsupported.hl7", AckReject, ErrUnsupportedType, "", "ADT"},
+		{"a01-version-21.hl7", AckReject, ErrUnsupportedVersion, "", "2.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			a, pub, _ := newTestAdapter(t)
+			raw := readTestdata(t, tt.file)
+			acks := a.Handle(context.Background(), raw, false, "test")
+			if len(acks) != 1 {
+				t.Fatalf("%d acknowledgements, want 1", len(acks))
+			}
+			code, ctl, errCode, ackMsg := ackOf(t, acks[0])
+			in, _ := hl7.Parse(raw)
+			if code != tt.ack || errCode != tt.errCode {
+				t.Fatalf("ACK %s/%s, want %s/%s:\n%s", code, errCode, tt.ack, tt.errCode, acks[0])
+			}
+			if in != nil && ctl != in.ControlID() {
+				t.Errorf("MSA-2 %q does not echo MSH-10 %q", ctl, in.ControlID())
+			}
+			if tt.errText != "" && !strings.Contains(string(acks[0]), tt.errText) {
+				t.Errorf("ACK does not explain %q:\n%s", tt.errText, acks[0])
+			}
+			if strings.Contains(string(acks[0]), "1945021343") || strings.Contains(string(acks[0]), "Öberg") {
+				t.Errorf("ACK repeats personal data:\n%s", acks[0])
+			}
+			if in != nil {
+				// Sender and receiver swapped; version and charset echoed.
+				if ackMsg.Get("MSH-5") != in.Get("MSH-3") || ackMsg.Get("MSH-6") != in.Get("MSH-4") ||
+					ackMsg.Version() != in.Version() || ackMsg.Charset != in.Charset {
+					t.Errorf("ACK header does not answer the sender:\n%s", acks[0])
+				}
+			}
+			if tt.eventType == "" {
+				if len(pub.events) != 0 || len(pub.quarantined) != 1 || !bytes.Equal(pub.quarantined[0].Raw, raw) {
+					t.Fatalf("rejected message: %d events, %d quarantined (raw kept: %v)", len(pub.events), len(pub.quarantined),
+						len(pub.quarantined) == 1 && bytes.Equal(pub.quarantined[0].Raw, raw))
+				}
+				if strings.Contains(pub.quarantined[0].Reason, "1945021343") {
+					t.Error("quarantine reason holds a personnummer")
+				}
+				return
+			}
+			if len(pub.events) != 1 || len(pub.quarantined) != 0 {
+				t.Fatalf("%d events, %d quarantined; want 1 and 0", len(pub.events), len(pub.quarantined))
+			}
+			e := pub.events[0]
+			if event.Type(e.Type()) != tt.eventType {
+				t.Errorf("event type %s, want %s", e.Type(), tt.eventType)
+			}
+			validateData(t, e)
+		})
+	}
+}
+
+// compiledSchemas compiles the schemas once for all tests of the package.
+var compiledSchemas = sync.OnceValues(schemas.NewValidator)
+
+func validateData(t *testing.T, e cloudevents.Event) {
+	t.Helper()
+	v, err := compiledSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Validate(e.Type(), e.Data()); err != nil {
+		t.Errorf("event data breaks its schema: %v", err)
+	}
+}
+
+func TestLatin1NamesAndMunicipalitySurvive(t *testing.T) {
+	a, pub, keys := newTestAdapter(t)
+	raw := readTestdata(t, "a03-ljungby-latin1.hl7")
+	if !bytes.Contains(raw, []byte{0xC5}) { // Å in ISO-8859-1
+		t.Fatal("fixture is not ISO-8859-1")
+	}
+	a.Handle(context.Background(), raw, false, "test")
+	if len(pub.events) != 1 {
+		t.Fatalf("%d events", len(pub.events))
+	}
+	e := pub.events[0]
+	data := string(e.Data())
+	for _, want := range []string{`"family":"Ångström"`, `"Örjan"`, `"city":"Ljungby"`, `"district":"0781"`, `"Bäckgatan 3"`} {
+		if !strings.Contains(data, want) {
+			t.Errorf("event data lacks %s", want)
+		}
+	}
+	if got, want := event.PatientKey(e), keys.Key(fhir.SystemPersonnummer, "191212121212"); got != want {
+		t.Errorf("patient key %s, want the key of the personnummer (%s)", got, want)
+	}
+	if event.Organisation(e) != "rkl-ljungby" || e.Source() != "/adapters/hl7v2/LJUNGBY" || e.Subject() != "Encounter/LJ-77001" {
+		t.Errorf("event org %s source %s subject %s", event.Organisation(e), e.Source(), e.Subject())
+	}
+	if !strings.Contains(data, `"end":"2026-11-24T09:00:00+01:00"`) {
+		t.Errorf("discharge time not mapped from PV1-45 in Stockholm time: %s", data)
+	}
+}
+
+func TestResentMessageIsOneEvent(t *testing.T) {
+	a, pub, _ := newTestAdapter(t)
+	raw := readTestdata(t, "a03-ryhov-utf8.hl7")
+	first := a.Handle(context.Background(), raw, false, "test")
+	second := a.Handle(context.Background(), raw, false, "test")
+	if len(pub.events) != 1 {
+		t.Fatalf("%d events after a resend, want 1", len(pub.events))
+	}
+	c1, _, _, _ := ackOf(t, first[0])
+	c2, _, _, _ := ackOf(t, second[0])
+	if c1 != AckAccept || c2 != AckAccept || !bytes.Equal(first[0], second[0]) {
+		t.Errorf("resend answered %s then %s; want the same AA twice", c1, c2)
+	}
+}
+
+func TestEnhancedModeSendsAcceptThenApplicationAck(t *testing.T) {
+	a, pub, _ := newTestAdapter(t)
+	acks := a.Handle(context.Background(), readTestdata(t, "a01-enhanced.hl7"), false, "test")
+	if len(acks) != 2 {
+		t.Fatalf("%d acknowledgements, want accept + application", len(acks))
+	}
+	if c, _, _, _ := ackOf(t, acks[0]); c != AckCommit {
+		t.Errorf("first ACK %s, want CA", c)
+	}
+	if c, _, _, _ := ackOf(t, acks[1]); c != AckAccept {
+		t.Errorf("second ACK %s, want AA", c)
+	}
+	if len(pub.events) != 1 {
+		t.Errorf("%d events", len(pub.events))
+	}
+}
+
+func TestNothingAcceptedWhenNotDurable(t *testing.T) {
+	a, pub, _ := newTestAdapter(t)
+	pub.publishErr = errors.New("jetstream unavailable")
+	acks := a.Handle(context.Background(), readTestdata(t, "a03-ryhov-utf8.hl7"), false, "test")
+	if c, _, code, _ := ackOf(t, acks[0]); c != AckReject || code != ErrApplicationError {
+		t.Errorf("ACK %s/%s while JetStream is down, want AR/207 so the sender resends", c, code)
+	}
+}
+
+func TestTooLargeFrameIsRejectedAndQuarantined(t *testing.T) {
+	a, pub, _ := newTestAdapter(t)
+	prefix := readTestdata(t, "a03-ryhov-utf8.hl7")[:200]
+	acks := a.Handle(context.Background(), prefix, true, "test")
+	c, ctl, _, _ := ackOf(t, acks[0])
+	if c != AckReject || ctl != "RYH-0002" {
+		t.Errorf("ACK %s for %q, want AR addressed to RYH-0002", c, ctl)
+	}
+	if len(pub.quarantined) != 1 || !bytes.Equal(pub.quarantined[0].Raw, prefix) {
+		t.Error("the cut frame was not quarantined")
+	}
+}
+
+func TestGarbageGetsAnAR(t *testing.T) {
+	a, pub, _ := newTestAdapter(t)
+	for _, raw := range [][]byte{[]byte("hello"), []byte("MSH|"), {0xff, 0xfe, 0x00}, []byte("PID|1||x")} {
+		acks := a.Handle(context.Background(), raw, false, "test")
+		if len(acks) != 1 {
+			t.Fatalf("%q: %d acks", raw, len(acks))
+		}
+		if c, _, code, _ := ackOf(t, acks[0]); c != AckReject || code == "" {
+			t.Errorf("%q answered %s/%s, want AR with an error code", raw, c, code)
+		}
+	}
+	if len(pub.quarantined) != 4 {
+		t.Errorf("%d quarantined, want 4", len(pub.quarantined))
+	}
+}
+
+// TestConformanceSamples runs every third-party sample: each is accepted
+// and mapped, or answered AR/AE with a specific error code. Golden FHIR
+// output is kept for one sample of A01, A02, A03, A08, A11, A13 and A40.
+func TestConformanceSamples(t *testing.T) {
+	if _, err := os.Stat(conformanceDir); err != nil {
+		t.Skipf("conformance samples not found at %s (they live in ../shared beside the repo): %v", conformanceDir, err)
+	}
+	want := map[string]string{ // file → MSA-1[/error code]; "" = no acknowledgement requested (MSH-15/16 NE)
+		"ADT-A01-01": "AA", "ADT-A01-02": "AA", "ADT-A02-01": "AA", "ADT-A02-02": "AA", "ADT-A03-01": "AA", "ADT-A03-02": "AA",
+		"ADT-A04-01": "AA", "ADT-A04-02": "AA", "ADT-A05-01": "AA", "ADT-A05-02": "AA", "ADT-A06-01": "AA", "ADT-A06-02": "AA",
+		"ADT-A07-01": "AA", "ADT-A07-02": "AA", "ADT-A08-01": "AA", "ADT-A08-02": "AA",
+		"ADT-A09-01": "AR/201", "ADT-A09-02": "AR/201", "ADT-A10-01": "AR/201", "ADT-A10-02": "AR/201",
+		"ADT-A11-01": "AA", "ADT-A11-02": "AA", "ADT-A13-01": "AA", "ADT-A13-02": "AA", "ADT-A14-01": "AA", "ADT-A14-02": "AA",
+		"ADT-A15-01": "AR/201", "ADT-A15-02": "AR/201", "ADT-A16-01": "AA", "ADT-A16-02": "AA",
+		"ADT-A25-01": "AR/201", "ADT-A25-02": "AR/201", "ADT-A26-01": "AR/201", "ADT-A26-02": "AR/201",
+		"ADT-A27-01": "AR/201", "ADT-A27-02": "AR/201", "ADT-A28-01": "AR/201", "ADT-A28-02": "AR/201",
+		"ADT-A29-01": "AR/201", "ADT-A29-02": "AR/201", "ADT-A31-01": "AA", "ADT-A31-02": "AA",
+		"ADT-A40-01": "", "ADT-A40-02": "", "ADT-A41-01": "AR/201", "ADT-A41-02": "AR/201",
+		"ADT-A45-01": "AR/201", "ADT-A45-02": "AR/201", "ADT-A47-01": "AR/201", "ADT-A47-02": "AR/201",
+		"ADT-A60-01": "AR/201", "ADT-A60-02": "AR/201",
+		"ADT01-23": "CA", "ADT01-28": "AE/101", "ADT04-23": "AA", "ADT04-251": "AE/101", "ADT04-28": "AA",
+	}
+	golden := map[string]bool{"ADT-A01-01": true, "ADT-A02-01": true, "ADT-A03-01": true, "ADT-A08-01": true,
+		"ADT-A11-01": true, "ADT-A13-01": true, "ADT-A40-01": true}
+	files, err := filepath.Glob(filepath.Join(conformanceDir, "*.hl7"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples in %s: %v", conformanceDir, err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".hl7")
+		t.Run(name, func(t *testing.T) {
+			expected, known := want[name]
+			if !known {
+				t.Fatalf("new sample %s: add its expected acknowledgement to the table", name)
+			}
+			a, pub, _ := newTestAdapter(t)
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acks := a.Handle(context.Background(), raw, false, "test")
+			got := ""
+			if len(acks) > 0 {
+				code, _, errCode, _ := ackOf(t, acks[0])
+				got = code
+				if errCode != "" {
+					got += "/" + errCode
+				}
+			}
+			if got != expected {
+				t.Fatalf("acknowledged %q, want %q", got, expected)
+			}
+			accepted := expected == "AA" || expected == "CA" || expected == ""
+			if accepted != (len(pub.events) == 1) {
+				t.Fatalf("%d events for %s", len(pub.events), expected)
+			}
+			if !accepted {
+				if len(pub.quarantined) != 1 {
+					t.Fatalf("rejected sample not quarantined")
+				}
+				return
+			}
+			validateData(t, pub.events[0])
+			if golden[name] {
+				checkGolden(t, name, pub.events[0])
+			}
+		})
+	}
+}
+
+func checkGolden(t *testing.T, name string, e cloudevents.Event) {
+	t.Helper()
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, e.Data(), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, pretty.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden file missing (run go test -run TestConformanceSamples -update): %v", err)
+	}
+	if !bytes.Equal(pretty.Bytes(), want) {
+		t.Errorf("FHIR output differs from %s (run with -update after checking the change):\n%s", path, pretty.String())
+	}
+}

@@ -1,0 +1,104 @@
+package hl7_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+)
+
+// conformanceDir holds third-party sample messages shared by the project; it
+// lives outside the repository and is read in place, never copied.
+const conformanceDir = "../../../../shared/conformance/hl7v2/fhir-converter"
+
+// conformanceFiles returns the sample messages, skipping the test when the
+// shared directory is not checked out next to the repository.
+func conformanceFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(conformanceDir, "*.hl7"))
+	if err != nil {
+		tb.Fatalf("glob %s: %v", conformanceDir, err)
+	}
+	if len(files) == 0 {
+		tb.Skipf("no conformance messages at %s (relative to %s); check out ../shared next to the repository to run this test", conformanceDir, pkgDir(tb))
+	}
+	return files
+}
+
+func pkgDir(tb testing.TB) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return wd
+}
+
+// testdataFiles returns this package's own fixture messages.
+func testdataFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.hl7"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no testdata/*.hl7 fixtures (err %v)", err)
+	}
+	return files
+}
+
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("read fixture: %v", err)
+	}
+	return b
+}
+
+// cr joins segments with the standard CR terminator.
+func cr(segments ...string) []byte {
+	return []byte(strings.Join(segments, "\r") + "\r")
+}
+
+// mustParse parses raw or fails the test.
+func mustParse(tb testing.TB, raw []byte) *hl7.Message {
+	tb.Helper()
+	m, err := hl7.Parse(raw)
+	if err != nil {
+		tb.Fatalf("Parse: %v", err)
+	}
+	return m
+}
+
+// diffMessages describes the first difference between two messages, or
+// returns "" when they have the same delimiters, charset, segment names
+// and values.
+func diffMessages(a, b *hl7.Message) string {
+	if a.Delims != b.Delims {
+		return "delimiters differ"
+	}
+	if a.Charset != b.Charset {
+		return "charset " + a.Charset + " vs " + b.Charset
+	}
+	if len(a.Segments) != len(b.Segments) {
+		return "segment counts differ"
+	}
+	for i := range a.Segments {
+		sa, sb := a.Segments[i], b.Segments[i]
+		if sa.Name != sb.Name {
+			return "segment names differ at " + sa.Name + "/" + sb.Name
+		}
+		if len(sa.Fields) != len(sb.Fields) {
+			return sa.Name + ": field counts differ"
+		}
+		for f := range sa.Fields {
+			if !reflect.DeepEqual(sa.Fields[f], sb.Fields[f]) {
+				return sa.Name + "-" + itoa(f) + " differs"
+			}
+		}
+	}
+	return ""
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
