@@ -69,7 +69,7 @@ func (p *recordingPublisher) Quarantine(_ context.Context, q bus.QuarantineEntry
 
 var fixedNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 
-func newTestAdapter(t *testing.T) (*Adapter, *recordingPublisher, *fhir.PatientKeyer) {
+func newTestAdapter(t testing.TB) (*Adapter, *recordingPublisher, *fhir.PatientKeyer) {
 	t.Helper()
 	dir, err := directory.Load("testdata/directory.yaml")
 	if err != nil {
@@ -390,4 +390,13 @@ func checkGolden(t *testing.T, name string, e cloudevents.Event) {
 	if !bytes.Equal(pretty.Bytes(), want) {
 		t.Errorf("FHIR output differs from %s (run with -update after checking the change):\n%s", path, pretty.String())
 	}
+}
+
+func readTestdataB(b *testing.B, name string) []byte {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
 }
