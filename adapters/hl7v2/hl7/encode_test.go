@@ -96,7 +96,7 @@ func TestEncodeCharsets(t *testing.T) {
 					t.Fatalf("Encode error = %v, want %v", err, tt.err)
 				}
 				assertNoPII(t, err)
-				if tt.err == hl7.ErrUnrepresentable && !strings.Contains(err.Error(), "NTE-3") {
+				if errors.Is(tt.err, hl7.ErrUnrepresentable) && !strings.Contains(err.Error(), "NTE-3") {
 					t.Errorf("error %q does not name NTE-3", err)
 				}
 				return

@@ -1,6 +1,7 @@
 package hl7_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,7 +32,8 @@ func ExampleParse() {
 // A rejected message yields a ParseError whose code goes into ERR-3.
 func ExampleParseError() {
 	_, err := hl7.Parse([]byte("MSH|^~\\&|S|F|||20250301||ADT^A01|C1|P|2.1\rPID|1||191212121212^^^^PN||Öberg^Åsa\r"))
-	if pe, ok := err.(*hl7.ParseError); ok {
+	var pe *hl7.ParseError
+	if errors.As(err, &pe) {
 		fmt.Println(pe.Code, pe.Segment, pe.Field)
 		fmt.Println(pe)
 	}
