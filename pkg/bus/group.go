@@ -21,8 +21,10 @@ type GroupConfig struct {
 	// QueueSize bounds the messages waiting for the next batch.
 	QueueSize int
 	// MinAtomic is the smallest batch sent as an atomic batch. An atomic
-	// commit has a fixed cost of a few milliseconds on the server, so
-	// smaller groups are pipelined as individual asynchronous publishes.
+	// commit has a fixed cost of a few milliseconds on the server (on a
+	// one-replica file stream, nats-server stages every batch in a
+	// temporary file store of its own), so smaller groups are pipelined as
+	// individual asynchronous publishes, about 0.4 ms each with fsync.
 	MinAtomic int
 }
 

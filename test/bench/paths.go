@@ -144,6 +144,11 @@ func mllpIngest(ctx context.Context, e *env, p plan, conns int) (Result, error) 
 	var lat []time.Duration
 	var failed atomic.Value
 	var wg sync.WaitGroup
+	stopProfile, err := startProfile(fmt.Sprintf("mllp-ingest-%d", conns))
+	if err != nil {
+		return Result{}, err
+	}
+	defer stopProfile()
 	m0 := mallocs()
 	start := time.Now()
 	for c := range conns {
@@ -165,8 +170,13 @@ func mllpIngest(ctx context.Context, e *env, p plan, conns int) (Result, error) 
 					failed.CompareAndSwap(nil, err)
 					return
 				}
-				if sum, err := hl7v2.SummariseAck(ack); err != nil || sum.Code != hl7v2.AckAccept {
-					failed.CompareAndSwap(nil, fmt.Errorf("ACK %s %s: %v", sum.Code, sum.Text, err))
+				sum, err := hl7v2.SummariseAck(ack)
+				if err != nil {
+					failed.CompareAndSwap(nil, fmt.Errorf("unreadable ACK: %w", err))
+					return
+				}
+				if sum.Code != hl7v2.AckAccept {
+					failed.CompareAndSwap(nil, fmt.Errorf("ACK %s: %s", sum.Code, sum.Text))
 					return
 				}
 				local = append(local, time.Since(began))
