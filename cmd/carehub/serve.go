@@ -25,6 +25,10 @@ type serveCmd struct {
 	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
 
+	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"5s,5m,30m,2h,5h,10h,10h" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
+	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
+	WebhookTimeout       time.Duration `name:"webhook-timeout" env:"CAREHUB_WEBHOOK_TIMEOUT" default:"15s" help:"A receiver must answer 2xx within this." group:"Webhooks"`
+
 	MLLPAddr           string        `name:"mllp-addr" env:"CAREHUB_MLLP_ADDR" default:"127.0.0.1:2575" help:"HL7 v2 over MLLP listen address; empty disables it." group:"HL7 v2 / MLLP"`
 	MLLPMaxBytes       int           `name:"mllp-max-bytes" env:"CAREHUB_MLLP_MAX_BYTES" default:"1048576" help:"Largest HL7 message; longer ones are answered AR." group:"HL7 v2 / MLLP"`
 	MLLPMaxConnections int           `name:"mllp-max-connections" env:"CAREHUB_MLLP_MAX_CONNECTIONS" default:"256" help:"Most MLLP connections served at once." group:"HL7 v2 / MLLP"`
@@ -54,6 +58,7 @@ func (s *serveCmd) Run(c *cli) error {
 		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
 		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout,
+		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
 		MLLP: hub.MLLPConfig{
 			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,
 			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,

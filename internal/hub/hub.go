@@ -18,11 +18,13 @@ import (
 	"github.com/carehub/carehub/adapters/fhirrest"
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
+	"github.com/carehub/carehub/adapters/homecare"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/fhir"
 	"github.com/carehub/carehub/pkg/notify"
+	"github.com/carehub/carehub/pkg/notify/webhook"
 	"github.com/carehub/carehub/pkg/router"
 	"github.com/carehub/carehub/pkg/store"
 )
@@ -43,10 +45,23 @@ type Config struct {
 	Router router.Config
 	// MLLP configures the HL7 v2 listener; an empty MLLP.Addr disables it.
 	MLLP MLLPConfig
+	// Webhooks configures webhook delivery.
+	Webhooks WebhookConfig
 	// IngestOnly runs the adapters without the router and relay, so that
 	// ingest can be measured (or scaled) on its own; events wait on
 	// CAREHUB_EVENTS for a hub that routes.
 	IngestOnly bool
+}
+
+// WebhookConfig configures webhook delivery.
+type WebhookConfig struct {
+	// RetrySchedule is the comma-separated delays after failed attempts.
+	RetrySchedule string
+	// AllowPrivate permits loopback and private-range targets (tests,
+	// on-premises receivers); refused by default to limit SSRF.
+	AllowPrivate bool
+	// Timeout is how long a receiver has to answer 2xx.
+	Timeout time.Duration
 }
 
 // MLLPConfig is the HL7 v2 over MLLP listener's configuration.
@@ -95,12 +110,14 @@ type Hub struct {
 	mllp     *mllp.Server
 	natsURL  string
 
-	stopRouter context.CancelFunc
-	stopRelay  context.CancelFunc
-	routerDone chan struct{}
-	relayDone  chan struct{}
-	failed     chan error
-	closeOnce  sync.Once
+	stopRouter     context.CancelFunc
+	stopRelay      context.CancelFunc
+	stopDispatch   context.CancelFunc
+	dispatcherDone chan struct{}
+	routerDone     chan struct{}
+	relayDone      chan struct{}
+	failed         chan error
+	closeOnce      sync.Once
 }
 
 // Start brings every component up and returns once the hub takes requests.
@@ -176,7 +193,11 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 	}
 
 	relay := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus.JetStream(), log)
-	rt := router.New(cfg.Router, h.bus, h.store, dir, log, relay.Wake)
+	dispatcher, err := newDispatcher(cfg.Webhooks, h.store, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	rt := router.New(cfg.Router, h.bus, h.store, dir, log, func() { relay.Wake(); dispatcher.Wake() })
 
 	srv := api.NewServer(dir, h.store, []api.Check{
 		{Name: "nats", Ping: h.bus.Ping},
@@ -186,6 +207,11 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 	const eventOverhead = 64 << 10
 	maxBody := min(int64(fhirrest.DefaultMaxBodyBytes), h.bus.MaxPayload()-eventOverhead)
 	fhirrest.New(fhirrest.Config{MaxBodyBytes: maxBody}, h.bus, keys, log).Register(srv)
+	hc, err := homecare.New(homecare.Config{MaxBodyBytes: maxBody}, h.bus, keys, log)
+	if err != nil {
+		return nil, &StartupError{What: "cannot start the home-care adapter", Err: err}
+	}
+	hc.Register(srv)
 	h.httpSrv.Handler = srv.Handler()
 
 	if cfg.MLLP.Addr != "" {
@@ -193,6 +219,19 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 			return nil, err
 		}
 	}
+
+	h.dispatcherDone = make(chan struct{})
+	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	h.stopDispatch = stopDispatch
+	go func() {
+		defer close(h.dispatcherDone)
+		if cfg.IngestOnly {
+			return
+		}
+		if err := dispatcher.Run(dispatchCtx); err != nil {
+			h.failed <- fmt.Errorf("webhook dispatcher: %w", err)
+		}
+	}()
 
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
@@ -224,6 +263,33 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 	log.Info("carehub ready", zap.String("http", h.httpAddr), zap.String("mllp", h.MLLPAddr()), zap.String("nats", h.natsURL),
 		zap.String("directory", cfg.DirectoryPath), zap.Int("organisations", len(dir.Organisations())))
 	return h, nil
+}
+
+// newDispatcher checks every webhook in the directory against the URL
+// policy at start, so a misconfigured receiver is an immediate error.
+func newDispatcher(c WebhookConfig, st *store.Store, dir *directory.Directory, log *zap.Logger) (*notify.Dispatcher, error) {
+	if c.RetrySchedule == "" {
+		c.RetrySchedule = webhook.DefaultSchedule
+	}
+	schedule, err := webhook.ParseSchedule(c.RetrySchedule)
+	if err != nil {
+		return nil, &StartupError{What: "invalid webhook retry schedule", Fix: "set --webhook-retry-schedule like " + webhook.DefaultSchedule, Err: err}
+	}
+	policy := webhook.URLPolicy{AllowPrivate: c.AllowPrivate}
+	for _, org := range dir.Organisations() {
+		for _, w := range org.Webhooks {
+			if err := policy.Validate(w.URL); err != nil {
+				return nil, &StartupError{What: "webhook of " + org.ID + " refused", Fix: "use a public http(s) URL, or --webhook-allow-private / CAREHUB_WEBHOOK_ALLOW_PRIVATE=true for private receivers", Err: err}
+			}
+		}
+	}
+	d, err := notify.NewDispatcher(notify.DispatcherConfig{
+		Schedule: schedule, Sender: notify.SenderConfig{Policy: policy, Timeout: c.Timeout},
+	}, st, dir, log)
+	if err != nil {
+		return nil, &StartupError{What: "cannot start webhook delivery", Err: err}
+	}
+	return d, nil
 }
 
 // startMLLP binds the HL7 v2 listener (a taken port fails start-up at
@@ -311,6 +377,11 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.stopRelay()
 	if err := waitDone(ctx, h.relayDone); err != nil {
 		errs = append(errs, fmt.Errorf("stopping relay: %w", err))
+	}
+	// Requests in flight finish and their outcomes are recorded.
+	h.stopDispatch()
+	if err := waitDone(ctx, h.dispatcherDone); err != nil {
+		errs = append(errs, fmt.Errorf("stopping webhook dispatcher: %w", err))
 	}
 	h.closeResources()
 	return errors.Join(errs...)

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -21,13 +23,52 @@ const (
 
 // NotificationView is one notification in the incoming-patients API.
 type NotificationView struct {
-	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`
-	Status      string          `json:"status"`
-	PatientKey  string          `json:"patientKey"`
-	EncounterID string          `json:"encounterId"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	Event       json.RawMessage `json:"event"`
+	ID             string          `json:"id"`
+	Seq            int64           `json:"seq"`
+	Kind           string          `json:"kind"`
+	Status         string          `json:"status"`
+	PatientKey     string          `json:"patientKey"`
+	EncounterID    string          `json:"encounterId"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	AcknowledgedAt *time.Time      `json:"acknowledgedAt,omitempty"`
+	AcknowledgedBy string          `json:"acknowledgedBy,omitempty"`
+	Delivery       DeliveryView    `json:"delivery"`
+	Event          json.RawMessage `json:"event"`
+}
+
+// Delivery states of a notification, as the receiver sees it.
+const (
+	DeliveryPending      = "pending"
+	DeliveryDelivered    = "delivered"
+	DeliveryAcknowledged = "acknowledged"
+	DeliveryDeadLettered = "dead-lettered"
+)
+
+// DeliveryView says how far a notification got on each channel.
+type DeliveryView struct {
+	// Status is acknowledged, dead-lettered (a webhook gave up), delivered
+	// (on NATS or by a webhook) or pending.
+	Status   string            `json:"status"`
+	NATS     *NATSDelivery     `json:"nats,omitempty"`
+	Webhooks []WebhookDelivery `json:"webhooks,omitempty"`
+}
+
+// NATSDelivery is the publication on carehub.notify.<org>.<kind>.
+type NATSDelivery struct {
+	PublishedAt time.Time `json:"publishedAt"`
+	LatencyMs   int64     `json:"latencyMs"`
+}
+
+// WebhookDelivery is one webhook endpoint's delivery.
+type WebhookDelivery struct {
+	Endpoint    string     `json:"endpoint"`
+	Status      string     `json:"status"`
+	Attempts    int        `json:"attempts"`
+	LastStatus  *int       `json:"lastStatus,omitempty"`
+	LastError   string     `json:"lastError,omitempty"`
+	NextAttempt *time.Time `json:"nextAttemptAt,omitempty"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+	LatencyMs   int64      `json:"latencyMs,omitempty"`
 }
 
 // NotificationPage is the response of GET /api/v1/orgs/{org}/notifications.
@@ -35,6 +76,8 @@ type NotificationPage struct {
 	Notifications []NotificationView `json:"notifications"`
 	// Next is the cursor of the following (older) page; empty on the last.
 	Next string `json:"next,omitempty"`
+	// NextAfter, in catch-up mode (?after=), is the after= of the next page.
+	NextAfter *int64 `json:"nextAfter,omitempty"`
 }
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
@@ -53,18 +96,179 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, http.StatusServiceUnavailable, "notifications are unavailable right now; retry")
 		return
 	}
-	page := NotificationPage{Notifications: make([]NotificationView, 0, len(rows))}
-	for _, n := range rows {
-		page.Notifications = append(page.Notifications, NotificationView{
-			ID: n.ID, Kind: n.Kind, Status: n.Status, PatientKey: n.PatientKey, EncounterID: n.EncounterID,
-			CreatedAt: n.CreatedAt.UTC(), Event: n.CloudEvent,
-		})
+	views, err := s.views(r.Context(), rows)
+	if err != nil {
+		s.log.Error("reading deliveries", zap.String("org", orgID), zap.Error(err))
+		WriteError(w, r, http.StatusServiceUnavailable, "notifications are unavailable right now; retry")
+		return
 	}
+	if err := s.auditRead(r.Context(), orgID, rows); err != nil {
+		// A disclosure that cannot be recorded is not made.
+		s.log.Error("recording API reads in the audit log", zap.String("org", orgID), zap.Error(err))
+		WriteError(w, r, http.StatusServiceUnavailable, "notifications are unavailable right now; retry")
+		return
+	}
+	page := NotificationPage{Notifications: views}
 	if len(rows) == q.Limit {
 		last := rows[len(rows)-1]
-		page.Next = encodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		if q.After != nil {
+			page.NextAfter = &last.Seq
+		} else {
+			page.Next = encodeCursor(store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		}
 	}
 	WriteJSON(w, r, http.StatusOK, page)
+}
+
+// views adds each notification's delivery state.
+func (s *Server) views(ctx context.Context, rows []store.Notification) ([]NotificationView, error) {
+	ids := make([]string, len(rows))
+	for i, n := range rows {
+		ids[i] = n.ID
+	}
+	deliveries, err := s.notifs.Deliveries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NotificationView, 0, len(rows))
+	for _, n := range rows {
+		out = append(out, view(n, deliveries[n.ID]))
+	}
+	return out, nil
+}
+
+func view(n store.Notification, deliveries []store.Delivery) NotificationView {
+	v := NotificationView{
+		ID: n.ID, Seq: n.Seq, Kind: n.Kind, Status: n.Status, PatientKey: n.PatientKey, EncounterID: n.EncounterID,
+		CreatedAt: n.CreatedAt.UTC(), AcknowledgedAt: n.AcknowledgedAt, AcknowledgedBy: n.AcknowledgedBy, Event: n.CloudEvent,
+	}
+	delivered, dead := false, false
+	if n.PublishedAt != nil {
+		delivered = true
+		v.Delivery.NATS = &NATSDelivery{PublishedAt: n.PublishedAt.UTC(), LatencyMs: n.PublishedAt.Sub(n.CreatedAt).Milliseconds()}
+	}
+	for _, d := range deliveries {
+		wd := WebhookDelivery{Endpoint: d.Endpoint, Status: d.Status, Attempts: d.Attempts, LastStatus: d.LastStatus,
+			LastError: d.LastError, DeliveredAt: d.DeliveredAt}
+		switch d.Status {
+		case store.DeliveryDelivered:
+			delivered = true
+			wd.LatencyMs = d.DeliveredAt.Sub(n.CreatedAt).Milliseconds()
+		case store.DeliveryDead:
+			dead = true
+		default:
+			next := d.NextAttemptAt.UTC()
+			wd.NextAttempt = &next
+		}
+		v.Delivery.Webhooks = append(v.Delivery.Webhooks, wd)
+	}
+	switch {
+	case n.AcknowledgedAt != nil:
+		v.Delivery.Status = DeliveryAcknowledged
+	case dead:
+		v.Delivery.Status = DeliveryDeadLettered
+	case delivered:
+		v.Delivery.Status = DeliveryDelivered
+	default:
+		v.Delivery.Status = DeliveryPending
+	}
+	return v
+}
+
+func (s *Server) auditRead(ctx context.Context, orgID string, rows []store.Notification) error {
+	entries := make([]store.AuditEntry, 0, len(rows))
+	for _, n := range rows {
+		entries = append(entries, store.AuditEntry{OrgID: orgID, NotificationID: n.ID, PatientKey: n.PatientKey,
+			Channel: "api", Outcome: "read"})
+	}
+	return s.notifs.Audit(ctx, entries...)
+}
+
+// acknowledge records the receiver's acknowledgement (kvittens).
+func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request) {
+	orgID := r.PathValue("org")
+	if !RequireOrg(w, r, orgID) {
+		return
+	}
+	by := orgID
+	if r.ContentLength != 0 {
+		var body struct {
+			AcknowledgedBy string `json:"acknowledgedBy"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
+			WriteError(w, r, http.StatusBadRequest, `body must be JSON such as {"acknowledgedBy": "Biståndshandläggare Öster"}, or empty`)
+			return
+		}
+		if body.AcknowledgedBy != "" {
+			by = orgID + ": " + body.AcknowledgedBy
+		}
+	}
+	n, err := s.notifs.Acknowledge(r.Context(), orgID, r.PathValue("id"), by)
+	if errors.Is(err, store.ErrNotFound) {
+		WriteError(w, r, http.StatusNotFound, "no such notification for this organisation")
+		return
+	}
+	if err != nil {
+		s.log.Error("acknowledging", zap.String("org", orgID), zap.Error(err))
+		WriteError(w, r, http.StatusServiceUnavailable, "acknowledgement not recorded; retry")
+		return
+	}
+	views, err := s.views(r.Context(), []store.Notification{n})
+	if err != nil {
+		WriteError(w, r, http.StatusServiceUnavailable, "acknowledgement recorded; reading it back failed")
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, views[0])
+}
+
+// redrive puts the organisation's dead-lettered webhook deliveries (or one,
+// with ?id=) back in the queue and re-enables endpoints disabled by 410.
+func (s *Server) redrive(w http.ResponseWriter, r *http.Request) {
+	orgID := r.PathValue("org")
+	if !RequireOrg(w, r, orgID) {
+		return
+	}
+	n, err := s.notifs.Redrive(r.Context(), orgID, r.URL.Query().Get("id"))
+	if err != nil {
+		s.log.Error("redriving", zap.String("org", orgID), zap.Error(err))
+		WriteError(w, r, http.StatusServiceUnavailable, "redrive failed; retry")
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, map[string]int64{"requeued": n})
+}
+
+// auditTrail shows who was told what about a patient; auditor token only.
+func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || !s.dir.Auditor(strings.TrimSpace(token)) {
+		Challenge(w)
+		WriteError(w, r, http.StatusUnauthorized, "the audit log needs an auditor token")
+		return
+	}
+	key := r.URL.Query().Get("patientKey")
+	if key == "" {
+		WriteError(w, r, http.StatusBadRequest, "patientKey is required")
+		return
+	}
+	entries, err := s.notifs.AuditTrail(r.Context(), key, maxPageSize)
+	if err != nil {
+		s.log.Error("reading audit log", zap.Error(err))
+		WriteError(w, r, http.StatusServiceUnavailable, "audit log unavailable; retry")
+		return
+	}
+	type entry struct {
+		At             time.Time `json:"at"`
+		OrgID          string    `json:"org"`
+		NotificationID string    `json:"notificationId"`
+		Channel        string    `json:"channel"`
+		Outcome        string    `json:"outcome"`
+		Detail         string    `json:"detail,omitempty"`
+	}
+	out := make([]entry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, entry{At: e.At.UTC(), OrgID: e.OrgID, NotificationID: e.NotificationID, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail})
+	}
+	WriteJSON(w, r, http.StatusOK, map[string]any{"patientKey": key, "entries": out})
 }
 
 func parseNotificationQuery(r *http.Request, orgID string) (store.NotificationQuery, error) {
@@ -89,6 +293,16 @@ func parseNotificationQuery(r *http.Request, orgID string) (store.NotificationQu
 			return q, fmt.Errorf("limit must be 1 to %d", maxPageSize)
 		}
 		q.Limit = n
+	}
+	if after := v.Get("after"); after != "" {
+		n, err := strconv.ParseInt(after, 10, 64)
+		if err != nil || n < 0 {
+			return q, fmt.Errorf("after must be a sequence number (0 or more)")
+		}
+		if v.Get("cursor") != "" {
+			return q, fmt.Errorf("after and cursor cannot be combined")
+		}
+		q.After = &n
 	}
 	if cursor := v.Get("cursor"); cursor != "" {
 		c, err := decodeCursor(cursor)

@@ -22,27 +22,35 @@ type Check struct {
 	Ping func(context.Context) error
 }
 
-// NotificationLister is the store query the incoming-patients API needs.
-type NotificationLister interface {
+// NotificationStore is what the incoming-patients API needs of the store.
+type NotificationStore interface {
 	ListNotifications(ctx context.Context, q store.NotificationQuery) ([]store.Notification, error)
+	Deliveries(ctx context.Context, notificationIDs []string) (map[string][]store.Delivery, error)
+	Acknowledge(ctx context.Context, orgID, id, by string) (store.Notification, error)
+	Redrive(ctx context.Context, orgID, notificationID string) (int64, error)
+	Audit(ctx context.Context, entries ...store.AuditEntry) error
+	AuditTrail(ctx context.Context, patientKey string, limit int) ([]store.AuditEntry, error)
 }
 
 // Server routes carehub's HTTP API.
 type Server struct {
 	mux    *http.ServeMux
 	dir    *directory.Directory
-	notifs NotificationLister
+	notifs NotificationStore
 	checks []Check
 	log    *zap.Logger
 }
 
 // NewServer builds the router with health, readiness and the
 // incoming-patients API.
-func NewServer(dir *directory.Directory, notifs NotificationLister, checks []Check, log *zap.Logger) *Server {
+func NewServer(dir *directory.Directory, notifs NotificationStore, checks []Check, log *zap.Logger) *Server {
 	s := &Server{mux: http.NewServeMux(), dir: dir, notifs: notifs, checks: checks, log: log}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /api/v1/orgs/{org}/notifications", s.Authenticated(http.HandlerFunc(s.listNotifications)))
+	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/{id}/ack", s.Authenticated(http.HandlerFunc(s.acknowledge)))
+	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/redrive", s.Authenticated(http.HandlerFunc(s.redrive)))
+	s.mux.HandleFunc("GET /api/v1/audit", s.auditTrail)
 	return s
 }
 

@@ -20,9 +20,10 @@ import (
 // recordingLister returns canned rows and records the query it got; the
 // SQL behind it is tested against PostgreSQL in pkg/store.
 type recordingLister struct {
-	rows []store.Notification
-	got  store.NotificationQuery
-	err  error
+	rows    []store.Notification
+	got     store.NotificationQuery
+	err     error
+	audited []store.AuditEntry
 }
 
 func (l *recordingLister) ListNotifications(_ context.Context, q store.NotificationQuery) ([]store.Notification, error) {
@@ -33,7 +34,31 @@ func (l *recordingLister) ListNotifications(_ context.Context, q store.Notificat
 	return l.rows, l.err
 }
 
-func newServer(t *testing.T, lister api.NotificationLister, checks []api.Check) *httptest.Server {
+func (l *recordingLister) Deliveries(context.Context, []string) (map[string][]store.Delivery, error) {
+	return map[string][]store.Delivery{}, nil
+}
+
+func (l *recordingLister) Acknowledge(_ context.Context, orgID, id, by string) (store.Notification, error) {
+	for _, n := range l.rows {
+		if n.ID == id && n.OrgID == orgID {
+			return n, nil
+		}
+	}
+	return store.Notification{}, store.ErrNotFound
+}
+
+func (l *recordingLister) Redrive(context.Context, string, string) (int64, error) { return 0, nil }
+
+func (l *recordingLister) Audit(_ context.Context, entries ...store.AuditEntry) error {
+	l.audited = append(l.audited, entries...)
+	return nil
+}
+
+func (l *recordingLister) AuditTrail(context.Context, string, int) ([]store.AuditEntry, error) {
+	return l.audited, nil
+}
+
+func newServer(t *testing.T, lister api.NotificationStore, checks []api.Check) *httptest.Server {
 	t.Helper()
 	dir, err := directory.New([]directory.Organisation{
 		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}, APITokens: []string{directory.HashToken("t-jkpg")}},

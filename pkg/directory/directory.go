@@ -5,10 +5,12 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -53,6 +55,30 @@ func (k Kind) valid() bool {
 	return false
 }
 
+// PayloadFormat is the body a webhook receives for each notification.
+type PayloadFormat string
+
+// The webhook payload formats.
+const (
+	// PayloadCloudEvents is the notification as a structured-mode
+	// CloudEvent, the default.
+	PayloadCloudEvents PayloadFormat = "cloudevents"
+	// PayloadFHIRNotification is the notification as a FHIR notification
+	// Bundle, for receivers that speak FHIR.
+	PayloadFHIRNotification PayloadFormat = "fhir-notification"
+)
+
+// payloadList is the enum as shown to operators, in declaration order.
+const payloadList = "cloudevents, fhir-notification"
+
+func (p PayloadFormat) valid() bool {
+	switch p {
+	case PayloadCloudEvents, PayloadFHIRNotification:
+		return true
+	}
+	return false
+}
+
 // Organisation is one entry of the directory, exactly as written in the
 // YAML file.
 type Organisation struct {
@@ -77,6 +103,62 @@ type Organisation struct {
 	// APITokens are lower-case sha256 hex hashes of the bearer tokens the
 	// organisation uses, so that the file never holds a usable credential.
 	APITokens []string `yaml:"apiTokens"`
+	// Webhooks are the endpoints the organisation's notifications are
+	// pushed to, in file order; none means it only polls the API.
+	Webhooks []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is an endpoint an organisation receives its notifications at.
+// The directory checks only the form of the URL; whether its address may be
+// called (no private or loopback addresses) is decided by the hub when it
+// delivers.
+type Webhook struct {
+	// URL is the absolute http or https URL deliveries are POSTed to.
+	URL string `yaml:"url"`
+	// Secret is the Standard Webhooks signing secret, whsec_ followed by
+	// the standard base64 of at least 24 bytes. After Load or New it is
+	// always set, also when the file named it by SecretEnv.
+	Secret string `yaml:"secret"`
+	// SecretEnv names the environment variable holding the secret, so that
+	// the file need not hold it. It is read once, by Load or New, and kept
+	// afterwards only to say where Secret came from.
+	SecretEnv string `yaml:"secretEnv"`
+	// Payload is the body format; after Load or New it is never empty
+	// (PayloadCloudEvents when the file leaves it out).
+	Payload PayloadFormat `yaml:"payload"`
+	// Kinds limits the endpoint to these notification kinds; empty means
+	// every kind.
+	Kinds []string `yaml:"kinds"`
+}
+
+// Key returns the endpoint's stable key, "<orgID>/<12 hex characters of
+// sha256(URL)>". It names the endpoint in delivery records and metrics
+// without showing the URL, and stays the same across restarts and reorderings
+// of the file as long as the URL does.
+func (w Webhook) Key(orgID string) string {
+	sum := sha256.Sum256([]byte(w.URL))
+	return orgID + "/" + hex.EncodeToString(sum[:6])
+}
+
+// Wants reports whether the endpoint takes notifications of the given kind:
+// every kind when Kinds is empty, else only those listed.
+func (w Webhook) Wants(kind string) bool {
+	return len(w.Kinds) == 0 || slices.Contains(w.Kinds, kind)
+}
+
+// String describes the endpoint without its secret, so that logging a
+// Webhook, or an Organisation holding one, cannot leak the secret.
+func (w Webhook) String() string {
+	secret := "secret"
+	if w.SecretEnv != "" {
+		secret = "secretEnv=" + w.SecretEnv
+	}
+	return fmt.Sprintf("{URL:%s %s:redacted Payload:%s Kinds:%v}", w.URL, secret, w.Payload, w.Kinds)
+}
+
+// GoString is String for %#v, which would otherwise print the secret.
+func (w Webhook) GoString() string {
+	return "directory.Webhook" + w.String()
 }
 
 // OwnsFacility reports whether facility is one of the organisation's sender
@@ -92,6 +174,10 @@ func (o Organisation) clone() Organisation {
 	o.Facilities = slices.Clone(o.Facilities)
 	o.MunicipalityCodes = slices.Clone(o.MunicipalityCodes)
 	o.APITokens = slices.Clone(o.APITokens)
+	o.Webhooks = slices.Clone(o.Webhooks)
+	for i := range o.Webhooks {
+		o.Webhooks[i].Kinds = slices.Clone(o.Webhooks[i].Kinds)
+	}
 	return o
 }
 
@@ -107,6 +193,9 @@ type Directory struct {
 	// must compare against every entry in constant time; a map lookup's
 	// timing depends on the key.
 	tokens []tokenEntry
+	// auditors are the hashes of the auditor tokens, a slice for the same
+	// reason.
+	auditors [][sha256.Size]byte
 }
 
 type tokenEntry struct {
@@ -115,7 +204,8 @@ type tokenEntry struct {
 }
 
 // Load reads and validates the directory file at path. Errors name path so
-// that the operator knows which file to fix.
+// that the operator knows which file to fix. Webhook secrets given by
+// secretEnv are read from the environment here.
 func Load(path string) (*Directory, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -135,22 +225,28 @@ func Parse(data []byte, name string) (*Directory, error) {
 		return nil, err
 	}
 	src := &source{name: name, hasLines: true, listLine: 1}
-	orgs, issues := src.walk(doc)
-	issues = append(issues, validate(orgs, src)...)
+	orgs, auditTokens, issues := src.walk(doc)
+	issues = append(issues, validate(orgs, auditTokens, src)...)
 	if len(issues) > 0 {
 		return nil, joinIssues(issues)
 	}
-	return build(orgs), nil
+	return build(orgs, auditTokens), nil
 }
 
-// New validates orgs with the same rules as Parse, for tests and for
-// directories built in code. Errors then name organisations[i].field without
-// a file or line.
-func New(orgs []Organisation) (*Directory, error) {
-	if issues := validate(orgs, &source{}); len(issues) > 0 {
+// New validates orgs and auditTokens (sha256 hex hashes, as in the file's
+// auditTokens) with the same rules as Parse, for tests and for directories
+// built in code. Errors then name organisations[i].field or auditTokens[i]
+// without a file or line. orgs is not modified.
+func New(orgs []Organisation, auditTokens ...string) (*Directory, error) {
+	// validate fills in webhook defaults and secrets; work on a copy.
+	own := make([]Organisation, len(orgs))
+	for i, o := range orgs {
+		own[i] = o.clone()
+	}
+	if issues := validate(own, auditTokens, &source{}); len(issues) > 0 {
 		return nil, joinIssues(issues)
 	}
-	return build(orgs), nil
+	return build(own, auditTokens), nil
 }
 
 // Organisations returns a copy of all organisations in file order, so that
@@ -208,6 +304,22 @@ func (d *Directory) Authenticate(bearerToken string) (Organisation, bool) {
 	return d.orgs[match].clone(), true
 }
 
+// Auditor reports whether a bearer token is one of the directory's auditor
+// tokens, which may read the audit log across organisations. An auditor
+// token is never an organisation's token, so it authenticates nothing else.
+// Like Authenticate it compares against every stored hash in constant time.
+func (d *Directory) Auditor(bearerToken string) bool {
+	if bearerToken == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(bearerToken))
+	match := 0
+	for _, h := range d.auditors {
+		match |= subtle.ConstantTimeCompare(sum[:], h[:])
+	}
+	return match == 1
+}
+
 // HashToken returns the lower-case sha256 hex of token, the form in which
 // tokens are written to the directory file (the same as
 // `printf %s TOKEN | sha256sum`).
@@ -224,8 +336,9 @@ func (d *Directory) lookup(index map[string]int, key string) (Organisation, bool
 	return d.orgs[i].clone(), true
 }
 
-// build indexes orgs, which must already have passed validate.
-func build(orgs []Organisation) *Directory {
+// build indexes orgs and auditTokens, which must already have passed
+// validate.
+func build(orgs []Organisation, auditTokens []string) *Directory {
 	d := &Directory{
 		orgs:           make([]Organisation, len(orgs)),
 		byID:           make(map[string]int, len(orgs)),
@@ -254,6 +367,12 @@ func build(orgs []Organisation) *Directory {
 			_, _ = hex.Decode(e.hash[:], []byte(t))
 			d.tokens = append(d.tokens, e)
 		}
+	}
+	for _, t := range auditTokens {
+		var h [sha256.Size]byte
+		// Cannot fail either, for the same reason.
+		_, _ = hex.Decode(h[:], []byte(t))
+		d.auditors = append(d.auditors, h)
 	}
 	return d
 }
@@ -315,6 +434,9 @@ func joinIssues(issues []issue) error {
 // Field names as written in YAML; kept as constants so the walker, the
 // validator and the position table cannot drift apart.
 const (
+	topOrganisations = "organisations"
+	topAuditTokens   = "auditTokens"
+
 	fieldID                = "id"
 	fieldName              = "name"
 	fieldKind              = "kind"
@@ -322,8 +444,17 @@ const (
 	fieldFacilities        = "facilities"
 	fieldMunicipalityCodes = "municipalityCodes"
 	fieldAPITokens         = "apiTokens"
+	fieldWebhooks          = "webhooks"
 
-	fieldList = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens"
+	hookURL       = "url"
+	hookSecret    = "secret"
+	hookSecretEnv = "secretEnv"
+	hookPayload   = "payload"
+	hookKinds     = "kinds"
+
+	topFieldList  = "organisations, auditTokens"
+	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks"
+	hookFieldList = "url, secret, secretEnv, payload, kinds"
 )
 
 // source knows where each organisation and field came from, so validation
@@ -336,10 +467,13 @@ type source struct {
 	// listBroken means organisations was not a list and has been reported,
 	// so "at least one organisation" would only repeat it.
 	listBroken bool
+	top        itemLines // the top-level mapping
 	orgs       []orgLines
 }
 
-type orgLines struct {
+// itemLines records where a mapping's fields came from: the top level, an
+// organisation or a webhook.
+type itemLines struct {
 	item   int              // line of the "- " item, blamed for missing fields
 	skip   bool             // item is not a mapping; already reported
 	fields map[string]int   // line of each field's value
@@ -347,20 +481,18 @@ type orgLines struct {
 	broken map[string]bool  // field had the wrong YAML type; already reported
 }
 
-func (s *source) lines(org int) *orgLines {
-	if !s.hasLines || org >= len(s.orgs) {
-		return nil
+func newItemLines(line int) itemLines {
+	return itemLines{
+		item:   line,
+		fields: map[string]int{},
+		elems:  map[string][]int{},
+		broken: map[string]bool{},
 	}
-	return &s.orgs[org]
 }
 
 // line is the best line for a field: the element, else the field's value,
-// else the organisation item when the field is missing altogether.
-func (s *source) line(org int, field string, elem int) int {
-	l := s.lines(org)
-	if l == nil {
-		return 0
-	}
+// else the item when the field is missing altogether.
+func (l *itemLines) line(field string, elem int) int {
 	if elem >= 0 && elem < len(l.elems[field]) {
 		return l.elems[field][elem]
 	}
@@ -370,23 +502,80 @@ func (s *source) line(org int, field string, elem int) int {
 	return l.item
 }
 
+type orgLines struct {
+	itemLines
+	hooks []itemLines // one per webhook, in file order
+}
+
+// place is a mapping whose fields are validated: the top level, an
+// organisation or one of its webhooks. lines is nil when there is no file
+// (New).
+type place struct {
+	path  string // "" for the top level
+	lines *itemLines
+}
+
+func (s *source) topLevel() place {
+	if !s.hasLines {
+		return place{}
+	}
+	return place{lines: &s.top}
+}
+
+func (s *source) org(i int) place {
+	p := place{path: fmt.Sprintf("organisations[%d]", i)}
+	if s.hasLines && i < len(s.orgs) {
+		p.lines = &s.orgs[i].itemLines
+	}
+	return p
+}
+
+func (s *source) hook(org, i int) place {
+	p := place{path: fmt.Sprintf("organisations[%d].%s[%d]", org, fieldWebhooks, i)}
+	if s.hasLines && org < len(s.orgs) && i < len(s.orgs[org].hooks) {
+		p.lines = &s.orgs[org].hooks[i]
+	}
+	return p
+}
+
+// fieldPath names a field of p, or one of its elements when elem >= 0, or
+// p itself when field is "".
+func (p place) fieldPath(field string, elem int) string {
+	path := p.path
+	if field != "" {
+		if path != "" {
+			path += "."
+		}
+		path += field
+	}
+	if elem >= 0 {
+		path += fmt.Sprintf("[%d]", elem)
+	}
+	return path
+}
+
+func (p place) line(field string, elem int) int {
+	if p.lines == nil {
+		return 0
+	}
+	return p.lines.line(field, elem)
+}
+
+func (p place) skip() bool {
+	return p.lines != nil && p.lines.skip
+}
+
+func (p place) broken(field string) bool {
+	return p.lines != nil && p.lines.broken[field]
+}
+
 // at names a position for "already used by" messages.
-func (s *source) at(org int, field string, elem int) string {
-	where := fieldPath(org, field, elem)
+func (s *source) at(p place, field string, elem int) string {
+	where := p.fieldPath(field, elem)
 	if s.hasLines {
-		where += fmt.Sprintf(" on line %d", s.line(org, field, elem))
+		where += fmt.Sprintf(" on line %d", p.line(field, elem))
 	}
 	return where
-}
-
-func (s *source) skipOrg(org int) bool {
-	l := s.lines(org)
-	return l != nil && l.skip
-}
-
-func (s *source) broken(org int, field string) bool {
-	l := s.lines(org)
-	return l != nil && l.broken[field]
 }
 
 func (s *source) issue(line int, path, format string, args ...any) issue {
@@ -397,60 +586,63 @@ func (s *source) issue(line int, path, format string, args ...any) issue {
 	return issue{line: line, err: fmt.Errorf("%s:%d: %s: %s", s.name, line, path, msg)}
 }
 
-func (s *source) fieldIssue(org int, field string, elem int, format string, args ...any) issue {
-	return s.issue(s.line(org, field, elem), fieldPath(org, field, elem), format, args...)
+func (s *source) fieldIssue(p place, field string, elem int, format string, args ...any) issue {
+	return s.issue(p.line(field, elem), p.fieldPath(field, elem), format, args...)
 }
 
-func fieldPath(org int, field string, elem int) string {
-	p := fmt.Sprintf("organisations[%d]", org)
-	if field != "" {
-		p += "." + field
-	}
-	if elem >= 0 {
-		p += fmt.Sprintf("[%d]", elem)
-	}
-	return p
+// target is where the walker puts a field's value: a single value, a list
+// of single values, or, for anything else, a walk of its own.
+type target struct {
+	str  *string
+	list *[]string
+	walk func(key, value *yaml.Node) []issue
 }
 
-// walk turns the node tree into organisations, recording positions and
-// reporting structural problems (unknown or duplicate fields, wrong types)
-// that decoding into structs would either hide or report without context.
-func (s *source) walk(doc *yaml.Node) ([]Organisation, []issue) {
+// walk turns the node tree into organisations and auditor tokens, recording
+// positions and reporting structural problems (unknown or duplicate fields,
+// wrong types) that decoding into structs would either hide or report
+// without context.
+func (s *source) walk(doc *yaml.Node) ([]Organisation, []string, []issue) {
 	if doc == nil || len(doc.Content) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	top := deref(doc.Content[0])
 	s.listLine = top.Line
 	if isNull(top) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if top.Kind != yaml.MappingNode {
-		return nil, []issue{s.issue(top.Line, "(top level)", "must be a mapping with an organisations list")}
+		return nil, nil, []issue{s.issue(top.Line, "(top level)", "must be a mapping with an organisations list")}
 	}
-	var issues []issue
-	var list *yaml.Node
-	seen := map[string]int{}
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k, v := top.Content[i], top.Content[i+1]
-		if first, dup := seen[k.Value]; dup {
-			issues = append(issues, s.issue(k.Line, k.Value, "duplicate field (first given on line %d)", first))
-			continue
-		}
-		seen[k.Value] = k.Line
-		if k.Value != "organisations" {
-			issues = append(issues, s.issue(k.Line, k.Value, "unknown field; the only top-level field is organisations"))
-			continue
-		}
-		s.listLine = k.Line
-		list = deref(v)
-	}
-	if list == nil || isNull(list) {
-		return nil, issues
+	s.top = newItemLines(top.Line)
+	var orgs []Organisation
+	var auditTokens []string
+	issues := s.walkFields(top, s.topLevel(), topFieldList, "the top-level fields are organisations and auditTokens",
+		func(field string) (target, bool) {
+			switch field {
+			case topOrganisations:
+				return target{walk: func(key, list *yaml.Node) (errs []issue) {
+					s.listLine = key.Line
+					orgs, errs = s.walkOrgs(list)
+					return errs
+				}}, true
+			case topAuditTokens:
+				return target{list: &auditTokens}, true
+			}
+			return target{}, false
+		})
+	return orgs, auditTokens, issues
+}
+
+func (s *source) walkOrgs(list *yaml.Node) ([]Organisation, []issue) {
+	if isNull(list) {
+		return nil, nil
 	}
 	if list.Kind != yaml.SequenceNode {
 		s.listBroken = true
-		return nil, append(issues, s.issue(list.Line, "organisations", "must be a list of organisations"))
+		return nil, []issue{s.issue(list.Line, topOrganisations, "must be a list of organisations")}
 	}
+	var issues []issue
 	orgs := make([]Organisation, len(list.Content))
 	s.orgs = make([]orgLines, len(list.Content))
 	for i, item := range list.Content {
@@ -461,78 +653,140 @@ func (s *source) walk(doc *yaml.Node) ([]Organisation, []issue) {
 
 func (s *source) walkOrg(i int, item *yaml.Node, o *Organisation) []issue {
 	l := &s.orgs[i]
-	*l = orgLines{
-		item:   item.Line,
-		fields: map[string]int{},
-		elems:  map[string][]int{},
-		broken: map[string]bool{},
-	}
+	l.itemLines = newItemLines(item.Line)
+	p := s.org(i)
 	if item.Kind != yaml.MappingNode {
 		l.skip = true
-		return []issue{s.issue(item.Line, fieldPath(i, "", -1), "must be a mapping with the fields %s", fieldList)}
+		return []issue{s.issue(item.Line, p.path, "must be a mapping with the fields %s", fieldList)}
 	}
-	var issues []issue
-	seen := map[string]int{}
-	for j := 0; j+1 < len(item.Content); j += 2 {
-		k, v := item.Content[j], deref(item.Content[j+1])
-		field := k.Value
-		if first, dup := seen[field]; dup {
-			issues = append(issues, s.issue(k.Line, fieldPath(i, field, -1), "duplicate field (first given on line %d)", first))
-			continue
-		}
-		seen[field] = k.Line
-		var str *string
-		var list *[]string
+	return s.walkFields(item, p, fieldList, "known fields are "+fieldList, func(field string) (target, bool) {
 		switch field {
 		case fieldID:
-			str = &o.ID
+			return target{str: &o.ID}, true
 		case fieldName:
-			str = &o.Name
+			return target{str: &o.Name}, true
 		case fieldKind:
-			str = (*string)(&o.Kind)
+			return target{str: (*string)(&o.Kind)}, true
 		case fieldHSAID:
-			str = &o.HSAID
+			return target{str: &o.HSAID}, true
 		case fieldFacilities:
-			list = &o.Facilities
+			return target{list: &o.Facilities}, true
 		case fieldMunicipalityCodes:
-			list = &o.MunicipalityCodes
+			return target{list: &o.MunicipalityCodes}, true
 		case fieldAPITokens:
-			list = &o.APITokens
-		default:
-			issues = append(issues, s.issue(k.Line, fieldPath(i, field, -1), "unknown field%s; known fields are %s", suggest(field), fieldList))
+			return target{list: &o.APITokens}, true
+		case fieldWebhooks:
+			return target{walk: func(_, list *yaml.Node) []issue { return s.walkHooks(i, list, &o.Webhooks) }}, true
+		}
+		return target{}, false
+	})
+}
+
+func (s *source) walkHooks(org int, list *yaml.Node, hooks *[]Webhook) []issue {
+	if isNull(list) {
+		return nil
+	}
+	if list.Kind != yaml.SequenceNode {
+		s.orgs[org].broken[fieldWebhooks] = true
+		return []issue{s.issue(list.Line, s.org(org).fieldPath(fieldWebhooks, -1),
+			"must be a list of webhooks (mappings with the fields %s), not a %s", hookFieldList, nodeKind(list))}
+	}
+	var issues []issue
+	*hooks = make([]Webhook, len(list.Content))
+	s.orgs[org].hooks = make([]itemLines, len(list.Content))
+	for i, item := range list.Content {
+		item = deref(item)
+		l := &s.orgs[org].hooks[i]
+		*l = newItemLines(item.Line)
+		p := s.hook(org, i)
+		if item.Kind != yaml.MappingNode {
+			l.skip = true
+			issues = append(issues, s.issue(item.Line, p.path, "must be a mapping with the fields %s, not a %s", hookFieldList, nodeKind(item)))
 			continue
 		}
-		l.fields[field] = v.Line
-		if str != nil {
-			val, ok := scalar(v)
-			if !ok {
-				l.broken[field] = true
-				issues = append(issues, s.issue(v.Line, fieldPath(i, field, -1), "must be a single value, not a %s", nodeKind(v)))
-				continue
+		w := &(*hooks)[i]
+		issues = append(issues, s.walkFields(item, p, hookFieldList, "known fields are "+hookFieldList, func(field string) (target, bool) {
+			switch field {
+			case hookURL:
+				return target{str: &w.URL}, true
+			case hookSecret:
+				return target{str: &w.Secret}, true
+			case hookSecretEnv:
+				return target{str: &w.SecretEnv}, true
+			case hookPayload:
+				return target{str: (*string)(&w.Payload)}, true
+			case hookKinds:
+				return target{list: &w.Kinds}, true
 			}
-			*str = val
-			continue
-		}
-		vals, lines, bad := sequence(v)
-		if bad != nil {
-			l.broken[field] = true
-			if bad == v {
-				issues = append(issues, s.issue(v.Line, fieldPath(i, field, -1), "must be a list, e.g. [a, b], not a %s", nodeKind(v)))
-			} else {
-				issues = append(issues, s.issue(bad.Line, fieldPath(i, field, len(vals)), "must be a single value, not a %s", nodeKind(bad)))
-			}
-			continue
-		}
-		*list = vals
-		l.elems[field] = lines
+			return target{}, false
+		})...)
 	}
 	return issues
 }
 
-// suggest catches the commonest typo, wrong capitalisation (hsaID, HsaId).
-func suggest(field string) string {
-	for _, known := range strings.Split(fieldList, ", ") {
-		if strings.EqualFold(field, known) {
+// walkFields reads the mapping n field by field into the targets that
+// lookup names, recording positions in p's lines. Duplicate fields, fields
+// lookup does not know (reported with known, the end of the message, and
+// a suggestion from fields) and values of the wrong YAML type are reported.
+func (s *source) walkFields(n *yaml.Node, p place, fields, known string, lookup func(field string) (target, bool)) []issue {
+	l := p.lines
+	var issues []issue
+	seen := map[string]int{}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		k, v := n.Content[j], deref(n.Content[j+1])
+		field := k.Value
+		if strings.HasPrefix(field, secretPrefix) {
+			// A secret pasted as a key must not be echoed either.
+			field = secretPrefix + "…"
+		}
+		if first, dup := seen[field]; dup {
+			issues = append(issues, s.issue(k.Line, p.fieldPath(field, -1), "duplicate field (first given on line %d)", first))
+			continue
+		}
+		seen[field] = k.Line
+		t, ok := lookup(field)
+		if !ok {
+			issues = append(issues, s.issue(k.Line, p.fieldPath(field, -1), "unknown field%s; %s", suggest(field, fields), known))
+			continue
+		}
+		l.fields[field] = v.Line
+		switch {
+		case t.walk != nil:
+			issues = append(issues, t.walk(k, v)...)
+		case t.str != nil:
+			val, ok := scalar(v)
+			if !ok {
+				l.broken[field] = true
+				issues = append(issues, s.issue(v.Line, p.fieldPath(field, -1), "must be a single value, not a %s", nodeKind(v)))
+				continue
+			}
+			*t.str = val
+		default:
+			vals, lines, bad := sequence(v)
+			if bad != nil {
+				l.broken[field] = true
+				if bad == v {
+					issues = append(issues, s.issue(v.Line, p.fieldPath(field, -1), "must be a list, e.g. [a, b], not a %s", nodeKind(v)))
+				} else {
+					issues = append(issues, s.issue(bad.Line, p.fieldPath(field, len(vals)), "must be a single value, not a %s", nodeKind(bad)))
+				}
+				continue
+			}
+			*t.list = vals
+			l.elems[field] = lines
+		}
+	}
+	return issues
+}
+
+// suggest catches the commonest typos: wrong capitalisation (hsaID, HsaId),
+// snake or kebab case (secret_env), a missing plural s (webhook) and
+// American spelling (organizations).
+func suggest(field, fields string) string {
+	norm := strings.NewReplacer("z", "s", "_", "", "-", "").Replace
+	lower := func(s string) string { return norm(strings.ToLower(s)) }
+	for _, known := range strings.Split(fields, ", ") {
+		if lower(field) == lower(known) || lower(field)+"s" == lower(known) {
 			return fmt.Sprintf(" (did you mean %s?)", known)
 		}
 	}
@@ -600,17 +854,17 @@ func nodeKind(n *yaml.Node) string {
 const maxIDLength = 63
 
 // validate applies the directory's rules. Fields the walker already reported
-// as malformed are skipped so that one mistake yields one message.
-func validate(orgs []Organisation, s *source) []issue {
+// as malformed are skipped so that one mistake yields one message. It also
+// completes the webhooks in orgs, which it may therefore change: an empty
+// payload becomes cloudevents and a secretEnv is read into Secret, here and
+// only here, so that the environment is read once.
+func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 	var issues []issue
-	add := func(org int, field string, elem int, format string, args ...any) {
-		issues = append(issues, s.fieldIssue(org, field, elem, format, args...))
+	add := func(p place, field string, elem int, format string, args ...any) {
+		issues = append(issues, s.fieldIssue(p, field, elem, format, args...))
 	}
-	if len(orgs) == 0 {
-		if s.listBroken {
-			return nil
-		}
-		return []issue{s.issue(s.listLine, "organisations", "at least one organisation is required")}
+	if len(orgs) == 0 && !s.listBroken {
+		issues = append(issues, s.issue(s.listLine, topOrganisations, "at least one organisation is required"))
 	}
 
 	type ref struct{ org, elem int }
@@ -621,23 +875,24 @@ func validate(orgs []Organisation, s *source) []issue {
 	tokens := map[string]ref{}
 
 	for i := range orgs {
-		if s.skipOrg(i) {
+		org := s.org(i)
+		if org.skip() {
 			continue
 		}
 		o := &orgs[i]
-		ok := func(field string) bool { return !s.broken(i, field) }
+		ok := func(field string) bool { return !org.broken(field) }
 
 		if ok(fieldID) {
 			switch {
 			case o.ID == "":
-				add(i, fieldID, -1, "is required")
+				add(org, fieldID, -1, "is required")
 			case len(o.ID) > maxIDLength:
-				add(i, fieldID, -1, "%q is %d characters long; at most %d are allowed", o.ID, len(o.ID), maxIDLength)
+				add(org, fieldID, -1, "%q is %d characters long; at most %d are allowed", o.ID, len(o.ID), maxIDLength)
 			case !validID(o.ID):
-				add(i, fieldID, -1, "%q may contain only a-z, 0-9 and '-', and must start with a letter or digit", o.ID)
+				add(org, fieldID, -1, "%q may contain only a-z, 0-9 and '-', and must start with a letter or digit", o.ID)
 			default:
 				if j, dup := ids[o.ID]; dup {
-					add(i, fieldID, -1, "%q is already used by %s", o.ID, s.at(j, fieldID, -1))
+					add(org, fieldID, -1, "%q is already used by %s", o.ID, s.at(s.org(j), fieldID, -1))
 				} else {
 					ids[o.ID] = i
 				}
@@ -645,23 +900,23 @@ func validate(orgs []Organisation, s *source) []issue {
 		}
 
 		if ok(fieldName) && strings.TrimSpace(o.Name) == "" {
-			add(i, fieldName, -1, "is required")
+			add(org, fieldName, -1, "is required")
 		}
 
 		if ok(fieldKind) {
 			switch {
 			case o.Kind == "":
-				add(i, fieldKind, -1, "is required; one of %s", kindList)
+				add(org, fieldKind, -1, "is required; one of %s", kindList)
 			case !o.Kind.valid():
-				add(i, fieldKind, -1, "%q is not one of %s", o.Kind, kindList)
+				add(org, fieldKind, -1, "%q is not one of %s", o.Kind, kindList)
 			}
 		}
 
 		if ok(fieldHSAID) && o.HSAID != "" {
 			if !validHSAID(o.HSAID) {
-				add(i, fieldHSAID, -1, "%q is not a well-formed HSA id: SE, 10 digits, '-', then 1 to 20 letters or digits (e.g. SE2321000057-1003)", o.HSAID)
+				add(org, fieldHSAID, -1, "%q is not a well-formed HSA id: SE, 10 digits, '-', then 1 to 20 letters or digits (e.g. SE2321000057-1003)", o.HSAID)
 			} else if j, dup := hsaIDs[o.HSAID]; dup {
-				add(i, fieldHSAID, -1, "%q is already used by %s", o.HSAID, s.at(j, fieldHSAID, -1))
+				add(org, fieldHSAID, -1, "%q is already used by %s", o.HSAID, s.at(s.org(j), fieldHSAID, -1))
 			} else {
 				hsaIDs[o.HSAID] = i
 			}
@@ -671,19 +926,19 @@ func validate(orgs []Organisation, s *source) []issue {
 			for j, f := range o.Facilities {
 				switch {
 				case f == "":
-					add(i, fieldFacilities, j, "must not be empty")
+					add(org, fieldFacilities, j, "must not be empty")
 				case strings.TrimFunc(f, unicode.IsSpace) != f || strings.ContainsAny(f, "\t\r\n"):
 					// HL7 facility namespace ids may hold inner spaces
 					// ("HOMERTON UNIVER"); edge whitespace and control
 					// characters are typing mistakes.
-					add(i, fieldFacilities, j, "%q must not start or end with whitespace or hold tabs or line breaks", f)
+					add(org, fieldFacilities, j, "%q must not start or end with whitespace or hold tabs or line breaks", f)
 				default:
 					if prev, dup := facilities[f]; dup {
 						if prev.org == i {
-							add(i, fieldFacilities, j, "%q is listed twice (also %s)", f, s.at(prev.org, fieldFacilities, prev.elem))
+							add(org, fieldFacilities, j, "%q is listed twice (also %s)", f, s.at(s.org(prev.org), fieldFacilities, prev.elem))
 						} else {
-							add(i, fieldFacilities, j, "%q already belongs to %s (%s); a facility belongs to exactly one organisation",
-								f, orgs[prev.org].ID, s.at(prev.org, fieldFacilities, prev.elem))
+							add(org, fieldFacilities, j, "%q already belongs to %s (%s); a facility belongs to exactly one organisation",
+								f, orgs[prev.org].ID, s.at(s.org(prev.org), fieldFacilities, prev.elem))
 						}
 					} else {
 						facilities[f] = ref{i, j}
@@ -695,17 +950,17 @@ func validate(orgs []Organisation, s *source) []issue {
 		if ok(fieldMunicipalityCodes) {
 			switch {
 			case o.Kind == KindMunicipality && len(o.MunicipalityCodes) == 0:
-				add(i, fieldMunicipalityCodes, -1, "a municipality needs at least one municipality code (4 digits, e.g. \"0680\")")
+				add(org, fieldMunicipalityCodes, -1, "a municipality needs at least one municipality code (4 digits, e.g. \"0680\")")
 			case o.Kind != KindMunicipality && o.Kind.valid() && len(o.MunicipalityCodes) > 0:
-				add(i, fieldMunicipalityCodes, -1, "only allowed for kind municipality, not %q", o.Kind)
+				add(org, fieldMunicipalityCodes, -1, "only allowed for kind municipality, not %q", o.Kind)
 			}
 			for j, c := range o.MunicipalityCodes {
 				if !isDigits(c, 4) {
-					add(i, fieldMunicipalityCodes, j, "%q must be exactly 4 digits, e.g. \"0680\"", c)
+					add(org, fieldMunicipalityCodes, j, "%q must be exactly 4 digits, e.g. \"0680\"", c)
 					continue
 				}
 				if prev, dup := codes[c]; dup {
-					add(i, fieldMunicipalityCodes, j, "%q already belongs to %s (%s)", c, orgs[prev.org].ID, s.at(prev.org, fieldMunicipalityCodes, prev.elem))
+					add(org, fieldMunicipalityCodes, j, "%q already belongs to %s (%s)", c, orgs[prev.org].ID, s.at(s.org(prev.org), fieldMunicipalityCodes, prev.elem))
 				} else {
 					codes[c] = ref{i, j}
 				}
@@ -714,24 +969,223 @@ func validate(orgs []Organisation, s *source) []issue {
 
 		if ok(fieldAPITokens) {
 			for j, t := range o.APITokens {
-				// Never echo an invalid entry: it is most likely a real token.
-				switch {
-				case len(t) == 2*sha256.Size && isHex(strings.ToLower(t)) && !isHex(t):
-					add(i, fieldAPITokens, j, "must be lower-case hex")
-					continue
-				case len(t) != 2*sha256.Size || !isHex(t):
-					add(i, fieldAPITokens, j, "must be the sha256 hex of the token, not the token itself (64 lower-case hex characters: printf %%s TOKEN | sha256sum)")
+				if reason := tokenHashProblem(t); reason != "" {
+					add(org, fieldAPITokens, j, "%s", reason)
 					continue
 				}
 				if prev, dup := tokens[t]; dup {
-					add(i, fieldAPITokens, j, "same token hash as %s; a token identifies exactly one organisation", s.at(prev.org, fieldAPITokens, prev.elem))
+					add(org, fieldAPITokens, j, "same token hash as %s; a token identifies exactly one organisation", s.at(s.org(prev.org), fieldAPITokens, prev.elem))
 				} else {
 					tokens[t] = ref{i, j}
 				}
 			}
 		}
+
+		if ok(fieldWebhooks) {
+			issues = append(issues, s.validateWebhooks(i, o.Webhooks)...)
+		}
+	}
+
+	top := s.topLevel()
+	if !top.broken(topAuditTokens) {
+		auditors := map[string]int{}
+		for j, t := range auditTokens {
+			if reason := tokenHashProblem(t); reason != "" {
+				add(top, topAuditTokens, j, "%s", reason)
+				continue
+			}
+			if prev, dup := auditors[t]; dup {
+				add(top, topAuditTokens, j, "same token hash as %s", s.at(top, topAuditTokens, prev))
+			} else if prev, dup := tokens[t]; dup {
+				add(top, topAuditTokens, j, "same token hash as %s; an auditor token must not also be an organisation's token",
+					s.at(s.org(prev.org), fieldAPITokens, prev.elem))
+			} else {
+				auditors[t] = j
+			}
+		}
 	}
 	return issues
+}
+
+// validateWebhooks applies the webhook rules to the webhooks of
+// organisation org, completing them as validate describes.
+func (s *source) validateWebhooks(org int, hooks []Webhook) []issue {
+	var issues []issue
+	add := func(p place, field string, elem int, format string, args ...any) {
+		issues = append(issues, s.fieldIssue(p, field, elem, format, args...))
+	}
+	urls := map[string]int{}
+	for j := range hooks {
+		hook := s.hook(org, j)
+		if hook.skip() {
+			continue
+		}
+		w := &hooks[j]
+		ok := func(field string) bool { return !hook.broken(field) }
+
+		if ok(hookURL) {
+			if reason := webhookURLProblem(w.URL); reason != "" {
+				add(hook, hookURL, -1, "%s", reason)
+			} else if prev, dup := urls[w.URL]; dup {
+				add(hook, hookURL, -1, "%q is listed twice (also %s)", w.URL, s.at(s.hook(org, prev), hookURL, -1))
+			} else {
+				urls[w.URL] = j
+			}
+		}
+
+		// Neither the secret nor the variable's value may appear
+		// in a message: they would end up in logs.
+		if ok(hookSecret) && ok(hookSecretEnv) {
+			switch {
+			case w.Secret != "" && w.SecretEnv != "":
+				add(hook, hookSecretEnv, -1, "give either secret or secretEnv, not both")
+			case w.Secret != "":
+				if reason := secretProblem(w.Secret); reason != "" {
+					add(hook, hookSecret, -1, "%s", reason)
+				}
+			case w.SecretEnv != "":
+				if reason := w.resolveSecretEnv(); reason != "" {
+					add(hook, hookSecretEnv, -1, "%s", reason)
+				}
+			default:
+				add(hook, hookSecret, -1, "is required: give secret (whsec_…) or secretEnv (the name of an environment variable holding it)")
+			}
+		}
+
+		if ok(hookPayload) {
+			switch {
+			case w.Payload == "":
+				w.Payload = PayloadCloudEvents
+			case !w.Payload.valid():
+				add(hook, hookPayload, -1, "%q is not one of %s", w.Payload, payloadList)
+			}
+		}
+
+		if ok(hookKinds) {
+			for k, kind := range w.Kinds {
+				switch {
+				case kind == "":
+					add(hook, hookKinds, k, "must not be empty")
+				case !validKindName(kind):
+					add(hook, hookKinds, k, "%q may contain only a-z, 0-9 and '-' (a notification kind, e.g. discharged)", kind)
+				}
+			}
+		}
+	}
+	return issues
+}
+
+// tokenHashProblem says why t is not a token hash, or returns "". It never
+// echoes t: a rejected entry is most likely a real token.
+func tokenHashProblem(t string) string {
+	switch {
+	case len(t) == 2*sha256.Size && isHex(strings.ToLower(t)) && !isHex(t):
+		return "must be lower-case hex"
+	case len(t) != 2*sha256.Size || !isHex(t):
+		return "must be the sha256 hex of the token, not the token itself (64 lower-case hex characters: printf %s TOKEN | sha256sum)"
+	}
+	return ""
+}
+
+// webhookURLProblem says why raw is not a usable webhook URL, or returns "".
+// Whether the host may be called at all (private addresses) is the hub's
+// decision at delivery time, not the directory's.
+func webhookURLProblem(raw string) string {
+	if raw == "" {
+		return "is required"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole URL, password included; its cause
+		// names only the offending part.
+		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fmt.Sprintf("is not a valid URL: %v", err)
+	}
+	switch {
+	case u.Scheme == "":
+		return "must be an absolute URL starting with https:// or http://"
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Sprintf("scheme %q is not allowed; use https or http", u.Scheme)
+	case u.User != nil:
+		return "must not hold a user name or password (user:password@); receivers check the webhook signature instead"
+	case u.Opaque != "" || u.Hostname() == "":
+		return "has no host; write it as https://host/path"
+	}
+	return ""
+}
+
+// secretPrefix starts every Standard Webhooks secret.
+const secretPrefix = "whsec_"
+
+// minSecretBytes is the least key length accepted: 192 bits.
+const minSecretBytes = 24
+
+// secretProblem says why secret is not a Standard Webhooks secret, or
+// returns "". It never echoes the secret.
+func secretProblem(secret string) string {
+	const generate = "generate one with: echo whsec_$(openssl rand -base64 32)"
+	rest, ok := strings.CutPrefix(secret, secretPrefix)
+	if !ok {
+		return "must start with whsec_ followed by the standard base64 of at least 24 random bytes; " + generate
+	}
+	// The decoder skips line breaks; a secret holding one was mangled.
+	key, err := base64.StdEncoding.DecodeString(rest)
+	if err != nil || strings.ContainsAny(rest, "\r\n") {
+		return "the part after whsec_ must be standard base64 (A-Z, a-z, 0-9, '+', '/', '=' padding); " + generate
+	}
+	if len(key) < minSecretBytes {
+		return fmt.Sprintf("the part after whsec_ decodes to %d bytes; at least %d are required; %s", len(key), minSecretBytes, generate)
+	}
+	return ""
+}
+
+// resolveSecretEnv reads the secret from the environment variable
+// SecretEnv names into Secret, or says why it cannot. Only the variable's
+// name is ever shown, and not even that when it looks like a secret.
+func (w *Webhook) resolveSecretEnv() string {
+	switch {
+	case strings.HasPrefix(w.SecretEnv, secretPrefix):
+		return "holds a secret rather than the name of an environment variable; put the secret in an environment variable and name that here, or use secret"
+	case !validEnvName(w.SecretEnv):
+		return "must be the name of an environment variable: letters, digits and '_', not starting with a digit"
+	}
+	val := os.Getenv(w.SecretEnv)
+	if val == "" {
+		return fmt.Sprintf("environment variable %s is not set", w.SecretEnv)
+	}
+	if reason := secretProblem(val); reason != "" {
+		return fmt.Sprintf("environment variable %s does not hold a valid secret: %s", w.SecretEnv, reason)
+	}
+	w.Secret = val
+	return ""
+}
+
+func validEnvName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '_':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return name != ""
+}
+
+// validKindName checks a notification kind's shape, [a-z0-9-]+, the
+// alphabet of a NATS subject token; which kinds exist is the router's
+// business.
+func validKindName(kind string) bool {
+	for i := 0; i < len(kind); i++ {
+		c := kind[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return kind != ""
 }
 
 func validID(id string) bool {

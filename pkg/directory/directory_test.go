@@ -2,7 +2,9 @@ package directory
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,10 +13,20 @@ import (
 
 const examplePath = "../../deploy/directory.example.yaml"
 
-// Hashes of test-token-a and test-token-b, the tokens the fixtures use.
+// Hashes of test-token-a and test-token-b, the tokens the fixtures use, and
+// of test-auditor-token, their auditor token.
 const (
-	hashA = "ab15f73509acdc57a534a82cde6375126867cb005c093adb05871f299bab108a"
-	hashB = "7eca6e6cae9734c4f728b69cfd70d26f31ab7de58d47ba6262bef3680c1b8537"
+	hashA       = "ab15f73509acdc57a534a82cde6375126867cb005c093adb05871f299bab108a"
+	hashB       = "7eca6e6cae9734c4f728b69cfd70d26f31ab7de58d47ba6262bef3680c1b8537"
+	hashAuditor = "57d6cc542388f851e86b07b700b82c139cb61d88b7a0e76d34ac5d7278785931"
+)
+
+// Webhook secrets of the fixtures; error messages must show neither.
+// secretBody is validSecret without its prefix, the part that matters.
+const (
+	validSecret = "whsec_" + secretBody
+	secretBody  = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	otherSecret = "whsec_Y2FyZWh1Yi10ZXN0LXdlYmhvb2stc2VjcmV0LTAwMDE="
 )
 
 func TestHashToken(t *testing.T) {
@@ -95,6 +107,57 @@ func TestExampleDirectory(t *testing.T) {
 		if len(o.APITokens) != 1 {
 			t.Errorf("%s has %d demo tokens, want 1", o.ID, len(o.APITokens))
 		}
+		// The demo must run without a webhook receiver.
+		if len(o.Webhooks) != 0 {
+			t.Errorf("%s has webhooks %v; the example's must stay commented out", o.ID, o.Webhooks)
+		}
+	}
+
+	// The auditor token of DEMO-TOKENS.md is an auditor and nothing else.
+	if !d.Auditor("demo-auditor-token") {
+		t.Error("Auditor(demo-auditor-token) = false")
+	}
+	if o, ok := d.Authenticate("demo-auditor-token"); ok {
+		t.Errorf("Authenticate(demo-auditor-token) = %q, want no organisation", o.ID)
+	}
+	for _, tok := range []string{"demo-jonkoping-token", "demo-auditor-token2", "", HashToken("demo-auditor-token")} {
+		if d.Auditor(tok) {
+			t.Errorf("Auditor(%q) = true", tok)
+		}
+	}
+}
+
+// The example's commented-out webhook block must be right once uncommented.
+func TestExampleWebhookBlock(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	block := false
+	for i, l := range lines {
+		switch {
+		case l == "    # webhooks:":
+			block = true
+		case block && !strings.HasPrefix(l, "    #   "):
+			block = false
+		}
+		if block {
+			lines[i] = "    " + strings.TrimPrefix(l, "    # ")
+		}
+	}
+	uncommented := strings.Join(lines, "\n")
+	if uncommented == string(data) {
+		t.Fatal("no commented-out webhooks block found in the example")
+	}
+	t.Setenv("CAREHUB_WEBHOOK_SECRET_JONKOPING", validSecret)
+	d, err := Parse([]byte(uncommented), examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := d.Organisation("jonkoping-kommun")
+	if len(o.Webhooks) != 1 || o.Webhooks[0].Secret != validSecret || !o.Webhooks[0].Wants("discharged") {
+		t.Errorf("jonkoping-kommun webhooks = %v", o.Webhooks)
 	}
 }
 
@@ -128,74 +191,84 @@ func TestLoadErrors(t *testing.T) {
 	const kinds = "hospital, municipality, primary-care, specialised-home-care, short-term-unit"
 	const notHash = "must be the sha256 hex of the token, not the token itself"
 	const hsaShape = "is not a well-formed HSA id"
+	const hookFields = "url, secret, secretEnv, payload, kinds"
 	tests := []struct {
 		file string
 		want []string
+		// env is set for the case; hidden must not appear in the error
+		// (secrets, or what may be one).
+		env    map[string]string
+		hidden []string
 	}{
-		{"empty.yaml", []string{":1: organisations: at least one organisation is required"}},
-		{"no-organisations.yaml", []string{":2: organisations: at least one organisation is required"}},
-		{"not-a-list.yaml", []string{":2: organisations: must be a list of organisations"}},
-		{"not-a-mapping.yaml", []string{":2: organisations[0]: must be a mapping"}},
-		{"missing-id.yaml", []string{":2: organisations[0].id: is required"}},
-		{"bad-id.yaml", []string{
+		{file: "empty.yaml", want: []string{":1: organisations: at least one organisation is required"}},
+		{file: "no-organisations.yaml", want: []string{":2: organisations: at least one organisation is required"}},
+		{file: "not-a-list.yaml", want: []string{":2: organisations: must be a list of organisations"}},
+		{file: "not-a-mapping.yaml", want: []string{":2: organisations[0]: must be a mapping"}},
+		{file: "missing-id.yaml", want: []string{":2: organisations[0].id: is required"}},
+		{file: "bad-id.yaml", want: []string{
 			`:5: organisations[1].id: "RJL_Ryhov" may contain only a-z, 0-9 and '-'`,
 			`:8: organisations[2].id: "-leading-hyphen" may contain only a-z, 0-9 and '-', and must start with a letter or digit`,
 		}},
-		{"long-id.yaml", []string{":5: organisations[1].id: \"a123456789b123456789c123456789d123456789e123456789f123456789wxyz\" is 64 characters long; at most 63 are allowed"}},
-		{"duplicate-id.yaml", []string{`:5: organisations[1].id: "rjl-ryhov" is already used by organisations[0].id on line 2`}},
-		{"missing-name.yaml", []string{
+		{file: "long-id.yaml", want: []string{":5: organisations[1].id: \"a123456789b123456789c123456789d123456789e123456789f123456789wxyz\" is 64 characters long; at most 63 are allowed"}},
+		{file: "duplicate-id.yaml", want: []string{`:5: organisations[1].id: "rjl-ryhov" is already used by organisations[0].id on line 2`}},
+		{file: "missing-name.yaml", want: []string{
 			":2: organisations[0].name: is required",
 			":5: organisations[1].name: is required",
 			":8: organisations[2].name: is required",
 		}},
-		{"missing-kind.yaml", []string{
+		{file: "missing-kind.yaml", want: []string{
 			":2: organisations[0].kind: is required; one of " + kinds,
 			":6: organisations[1].kind: is required",
 		}},
-		{"bad-kind.yaml", []string{`:14: organisations[3].kind: "sjukhus" is not one of ` + kinds}},
-		{"bad-hsaid.yaml", []string{
+		{file: "bad-kind.yaml", want: []string{`:14: organisations[3].kind: "sjukhus" is not one of ` + kinds}},
+		{file: "bad-hsaid.yaml", want: []string{
 			`:5: organisations[0].hsaId: "SE232100005-1003" ` + hsaShape,
 			`:9: organisations[1].hsaId: "SE2321000057" ` + hsaShape,
 			`:13: organisations[2].hsaId: "se2321000057-1003" ` + hsaShape,
 			`:17: organisations[3].hsaId: "SE2321000057-123456789012345678901" ` + hsaShape,
 		}},
-		{"duplicate-hsaid.yaml", []string{`:9: organisations[1].hsaId: "SE2321000057-1003" is already used by organisations[0].hsaId on line 5`}},
-		{"empty-facility.yaml", []string{":7: organisations[0].facilities[1]: must not be empty"}},
-		{"facility-whitespace.yaml", []string{`:5: organisations[0].facilities[1]: " RYHOV AKUT" must not start or end with whitespace`}},
-		{"duplicate-facility.yaml", []string{
+		{file: "duplicate-hsaid.yaml", want: []string{`:9: organisations[1].hsaId: "SE2321000057-1003" is already used by organisations[0].hsaId on line 5`}},
+		{file: "empty-facility.yaml", want: []string{":7: organisations[0].facilities[1]: must not be empty"}},
+		{file: "facility-whitespace.yaml", want: []string{`:5: organisations[0].facilities[1]: " RYHOV AKUT" must not start or end with whitespace`}},
+		{file: "duplicate-facility.yaml", want: []string{
 			`:10: organisations[1].facilities[0]: "HOGLANDET" already belongs to rjl-ryhov (organisations[0].facilities[1] on line 5); a facility belongs to exactly one organisation`,
 			`:12: organisations[1].facilities[2]: "EKSJO" is listed twice (also organisations[1].facilities[1] on line 11)`,
 		}},
-		{"codes-not-municipality.yaml", []string{`:5: organisations[0].municipalityCodes: only allowed for kind municipality, not "hospital"`}},
-		{"municipality-no-codes.yaml", []string{
+		{file: "codes-not-municipality.yaml", want: []string{`:5: organisations[0].municipalityCodes: only allowed for kind municipality, not "hospital"`}},
+		{file: "municipality-no-codes.yaml", want: []string{
 			":2: organisations[0].municipalityCodes: a municipality needs at least one municipality code",
 			":9: organisations[1].municipalityCodes: a municipality needs at least one municipality code",
 		}},
-		{"bad-municipality-code.yaml", []string{
+		{file: "bad-municipality-code.yaml", want: []string{
 			`:7: organisations[0].municipalityCodes[1]: "680" must be exactly 4 digits`,
 			`:8: organisations[0].municipalityCodes[2]: "06800" must be exactly 4 digits`,
 			`:9: organisations[0].municipalityCodes[3]: "O680" must be exactly 4 digits`,
 		}},
-		{"duplicate-municipality-code.yaml", []string{`:9: organisations[1].municipalityCodes[1]: "0680" already belongs to jonkoping-kommun (organisations[0].municipalityCodes[0] on line 5)`}},
-		{"plaintext-token.yaml", []string{
+		{file: "duplicate-municipality-code.yaml", want: []string{`:9: organisations[1].municipalityCodes[1]: "0680" already belongs to jonkoping-kommun (organisations[0].municipalityCodes[0] on line 5)`}},
+		{file: "plaintext-token.yaml", want: []string{
 			":7: organisations[0].apiTokens[1]: " + notHash,
 			":8: organisations[0].apiTokens[2]: must be lower-case hex",
 		}},
-		{"duplicate-token.yaml", []string{":10: organisations[1].apiTokens[1]: same token hash as organisations[0].apiTokens[1] on line 5; a token identifies exactly one organisation"}},
-		{"unknown-field.yaml", []string{
-			":1: version: unknown field; the only top-level field is organisations",
+		{file: "duplicate-token.yaml", want: []string{":10: organisations[1].apiTokens[1]: same token hash as organisations[0].apiTokens[1] on line 5; a token identifies exactly one organisation"}},
+		{file: "unknown-field.yaml", want: []string{
+			":1: version: unknown field; the top-level fields are organisations and auditTokens",
 			":6: organisations[0].hsaID: unknown field (did you mean hsaId?)",
-			":7: organisations[0].phone: unknown field; known fields are id, name, kind, hsaId, facilities, municipalityCodes, apiTokens",
+			":7: organisations[0].phone: unknown field; known fields are id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks",
 		}},
-		{"duplicate-key.yaml", []string{":5: organisations[0].id: duplicate field (first given on line 2)"}},
-		{"wrong-type.yaml", []string{
+		{file: "unknown-top-level.yaml", want: []string{
+			":1: AuditTokens: unknown field (did you mean auditTokens?); the top-level fields are organisations and auditTokens",
+			":1: organisations: at least one organisation is required",
+			":2: organizations: unknown field (did you mean organisations?)",
+		}},
+		{file: "duplicate-key.yaml", want: []string{":5: organisations[0].id: duplicate field (first given on line 2)"}},
+		{file: "wrong-type.yaml", want: []string{
 			":3: organisations[0].name: must be a single value, not a list",
 			":5: organisations[0].facilities: must be a list",
 			":7: organisations[0].apiTokens[0]: must be a single value, not a list",
 		}},
-		{"syntax-error.yaml", []string{":4: invalid YAML: mapping values are not allowed in this context"}},
-		{"multiple-documents.yaml", []string{":5: only one YAML document is allowed"}},
-		{"multiple-errors.yaml", []string{
+		{file: "syntax-error.yaml", want: []string{":4: invalid YAML: mapping values are not allowed in this context"}},
+		{file: "multiple-documents.yaml", want: []string{":5: only one YAML document is allowed"}},
+		{file: "multiple-errors.yaml", want: []string{
 			`:3: organisations[0].id: "Rjl-Ryhov" may contain only`,
 			`:5: organisations[0].kind: "sjukhus" is not one of ` + kinds,
 			":7: organisations[1].id: is required",
@@ -204,9 +277,76 @@ func TestLoadErrors(t *testing.T) {
 			":11: organisations[2].name: is required",
 			`:13: organisations[2].facilities[0]: "RYHOV" already belongs to`,
 		}},
+		{file: "webhooks-not-a-list.yaml", want: []string{
+			":6: organisations[0].webhooks: must be a list of webhooks (mappings with the fields " + hookFields + "), not a single value",
+			":12: organisations[1].webhooks[0]: must be a mapping with the fields " + hookFields + ", not a single value",
+			":15: organisations[1].webhooks[2]: must be a mapping with the fields " + hookFields + ", not a list",
+		}},
+		{file: "webhook-unknown-field.yaml", hidden: []string{secretBody}, want: []string{
+			":6: organisations[0].webhook: unknown field (did you mean webhooks?)",
+			":13: organisations[1].webhooks[0].URL: unknown field (did you mean url?); known fields are " + hookFields,
+			":14: organisations[1].webhooks[0].secret_env: unknown field (did you mean secretEnv?)",
+			":15: organisations[1].webhooks[0].headers: unknown field; known fields are " + hookFields,
+			":18: organisations[1].webhooks[0].url: duplicate field (first given on line 16)",
+			":19: organisations[1].webhooks[0].whsec_…: unknown field; known fields are " + hookFields,
+		}},
+		{file: "webhook-url.yaml", hidden: []string{"hunter2"}, want: []string{
+			":7: organisations[0].webhooks[0].url: is required",
+			`:8: organisations[0].webhooks[1].url: scheme "ftp" is not allowed; use https or http`,
+			":10: organisations[0].webhooks[2].url: must be an absolute URL starting with https:// or http://",
+			":12: organisations[0].webhooks[3].url: has no host",
+			":14: organisations[0].webhooks[4].url: must not hold a user name or password",
+			`:16: organisations[0].webhooks[5].url: is not a valid URL: invalid port ":port" after host`,
+			":20: organisations[0].webhooks[7].url: must be a single value, not a list",
+			`:22: organisations[0].webhooks[8].url: "https://kommun.example/carehub" is listed twice (also organisations[0].webhooks[6].url on line 18)`,
+		}},
+		{file: "webhook-secret.yaml", hidden: []string{secretBody, "MfKQ9r8GKYqrTwjUPD8I*LPZIo2LaLaSw", "c2hvcnQtc2VjcmV0"}, want: []string{
+			":7: organisations[0].webhooks[0].secret: is required: give secret (whsec_…) or secretEnv",
+			":10: organisations[0].webhooks[1].secretEnv: give either secret or secretEnv, not both",
+			":12: organisations[0].webhooks[2].secret: must start with whsec_ followed by the standard base64 of at least 24 random bytes",
+			":14: organisations[0].webhooks[3].secret: the part after whsec_ must be standard base64",
+			":16: organisations[0].webhooks[4].secret: the part after whsec_ decodes to 12 bytes; at least 24 are required",
+			":18: organisations[0].webhooks[5].secret: must be a single value, not a list",
+		}},
+		{
+			file: "webhook-secret-env.yaml",
+			env: map[string]string{
+				"CAREHUB_TEST_BAD_SECRET":   "not-a-webhook-secret-value",
+				"CAREHUB_TEST_SHORT_SECRET": "whsec_c2hvcnQtc2VjcmV0",
+				"CAREHUB_TEST_GOOD_SECRET":  validSecret,
+			},
+			hidden: []string{"not-a-webhook-secret-value", "c2hvcnQtc2VjcmV0", secretBody},
+			want: []string{
+				":10: organisations[0].webhooks[0].secretEnv: environment variable CAREHUB_TEST_UNSET_SECRET is not set",
+				":12: organisations[0].webhooks[1].secretEnv: environment variable CAREHUB_TEST_BAD_SECRET does not hold a valid secret: must start with whsec_",
+				":14: organisations[0].webhooks[2].secretEnv: environment variable CAREHUB_TEST_SHORT_SECRET does not hold a valid secret: the part after whsec_ decodes to 12 bytes",
+				":16: organisations[0].webhooks[3].secretEnv: holds a secret rather than the name of an environment variable",
+				":18: organisations[0].webhooks[4].secretEnv: must be the name of an environment variable",
+			},
+		},
+		{file: "webhook-payload-kinds.yaml", want: []string{
+			`:9: organisations[0].webhooks[0].payload: "json" is not one of cloudevents, fhir-notification`,
+			":12: organisations[0].webhooks[0].kinds[1]: must not be empty",
+			`:13: organisations[0].webhooks[0].kinds[2]: "Readmission" may contain only a-z, 0-9 and '-'`,
+			`:14: organisations[0].webhooks[0].kinds[3]: "discharged " may contain only a-z, 0-9 and '-'`,
+			":17: organisations[0].webhooks[1].payload: must be a single value, not a list",
+			":18: organisations[0].webhooks[1].kinds: must be a list, e.g. [a, b], not a single value",
+		}},
+		{file: "audit-tokens.yaml", hidden: []string{"test-auditor-token"}, want: []string{
+			":3: auditTokens[1]: " + notHash,
+			":4: auditTokens[2]: must be lower-case hex",
+			":5: auditTokens[3]: same token hash as auditTokens[0] on line 2",
+			":6: auditTokens[4]: same token hash as organisations[0].apiTokens[0] on line 11; an auditor token must not also be an organisation's token",
+		}},
+		{file: "audit-tokens-not-a-list.yaml", want: []string{
+			":1: auditTokens: must be a list, e.g. [a, b], not a single value",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
 			path := filepath.Join("testdata", tt.file)
 			d, err := Load(path)
 			if err == nil {
@@ -219,6 +359,11 @@ func TestLoadErrors(t *testing.T) {
 			for i, w := range tt.want {
 				if !strings.HasPrefix(got[i], path+w) {
 					t.Errorf("error line %d:\n got  %s\n want %s…", i, got[i], path+w)
+				}
+			}
+			for _, h := range tt.hidden {
+				if strings.Contains(err.Error(), h) {
+					t.Errorf("error shows %q:\n%v", h, err)
 				}
 			}
 		})
@@ -264,9 +409,19 @@ func validOrgs() []Organisation {
 
 func TestNew(t *testing.T) {
 	orgs := validOrgs()
+	orgs[1].Webhooks = []Webhook{{URL: "https://kommun.example/carehub", Secret: validSecret, Kinds: []string{"discharged"}}}
 	d, err := New(orgs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// New completes the webhook in its own copy, not in orgs.
+	if orgs[1].Webhooks[0].Payload != "" {
+		t.Errorf("New changed its input: payload %q", orgs[1].Webhooks[0].Payload)
+	}
+	orgs[1].Webhooks[0].Kinds[0] = "changed"
+	if o, _ := d.Organisation("jonkoping-kommun"); len(o.Webhooks) != 1 || o.Webhooks[0].Payload != PayloadCloudEvents ||
+		!o.Webhooks[0].Wants("discharged") || o.Webhooks[0].Wants("changed") {
+		t.Errorf("jonkoping-kommun webhooks = %#v", o.Webhooks)
 	}
 	if o, ok := d.Authenticate("test-token-b"); !ok || o.ID != "jonkoping-kommun" {
 		t.Errorf("Authenticate = %q, %v", o.ID, ok)
@@ -296,40 +451,63 @@ func TestNewErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		modify func([]Organisation) []Organisation
+		audit  []string
 		want   []string
 	}{
-		{"no organisations", func([]Organisation) []Organisation { return nil }, []string{
+		{name: "no organisations", modify: func([]Organisation) []Organisation { return nil }, want: []string{
 			"organisations: at least one organisation is required",
 		}},
-		{"bad kind", func(o []Organisation) []Organisation { o[1].Kind = "sjukhus"; return o }, []string{
+		{name: "bad kind", modify: func(o []Organisation) []Organisation { o[1].Kind = "sjukhus"; return o }, want: []string{
 			`organisations[1].kind: "sjukhus" is not one of hospital, municipality, primary-care, specialised-home-care, short-term-unit`,
 		}},
-		{"duplicate facility", func(o []Organisation) []Organisation { o[2].Facilities = []string{"RYHOV"}; return o }, []string{
+		{name: "duplicate facility", modify: func(o []Organisation) []Organisation { o[2].Facilities = []string{"RYHOV"}; return o }, want: []string{
 			`organisations[2].facilities[0]: "RYHOV" already belongs to rjl-ryhov (organisations[0].facilities[0]); a facility belongs to exactly one organisation`,
 		}},
-		{"plain token and missing name", func(o []Organisation) []Organisation {
+		{name: "plain token and missing name", modify: func(o []Organisation) []Organisation {
 			o[0].APITokens = []string{"test-token-a"}
 			o[2].Name = ""
 			return o
-		}, []string{
+		}, want: []string{
 			"organisations[0].apiTokens[0]: must be the sha256 hex of the token, not the token itself",
 			"organisations[2].name: is required",
 		}},
-		{"codes on a hospital, none on a municipality", func(o []Organisation) []Organisation {
+		{name: "codes on a hospital, none on a municipality", modify: func(o []Organisation) []Organisation {
 			o[0].MunicipalityCodes = o[1].MunicipalityCodes
 			o[1].MunicipalityCodes = nil
 			return o
-		}, []string{
+		}, want: []string{
 			`organisations[0].municipalityCodes: only allowed for kind municipality, not "hospital"`,
 			"organisations[1].municipalityCodes: a municipality needs at least one municipality code",
 		}},
-		{"duplicate id", func(o []Organisation) []Organisation { o[2].ID = "rjl-ryhov"; return o }, []string{
+		{name: "duplicate id", modify: func(o []Organisation) []Organisation { o[2].ID = "rjl-ryhov"; return o }, want: []string{
 			`organisations[2].id: "rjl-ryhov" is already used by organisations[0].id`,
+		}},
+		{name: "webhooks", modify: func(o []Organisation) []Organisation {
+			o[1].Webhooks = []Webhook{
+				{URL: "https://kommun.example/a", Secret: validSecret, Kinds: []string{"Discharged"}},
+				{URL: "https://kommun.example/a", Secret: "whsec_c2hvcnQtc2VjcmV0", Payload: "xml"},
+				{URL: "https://user:hunter2@kommun.example/b", Secret: validSecret, SecretEnv: "HOOK_SECRET"},
+				{URL: "https://kommun.example/c", SecretEnv: "CAREHUB_TEST_UNSET_SECRET"},
+			}
+			return o
+		}, want: []string{
+			`organisations[1].webhooks[0].kinds[0]: "Discharged" may contain only a-z, 0-9 and '-'`,
+			`organisations[1].webhooks[1].url: "https://kommun.example/a" is listed twice (also organisations[1].webhooks[0].url)`,
+			"organisations[1].webhooks[1].secret: the part after whsec_ decodes to 12 bytes",
+			`organisations[1].webhooks[1].payload: "xml" is not one of cloudevents, fhir-notification`,
+			"organisations[1].webhooks[2].url: must not hold a user name or password",
+			"organisations[1].webhooks[2].secretEnv: give either secret or secretEnv, not both",
+			"organisations[1].webhooks[3].secretEnv: environment variable CAREHUB_TEST_UNSET_SECRET is not set",
+		}},
+		{name: "audit tokens", modify: func(o []Organisation) []Organisation { return o }, audit: []string{hashAuditor, "test-auditor-token", hashA, hashAuditor}, want: []string{
+			"auditTokens[1]: must be the sha256 hex of the token, not the token itself",
+			"auditTokens[2]: same token hash as organisations[0].apiTokens[0]; an auditor token must not also be an organisation's token",
+			"auditTokens[3]: same token hash as auditTokens[0]",
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.modify(validOrgs()))
+			_, err := New(tt.modify(validOrgs()), tt.audit...)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -342,6 +520,191 @@ func TestNewErrors(t *testing.T) {
 					t.Errorf("error line %d:\n got  %s\n want %s…", i, got[i], w)
 				}
 			}
+			for _, h := range []string{secretBody, "c2hvcnQtc2VjcmV0", "hunter2", "test-auditor-token"} {
+				if strings.Contains(err.Error(), h) {
+					t.Errorf("error shows %q:\n%v", h, err)
+				}
+			}
 		})
+	}
+}
+
+func TestWebhooks(t *testing.T) {
+	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", otherSecret)
+	d, err := Load("testdata/webhooks-valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jkpg, _ := d.Organisation("jonkoping-kommun")
+	ryhov, _ := d.Organisation("rjl-ryhov")
+	ssih, _ := d.Organisation("rjl-ssih")
+	want := []Webhook{
+		{URL: "https://kommun.example/carehub", Secret: validSecret, Payload: PayloadCloudEvents, Kinds: []string{"discharged", "readmission"}},
+		// The secret is read from the environment; secretEnv stays to say so.
+		{URL: "https://fhir.kommun.example/notify", Secret: otherSecret, SecretEnv: "CAREHUB_TEST_WEBHOOK_SECRET", Payload: PayloadFHIRNotification},
+	}
+	if !slices.EqualFunc(jkpg.Webhooks, want, webhookEqual) {
+		t.Errorf("jonkoping-kommun webhooks:\n got  %#v\n want %#v", jkpg.Webhooks, want)
+	}
+	// Payload defaults to cloudevents; an empty kinds list means all kinds.
+	if len(ryhov.Webhooks) != 1 || ryhov.Webhooks[0].Payload != PayloadCloudEvents || ryhov.Webhooks[0].Secret != otherSecret ||
+		!ryhov.Webhooks[0].Wants("anything") {
+		t.Errorf("rjl-ryhov webhooks = %#v", ryhov.Webhooks)
+	}
+	if len(ssih.Webhooks) != 0 {
+		t.Errorf("rjl-ssih webhooks = %#v, want none", ssih.Webhooks)
+	}
+	// The same URL in two organisations is two endpoints.
+	if k1, k2 := jkpg.Webhooks[0].Key(jkpg.ID), ryhov.Webhooks[0].Key(ryhov.ID); k1 == k2 {
+		t.Errorf("both organisations' endpoints have key %s", k1)
+	}
+
+	// Handing out a webhook must not hand out the directory's memory.
+	jkpg.Webhooks[0].Kinds[0] = "changed"
+	jkpg.Webhooks[1].URL = "https://changed.example/"
+	if again, _ := d.Organisation("jonkoping-kommun"); !slices.EqualFunc(again.Webhooks, want, webhookEqual) {
+		t.Errorf("directory changed through a returned value: %#v", again.Webhooks)
+	}
+	if d.Organisations()[0].Webhooks[0].Kinds[0] != "discharged" {
+		t.Error("directory changed through a returned value")
+	}
+}
+
+func webhookEqual(a, b Webhook) bool {
+	return a.URL == b.URL && a.Secret == b.Secret && a.SecretEnv == b.SecretEnv && a.Payload == b.Payload && slices.Equal(a.Kinds, b.Kinds)
+}
+
+// A secretEnv is read when the directory is loaded, and only then.
+func TestWebhookSecretEnvReadAtLoad(t *testing.T) {
+	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", otherSecret)
+	d, err := Load("testdata/webhooks-valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", validSecret)
+	if o, _ := d.Organisation("jonkoping-kommun"); o.Webhooks[1].Secret != otherSecret {
+		t.Error("the secret changed with the environment after Load")
+	}
+
+	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", "")
+	_, err = Load("testdata/webhooks-valid.yaml")
+	const want = "testdata/webhooks-valid.yaml:18: organisations[0].webhooks[1].secretEnv: environment variable CAREHUB_TEST_WEBHOOK_SECRET is not set"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+func TestWebhookKey(t *testing.T) {
+	a := Webhook{URL: "https://kommun.example/carehub", Secret: validSecret}
+	tests := []struct {
+		name string
+		w    Webhook
+		org  string
+		want string
+	}{
+		// printf %s https://kommun.example/carehub | sha256sum | cut -c1-12
+		{"known value", a, "jonkoping-kommun", "jonkoping-kommun/119ab6a72714"},
+		{"only the URL counts", Webhook{URL: a.URL, Secret: otherSecret, Payload: PayloadFHIRNotification, Kinds: []string{"discharged"}}, "jonkoping-kommun", "jonkoping-kommun/119ab6a72714"},
+		{"other organisation", a, "ljungby-kommun", "ljungby-kommun/119ab6a72714"},
+		{"other URL", Webhook{URL: "https://fhir.kommun.example/notify"}, "jonkoping-kommun", "jonkoping-kommun/07ce98eacff1"},
+		{"URLs are compared exactly", Webhook{URL: "https://kommun.example/carehub/"}, "jonkoping-kommun", ""},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.w.Key(tt.org)
+			if got != tt.w.Key(tt.org) {
+				t.Fatal("Key is not stable")
+			}
+			if tt.want != "" && got != tt.want {
+				t.Errorf("Key = %s, want %s", got, tt.want)
+			}
+			if prev, dup := seen[got]; dup && prev != tt.w.URL {
+				t.Errorf("Key %s also used for %s", got, prev)
+			}
+			seen[got] = tt.w.URL
+		})
+	}
+}
+
+func TestWebhookWants(t *testing.T) {
+	tests := []struct {
+		kinds []string
+		kind  string
+		want  bool
+	}{
+		{nil, "discharged", true},
+		{[]string{}, "readmission", true},
+		{[]string{"discharged"}, "discharged", true},
+		{[]string{"discharged"}, "readmission", false},
+		{[]string{"discharged", "readmission"}, "readmission", true},
+		{[]string{"discharged"}, "Discharged", false},
+		{[]string{"discharged"}, "", false},
+	}
+	for _, tt := range tests {
+		if got := (Webhook{Kinds: tt.kinds}).Wants(tt.kind); got != tt.want {
+			t.Errorf("Webhook{Kinds: %q}.Wants(%q) = %v, want %v", tt.kinds, tt.kind, got, tt.want)
+		}
+	}
+}
+
+// Printing a webhook, or an organisation holding one, must not print its
+// secret: organisations end up in log lines and test failures.
+func TestWebhookFormatHidesSecret(t *testing.T) {
+	org := Organisation{ID: "jonkoping-kommun", Webhooks: []Webhook{
+		{URL: "https://kommun.example/a", Secret: validSecret},
+		{URL: "https://kommun.example/b", Secret: otherSecret, SecretEnv: "HOOK_SECRET"},
+	}}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{org, &org, org.Webhooks, org.Webhooks[0]} {
+			got := fmt.Sprintf(format, v)
+			if strings.Contains(got, secretBody) || strings.Contains(got, otherSecret) {
+				t.Errorf("Sprintf(%q, %T) shows the secret: %s", format, v, got)
+			}
+			if !strings.Contains(got, "https://kommun.example/a") {
+				t.Errorf("Sprintf(%q, %T) hides the URL: %s", format, v, got)
+			}
+		}
+	}
+}
+
+func TestAuditor(t *testing.T) {
+	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", validSecret)
+	d, err := Load("testdata/webhooks-valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := New(validOrgs(), hashAuditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none, err := New(validOrgs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		dir   *Directory
+		token string
+		want  bool
+	}{
+		{"loaded, auditor token", d, "test-auditor-token", true},
+		{"built, auditor token", built, "test-auditor-token", true},
+		{"no auditors", none, "test-auditor-token", false},
+		{"organisation token", d, "test-token-a", false},
+		{"wrong token", d, "test-auditor-token2", false},
+		{"empty token", d, "", false},
+		{"the hash itself", d, hashAuditor, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.dir.Auditor(tt.token); got != tt.want {
+				t.Errorf("Auditor(%q) = %v, want %v", tt.token, got, tt.want)
+			}
+		})
+	}
+	// An auditor token identifies no organisation.
+	if o, ok := d.Authenticate("test-auditor-token"); ok {
+		t.Errorf("Authenticate(auditor token) = %q, want no organisation", o.ID)
 	}
 }

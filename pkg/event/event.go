@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ const (
 	// ExtOrganisation is the directory id of the organisation that reported
 	// a fact, or that receives a notification.
 	ExtOrganisation = "carehuborg"
+	// ExtSequence is a notification's gap-free sequence number within its
+	// receiving organisation, written as a decimal string so that binary
+	// (header) and structured forms agree; receivers detect gaps with it.
+	ExtSequence = "carehubseq"
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
@@ -50,7 +55,9 @@ type Fact struct {
 	Time         time.Time
 	PatientKey   string
 	Organisation string
-	Data         []byte
+	// Sequence is set on notifications only.
+	Sequence int64
+	Data     []byte
 }
 
 // New builds and validates a CloudEvent from a fact or a notification.
@@ -70,6 +77,9 @@ func New(f Fact) (cloudevents.Event, error) {
 	}
 	if f.Organisation != "" {
 		e.SetExtension(ExtOrganisation, f.Organisation)
+	}
+	if f.Sequence > 0 {
+		e.SetExtension(ExtSequence, strconv.FormatInt(f.Sequence, 10))
 	}
 	if err := e.SetData(ContentTypeFHIR, f.Data); err != nil {
 		return e, fmt.Errorf("%w: setting data: %w", ErrInvalid, err)
@@ -103,6 +113,12 @@ func Validate(e cloudevents.Event) error {
 
 // PatientKey returns the patientkey extension of e, or "".
 func PatientKey(e cloudevents.Event) string { return stringExtension(e, ExtPatientKey) }
+
+// Sequence returns the carehubseq extension of e, or 0.
+func Sequence(e cloudevents.Event) int64 {
+	n, _ := strconv.ParseInt(stringExtension(e, ExtSequence), 10, 64)
+	return n
+}
 
 // Organisation returns the carehuborg extension of e, or "".
 func Organisation(e cloudevents.Event) string { return stringExtension(e, ExtOrganisation) }

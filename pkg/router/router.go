@@ -314,11 +314,43 @@ func (r *Router) applyEncounter(ctx context.Context, tx *store.Tx, f encounterFa
 			zap.String("patient_key", f.PatientKey), zap.String("reason", reason))
 	}
 	for _, n := range decision.Notifications {
-		row, err := r.notification(f, patient, n)
-		if err != nil {
+		if err := r.addNotification(ctx, tx, f, patient, n); err != nil {
 			return err
 		}
-		if _, err := tx.InsertNotification(ctx, row); err != nil {
+	}
+	return nil
+}
+
+// addNotification writes a notification the receiver has not had yet, with
+// the receiver's next sequence number, and schedules its webhook deliveries
+// — all in the router's transaction.
+func (r *Router) addNotification(ctx context.Context, tx *store.Tx, f encounterFact, patient store.Patient, n transition.Notification) error {
+	enc := transition.Encounter{OrgID: f.OrgID, ID: f.Encounter.ID, ClassCode: f.ClassCode}
+	id := transition.NotificationID(n.Kind, n.OrgID, enc)
+	exists, err := tx.NotificationExists(ctx, id)
+	if err != nil || exists {
+		return err
+	}
+	seq, err := tx.NextSequence(ctx, n.OrgID)
+	if err != nil {
+		return err
+	}
+	row, err := r.notification(f, patient, n, id, seq)
+	if err != nil {
+		return err
+	}
+	inserted, err := tx.InsertNotification(ctx, row)
+	if err != nil || !inserted {
+		return err
+	}
+	receiver, _ := r.dir.Organisation(n.OrgID)
+	for _, w := range receiver.Webhooks {
+		if !w.Wants(string(n.Kind)) {
+			continue
+		}
+		if err := tx.InsertDelivery(ctx, store.Delivery{
+			NotificationID: id, Endpoint: w.Key(n.OrgID), OrgID: n.OrgID, PatientKey: f.PatientKey, Seq: seq,
+		}); err != nil {
 			return err
 		}
 	}
@@ -330,9 +362,7 @@ var kindText = map[event.NotificationKind]string{
 	event.KindDischarged: "Patient discharged from inpatient care",
 }
 
-func (r *Router) notification(f encounterFact, patient store.Patient, n transition.Notification) (store.Notification, error) {
-	enc := transition.Encounter{OrgID: f.OrgID, ID: f.Encounter.ID, ClassCode: f.ClassCode}
-	id := transition.NotificationID(n.Kind, n.OrgID, enc)
+func (r *Router) notification(f encounterFact, patient store.Patient, n transition.Notification, id string, seq int64) (store.Notification, error) {
 	now := r.now().UTC()
 	receiver, _ := r.dir.Organisation(n.OrgID)
 	sender, _ := r.dir.Organisation(f.OrgID)
@@ -356,7 +386,7 @@ func (r *Router) notification(f encounterFact, patient store.Patient, n transiti
 	}
 	ce, err := event.New(event.Fact{
 		ID: id, Type: n.Kind.Type(), Source: "/carehub/router", Subject: "Encounter/" + f.Encounter.ID,
-		Time: now, PatientKey: f.PatientKey, Organisation: n.OrgID, Data: data,
+		Time: now, PatientKey: f.PatientKey, Organisation: n.OrgID, Sequence: seq, Data: data,
 	})
 	if err != nil {
 		return store.Notification{}, fmt.Errorf("building notification: %w", err)
@@ -367,6 +397,6 @@ func (r *Router) notification(f encounterFact, patient store.Patient, n transiti
 	}
 	return store.Notification{
 		ID: id, OrgID: n.OrgID, Kind: string(n.Kind), PatientKey: f.PatientKey, EncounterID: f.Encounter.ID,
-		EventID: f.EventID, CloudEvent: structured,
+		EventID: f.EventID, CloudEvent: structured, Seq: seq,
 	}, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,27 +31,70 @@ type Notification struct {
 	CloudEvent  json.RawMessage // structured CloudEvent
 	CreatedAt   time.Time
 	PublishedAt *time.Time
+	// Seq is the gap-free sequence number within the receiving organisation.
+	Seq            int64
+	AcknowledgedAt *time.Time
+	AcknowledgedBy string
 }
 
-const notificationColumns = `id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, created_at, published_at`
+const notificationColumns = `id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, created_at, published_at,
+	coalesce(seq, 0), acknowledged_at, coalesce(acknowledged_by, '')`
 
 func scanNotification(row pgx.Row) (Notification, error) {
 	var n Notification
 	err := row.Scan(&n.ID, &n.OrgID, &n.Kind, &n.PatientKey, &n.EncounterID, &n.EventID, &n.Status,
-		&n.CloudEvent, &n.CreatedAt, &n.PublishedAt)
+		&n.CloudEvent, &n.CreatedAt, &n.PublishedAt, &n.Seq, &n.AcknowledgedAt, &n.AcknowledgedBy)
 	return n, err
+}
+
+// NotificationExists reports whether a notification id is taken.
+func (t *Tx) NotificationExists(ctx context.Context, id string) (bool, error) {
+	var exists bool
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return false, fmt.Errorf("checking notification: %w", err)
+	}
+	return exists, nil
+}
+
+// NextSequence takes the organisation's next sequence number. The counter
+// row stays locked until the transaction ends, so numbers commit in order
+// and a rollback returns the number.
+func (t *Tx) NextSequence(ctx context.Context, orgID string) (int64, error) {
+	var seq int64
+	err := t.tx.QueryRow(ctx, `INSERT INTO org_sequences (org_id, last_seq) VALUES ($1, 1)
+		ON CONFLICT (org_id) DO UPDATE SET last_seq = org_sequences.last_seq + 1 RETURNING last_seq`, orgID).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("taking sequence number: %w", err)
+	}
+	return seq, nil
 }
 
 // InsertNotification adds a notification to the outbox. inserted is false
 // when a notification with the same id exists: the receiver was told already.
+//
+// A notification with n.Seq set (from NextSequence in this transaction)
+// that turns out to exist gives its number back, so the sequence stays
+// without gaps even when two routers race for the same notification.
 func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted bool, err error) {
-	tag, err := t.tx.Exec(ctx, `INSERT INTO notifications (id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		n.ID, n.OrgID, n.Kind, n.PatientKey, n.EncounterID, n.EventID, StatusPending, n.CloudEvent)
+	var seq any
+	if n.Seq > 0 {
+		seq = n.Seq
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO notifications (id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+		n.ID, n.OrgID, n.Kind, n.PatientKey, n.EncounterID, n.EventID, StatusPending, n.CloudEvent, seq)
 	if err != nil {
 		return false, fmt.Errorf("inserting notification: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	if n.Seq > 0 {
+		if _, err := t.tx.Exec(ctx, `UPDATE org_sequences SET last_seq = last_seq - 1 WHERE org_id = $1 AND last_seq = $2`, n.OrgID, n.Seq); err != nil {
+			return false, fmt.Errorf("returning sequence number: %w", err)
+		}
+	}
+	return false, nil
 }
 
 // PublishPending claims up to limit pending notifications, oldest first,
@@ -86,6 +130,12 @@ func (s *Store) PublishPending(ctx context.Context, limit int, publish func(cont
 			WHERE id = ANY($2)`, StatusPublished, published); err != nil {
 			return fmt.Errorf("marking notifications published: %w", err)
 		}
+		// The publication on the organisation's subjects is a disclosure.
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (org_id, notification_id, patient_key, channel, outcome, detail)
+			SELECT org_id, id, patient_key, 'nats', 'published', 'carehub.notify.' || org_id || '.' || kind
+			FROM notifications WHERE id = ANY($1)`, published); err != nil {
+			return fmt.Errorf("writing audit log: %w", err)
+		}
 		count = len(published)
 		return nil
 	})
@@ -103,6 +153,9 @@ type NotificationQuery struct {
 	Limit  int
 	// Before continues a page: rows strictly older than this cursor.
 	Before *Cursor
+	// After, when set, lists notifications with a sequence number above it
+	// in ascending order (catch-up), instead of newest first.
+	After *int64
 }
 
 // Cursor is a position in the newest-first order.
@@ -127,9 +180,15 @@ func (s *Store) ListNotifications(ctx context.Context, q NotificationQuery) ([]N
 		args = append(args, q.Before.CreatedAt, q.Before.ID)
 		where = append(where, fmt.Sprintf("(created_at, id) < ($%d, $%d)", len(args)-1, len(args)))
 	}
+	order := "created_at DESC, id DESC"
+	if q.After != nil {
+		args = append(args, *q.After)
+		where = append(where, fmt.Sprintf("seq > $%d", len(args)))
+		order = "seq"
+	}
 	args = append(args, q.Limit)
 	rows, err := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE `+
-		strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+		strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY %s LIMIT $%d`, order, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing notifications: %w", err)
 	}
@@ -138,4 +197,25 @@ func (s *Store) ListNotifications(ctx context.Context, q NotificationQuery) ([]N
 		return nil, fmt.Errorf("listing notifications: %w", err)
 	}
 	return out, nil
+}
+
+// ErrNotFound is returned when a notification does not exist for the
+// organisation asking.
+var ErrNotFound = errors.New("not found")
+
+// Acknowledge records the receiving organisation's acknowledgement
+// (kvittens). It is idempotent: the first acknowledgement's time and
+// acknowledger are kept.
+func (s *Store) Acknowledge(ctx context.Context, orgID, id, by string) (Notification, error) {
+	row := s.pool.QueryRow(ctx, `UPDATE notifications SET acknowledged_at = coalesce(acknowledged_at, clock_timestamp()),
+			acknowledged_by = coalesce(acknowledged_by, $3)
+		WHERE id = $1 AND org_id = $2 RETURNING `+notificationColumns, id, orgID, by)
+	n, err := scanNotification(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Notification{}, ErrNotFound
+	}
+	if err != nil {
+		return Notification{}, fmt.Errorf("acknowledging notification: %w", err)
+	}
+	return n, nil
 }

@@ -1,0 +1,357 @@
+package homecare_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/carehub/carehub/adapters/homecare"
+	"github.com/carehub/carehub/pkg/api"
+	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+)
+
+const (
+	tokenJonkoping = "t-jkpg"
+	tokenSSIH      = "t-ssih"
+	tokenKorttid   = "t-korttid"
+	tokenLjungby   = "t-ljungby"
+	tokenRyhov     = "t-ryhov"
+	tokenHaga      = "t-haga"
+
+	orgJonkoping = "jonkoping-kommun"
+	orgSSIH      = "rjl-ssih"
+	orgKorttid   = "jkpg-korttid"
+
+	patientKeySecret = "carehub-homecare-test-secret-0123456789"
+
+	// The synthetic people of the fixtures; none of these may appear in a
+	// log line, an error, a subject or an id.
+	pnrAsa        = "194502134317"
+	pnrTolvan     = "191212121212"
+	pnrWrongCheck = "194502134318"
+	samordningsnr = "191212721219" // 1912-12-12, day + 60, Luhn-valid
+
+	// careContextText is free text that must never reach a log line.
+	careContextText = "brytpunktssamtal"
+)
+
+var personalNumbers = []string{
+	pnrAsa, pnrAsa[2:], pnrTolvan, pnrTolvan[2:], pnrWrongCheck, pnrWrongCheck[2:], samordningsnr, samordningsnr[2:],
+}
+
+// --- fake bus ---------------------------------------------------------------
+
+type publishedEvent struct {
+	event   cloudevents.Event
+	subject string
+	ack     jetstream.PubAck
+}
+
+// fakePublisher records what the adapter publishes and quarantines and
+// acknowledges like JetStream: a second publish of an event id is a
+// duplicate carrying the first one's sequence.
+type fakePublisher struct {
+	mu                 sync.Mutex
+	publishErr         error
+	failAfter          int // with publishErr: fail once this many publishes succeeded
+	quarantineErr      error
+	jitter             bool // sleep a little in PublishEvent, to shuffle concurrent publishes
+	seqByID            map[string]uint64
+	published          []publishedEvent
+	quarantined        []bus.QuarantineEntry
+	publishAttempts    int
+	quarantineAttempts int
+	inFlight, maxIn    int
+}
+
+func (p *fakePublisher) PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
+	p.mu.Lock()
+	p.publishAttempts++
+	p.inFlight++
+	p.maxIn = max(p.maxIn, p.inFlight)
+	jitter := p.jitter
+	p.mu.Unlock()
+	if jitter {
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inFlight--
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if p.publishErr != nil && len(p.published) >= p.failAfter {
+		return nil, p.publishErr
+	}
+	if p.seqByID == nil {
+		p.seqByID = map[string]uint64{}
+	}
+	seq, dup := p.seqByID[e.ID()]
+	if !dup {
+		seq = uint64(len(p.seqByID) + 1)
+		p.seqByID[e.ID()] = seq
+	}
+	ack := jetstream.PubAck{Stream: event.StreamEvents, Sequence: seq, Duplicate: dup}
+	p.published = append(p.published, publishedEvent{event: e.Clone(), subject: subject, ack: ack})
+	return &ack, nil
+}
+
+func (p *fakePublisher) Quarantine(_ context.Context, q bus.QuarantineEntry) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.quarantineAttempts++
+	if p.quarantineErr != nil {
+		return p.quarantineErr
+	}
+	q.Raw = bytes.Clone(q.Raw)
+	p.quarantined = append(p.quarantined, q)
+	return nil
+}
+
+func (p *fakePublisher) events() []publishedEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]publishedEvent(nil), p.published...)
+}
+
+func (p *fakePublisher) quarantine() []bus.QuarantineEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]bus.QuarantineEntry(nil), p.quarantined...)
+}
+
+// --- test server ------------------------------------------------------------
+
+type testEnv struct {
+	url  string
+	pub  *fakePublisher
+	keys *fhir.PatientKeyer
+}
+
+func newDirectory(t *testing.T) *directory.Directory {
+	t.Helper()
+	dir, err := directory.New([]directory.Organisation{
+		{
+			ID: orgJonkoping, Name: "Jönköpings kommun", Kind: directory.KindMunicipality,
+			MunicipalityCodes: []string{"0680"}, APITokens: []string{directory.HashToken(tokenJonkoping)},
+		},
+		{
+			ID: "ljungby-kommun", Name: "Ljungby kommun", Kind: directory.KindMunicipality,
+			MunicipalityCodes: []string{"0781"}, APITokens: []string{directory.HashToken(tokenLjungby)},
+		},
+		{
+			ID: orgSSIH, Name: "SSIH Jönköping", Kind: directory.KindSpecialisedHomeCare,
+			HSAID: "SE2321000057-5566", APITokens: []string{directory.HashToken(tokenSSIH)},
+		},
+		{
+			ID: orgKorttid, Name: "Korttidsenheten Rosendala", Kind: directory.KindShortTermUnit,
+			APITokens: []string{directory.HashToken(tokenKorttid)},
+		},
+		{
+			ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital,
+			HSAID: "SE2321000057-1003", Facilities: []string{"RYHOV"}, APITokens: []string{directory.HashToken(tokenRyhov)},
+		},
+		{
+			ID: "rjl-vc-haga", Name: "Vårdcentralen Haga", Kind: directory.KindPrimaryCare,
+			APITokens: []string{directory.HashToken(tokenHaga)},
+		},
+	})
+	if err != nil {
+		t.Fatalf("directory.New: %v", err)
+	}
+	return dir
+}
+
+func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
+	t.Helper()
+	// Log to the test and to an observer, so the test can check that no
+	// personal data reaches a log line.
+	observed, logs := observer.New(zapcore.DebugLevel)
+	log := zaptest.NewLogger(t, zaptest.Level(zapcore.DebugLevel), zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewTee(c, observed)
+	})))
+	keys, err := fhir.NewPatientKeyer([]byte(patientKeySecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &fakePublisher{}
+	a, err := homecare.New(cfg, pub, keys, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.NewServer(newDirectory(t), nil, nil, log)
+	a.Register(srv)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		for _, e := range logs.All() {
+			line := e.Message + fmt.Sprint(e.ContextMap())
+			for _, n := range append([]string{careContextText}, personalNumbers...) {
+				if strings.Contains(line, n) {
+					t.Errorf("log line %q contains personal data", line)
+				}
+			}
+		}
+		for _, q := range pub.quarantine() {
+			for _, n := range personalNumbers {
+				if strings.Contains(q.Reason, n) {
+					t.Errorf("quarantine reason %q contains a personal identifier", q.Reason)
+				}
+			}
+		}
+	})
+	return &testEnv{url: ts.URL, pub: pub, keys: keys}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (e *testEnv) send(t *testing.T, token, contentType string, body []byte) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url+homecare.EventsPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func (e *testEnv) postJSON(t *testing.T, token string, body []byte) response {
+	t.Helper()
+	return e.send(t, token, homecare.ContentTypeJSON, body)
+}
+
+func (e *testEnv) postNDJSON(t *testing.T, token string, body []byte) response {
+	t.Helper()
+	return e.send(t, token, homecare.ContentTypeNDJSON, body)
+}
+
+// --- fixtures -----------------------------------------------------------------
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading fixture: %v", err)
+	}
+	return b
+}
+
+func testdata(t *testing.T, name string) []byte {
+	t.Helper()
+	return readFile(t, filepath.Join("testdata", name))
+}
+
+// baseEvent returns testdata/event.json as a map to edit.
+func baseEvent(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(testdata(t, "event.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// eventWith returns the base event after edit, as JSON.
+func eventWith(t *testing.T, edit func(m map[string]any)) []byte {
+	t.Helper()
+	m := baseEvent(t)
+	edit(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// --- answers ----------------------------------------------------------------
+
+type errorAnswer struct {
+	Error   string  `json:"error"`
+	Pointer *string `json:"pointer"`
+}
+
+func decodeError(t *testing.T, r response) errorAnswer {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var e errorAnswer
+	if err := json.Unmarshal(r.body, &e); err != nil || e.Error == "" {
+		t.Fatalf("answer is not {\"error\": ...} (%v): %s", err, r.body)
+	}
+	return e
+}
+
+type acceptedAnswer struct {
+	EventID string `json:"eventId"`
+	Status  string `json:"status"`
+}
+
+func decodeAccepted(t *testing.T, r response) acceptedAnswer {
+	t.Helper()
+	var a acceptedAnswer
+	if err := json.Unmarshal(r.body, &a); err != nil || a.EventID == "" || a.Status == "" {
+		t.Fatalf("answer is not {\"eventId\", \"status\"} (%v): %s", err, r.body)
+	}
+	return a
+}
+
+func decodeBatch(t *testing.T, r response) homecare.BatchResponse {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	}
+	var b homecare.BatchResponse
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("answer is not {\"results\": [...]} (%v): %s", err, r.body)
+	}
+	return b
+}
+
+func noPersonalNumbers(t *testing.T, what string, b []byte) {
+	t.Helper()
+	for _, n := range personalNumbers {
+		if bytes.Contains(b, []byte(n)) {
+			t.Errorf("%s repeats a personal identifier: %s", what, b)
+		}
+	}
+}

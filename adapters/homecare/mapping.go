@@ -1,0 +1,151 @@
+package homecare
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+)
+
+// FHIR systems and extensions of the home-care mapping.
+const (
+	// SystemHomecareService codes EpisodeOfCare.type with the event's
+	// service (home-help, home-health-care, short-term-unit,
+	// palliative-team, ssih).
+	SystemHomecareService = "https://carehub.se/fhir/CodeSystem/homecare-service"
+	// ExtensionCareContext carries the event's careContext (valueString).
+	ExtensionCareContext = "https://carehub.se/fhir/StructureDefinition/care-context"
+	// ExtensionCareUnit carries the care unit, with sub-extensions name and
+	// phone (valueString).
+	ExtensionCareUnit = "https://carehub.se/fhir/StructureDefinition/care-unit"
+)
+
+// services maps each service code to its display.
+var services = map[string]string{
+	"home-help":        "Hemtjänst",
+	"home-health-care": "Hemsjukvård",
+	"short-term-unit":  "Korttidsvård",
+	"palliative-team":  "Palliativt team",
+	"ssih":             "Specialiserad sjukvård i hemmet (SSIH)",
+}
+
+// statuses maps each event status to the fact type and the EpisodeOfCare
+// status.
+var statuses = map[string]struct {
+	typ    event.Type
+	status samply.EpisodeOfCareStatus
+}{
+	"started": {event.EpisodeStarted, samply.EpisodeOfCareStatusActive},
+	"paused":  {event.EpisodePaused, samply.EpisodeOfCareStatusOnhold},
+	"resumed": {event.EpisodeResumed, samply.EpisodeOfCareStatusActive},
+	"ended":   {event.EpisodeEnded, samply.EpisodeOfCareStatusFinished},
+}
+
+// mapped is one event turned into a fact.
+type mapped struct {
+	event     cloudevents.Event
+	subject   string
+	episodeID string
+}
+
+// EpisodeID is the EpisodeOfCare id of an organisation's episode of a
+// service for a patient: started, paused, resumed and ended events of one
+// episode share it. It is derived from the patient key, never from the
+// personnummer itself.
+func EpisodeID(orgID, patientKey, service string) string {
+	return event.ID("homecare-episode", orgID, patientKey, service)
+}
+
+// toFact maps a checked event to its CloudEvent.
+func (a *Adapter) toFact(org directory.Organisation, ev checked, received time.Time) (mapped, error) {
+	st, ok := statuses[ev.Status]
+	if !ok {
+		return mapped{}, fmt.Errorf("status %q has no mapping", ev.Status)
+	}
+	display, ok := services[ev.Service]
+	if !ok {
+		return mapped{}, fmt.Errorf("service %q has no mapping", ev.Service)
+	}
+	system := ev.id.System()
+	key := a.keys.Key(system, ev.id.Value)
+	episodeID := EpisodeID(org.ID, key, ev.Service)
+	patientURL := "urn:uuid:" + event.ID("patient", key)
+	orgURL := "urn:uuid:" + event.ID("organisation", org.ID)
+
+	orgIdentifier := samply.Identifier{System: ptr(fhir.SystemCarehubOrganisationID), Value: ptr(org.ID)}
+	episode := samply.EpisodeOfCare{
+		Id:     ptr(episodeID),
+		Status: st.status,
+		Type: []samply.CodeableConcept{{Coding: []samply.Coding{{
+			System: ptr(SystemHomecareService), Code: ptr(ev.Service), Display: ptr(display),
+		}}}},
+		Patient: samply.Reference{Reference: ptr(patientURL), Type: ptr("Patient")},
+		ManagingOrganization: &samply.Reference{
+			Reference: ptr(orgURL), Type: ptr("Organization"), Identifier: &orgIdentifier, Display: ptr(org.Name),
+		},
+	}
+	occurred := ev.occurred.Format(time.RFC3339Nano)
+	switch ev.Status {
+	case "started":
+		episode.Period = &samply.Period{Start: &occurred}
+	case "ended":
+		episode.Period = &samply.Period{End: &occurred}
+	}
+	if ev.CareContext != "" {
+		episode.Extension = append(episode.Extension, samply.Extension{Url: ExtensionCareContext, ValueString: ptr(ev.CareContext)})
+	}
+	unit := samply.Extension{Url: ExtensionCareUnit, Extension: []samply.Extension{{Url: "name", ValueString: ptr(ev.Unit.Name)}}}
+	if ev.Unit.Phone != "" {
+		unit.Extension = append(unit.Extension, samply.Extension{Url: "phone", ValueString: ptr(ev.Unit.Phone)})
+	}
+	episode.Extension = append(episode.Extension, unit)
+
+	home := samply.AddressUseHome
+	patient := samply.Patient{
+		Identifier: []samply.Identifier{{System: ptr(system), Value: ptr(ev.id.Value)}},
+		Address:    []samply.Address{{Use: &home, District: ptr(ev.MunicipalityCode)}},
+	}
+	organisation := samply.Organization{
+		Id: ptr(org.ID), Name: ptr(org.Name), Identifier: []samply.Identifier{orgIdentifier},
+	}
+	if org.HSAID != "" {
+		organisation.Identifier = append(organisation.Identifier, samply.Identifier{System: ptr(fhir.SystemHSAID), Value: ptr(org.HSAID)})
+	}
+
+	resources := make([]fhir.Resource, 0, 3)
+	for _, r := range []struct {
+		url, typ, id string
+		v            any
+	}{
+		{"urn:uuid:" + episodeID, "EpisodeOfCare", episodeID, episode},
+		{patientURL, "Patient", "", patient},
+		{orgURL, "Organization", org.ID, organisation},
+	} {
+		raw, err := json.Marshal(r.v)
+		if err != nil {
+			return mapped{}, fmt.Errorf("encoding %s: %w", r.typ, err)
+		}
+		resources = append(resources, fhir.Resource{FullURL: r.url, Type: r.typ, ID: r.id, Raw: raw})
+	}
+	data, err := json.Marshal(fhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), resources))
+	if err != nil {
+		return mapped{}, fmt.Errorf("encoding event data: %w", err)
+	}
+	ce, err := event.New(event.Fact{
+		ID: event.ID(AdapterName, org.ID, ev.ID), Type: st.typ,
+		Source: "/adapters/" + AdapterName + "/" + org.ID, Subject: "EpisodeOfCare/" + episodeID,
+		Time: ev.occurred, PatientKey: key, Organisation: org.ID, Data: data,
+	})
+	if err != nil {
+		return mapped{}, err
+	}
+	return mapped{event: ce, subject: event.FactSubject(st.typ, key), episodeID: episodeID}, nil
+}
+
+func ptr[T any](v T) *T { return &v }

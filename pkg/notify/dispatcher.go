@@ -1,0 +1,237 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/notify/webhook"
+	"github.com/carehub/carehub/pkg/store"
+)
+
+// DeliveryStore is what the dispatcher needs of the store.
+type DeliveryStore interface {
+	// ClaimDeliveries leases due deliveries; see store.Store.ClaimDeliveries.
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]store.Delivery, error)
+	// RecordDelivery stores an attempt's outcome with its audit entry.
+	RecordDelivery(ctx context.Context, r store.DeliveryResult) error
+}
+
+// DispatcherConfig configures webhook delivery.
+type DispatcherConfig struct {
+	// Workers is how many webhook requests are in flight at once.
+	Workers int
+	// BatchSize is how many deliveries one claim takes.
+	BatchSize int
+	// Lease is how long a claimed delivery is reserved; it must outlast a
+	// request, so that only a crashed dispatcher's deliveries are retaken.
+	Lease time.Duration
+	// PollInterval is the fallback when no wake-up arrives.
+	PollInterval time.Duration
+	// Schedule is the retry schedule after failed attempts.
+	Schedule webhook.Schedule
+	// Sender sends the requests.
+	Sender SenderConfig
+}
+
+// SenderConfig is the part of webhook.SenderConfig the hub sets.
+type SenderConfig = webhook.SenderConfig
+
+func (c *DispatcherConfig) setDefaults() error {
+	if c.Workers == 0 {
+		c.Workers = 16
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 4 * c.Workers
+	}
+	if c.Lease == 0 {
+		c.Lease = time.Minute
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+	if len(c.Schedule) == 0 {
+		s, err := webhook.ParseSchedule(webhook.DefaultSchedule)
+		if err != nil {
+			return err
+		}
+		c.Schedule = s
+	}
+	return nil
+}
+
+// Dispatcher delivers notifications to the organisations' webhooks, per
+// the Standard Webhooks specification: webhook-id is the notification id
+// (stable across retries, so receivers deduplicate), failures are retried
+// on the schedule, then dead-lettered; 410 disables the endpoint.
+type Dispatcher struct {
+	cfg    DispatcherConfig
+	store  DeliveryStore
+	dir    *directory.Directory
+	sender *webhook.Sender
+	log    *zap.Logger
+	wake   chan struct{}
+	now    func() time.Time
+	jitter func() float64
+}
+
+// NewDispatcher returns a dispatcher.
+func NewDispatcher(cfg DispatcherConfig, st DeliveryStore, dir *directory.Directory, log *zap.Logger) (*Dispatcher, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	return &Dispatcher{
+		cfg: cfg, store: st, dir: dir, sender: webhook.NewSender(cfg.Sender), log: log,
+		wake: make(chan struct{}, 1), now: time.Now, jitter: rand.Float64,
+	}, nil
+}
+
+// Wake asks the dispatcher to look for due deliveries now; it never blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is cancelled; requests in flight then finish and
+// their outcomes are recorded.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	ticker := time.NewTicker(d.cfg.PollInterval)
+	defer ticker.Stop()
+	for {
+		for ctx.Err() == nil {
+			n, err := d.round(ctx)
+			if err != nil {
+				d.log.Warn("webhooks: claiming deliveries failed, will retry", zap.Error(err))
+				break
+			}
+			if n < d.cfg.BatchSize {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// round claims one batch and delivers it, Workers at a time.
+func (d *Dispatcher) round(ctx context.Context) (int, error) {
+	batch, err := d.store.ClaimDeliveries(ctx, d.cfg.BatchSize, d.cfg.Lease)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, d.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, del := range batch {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// An attempt that started is finished and recorded even
+			// during shutdown: the receiver may have acted on it.
+			d.deliver(context.WithoutCancel(ctx), del)
+		})
+	}
+	wg.Wait()
+	return len(batch), nil
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
+	result := store.DeliveryResult{NotificationID: del.NotificationID, Endpoint: del.Endpoint}
+	audit := store.AuditEntry{OrgID: del.OrgID, NotificationID: del.NotificationID, PatientKey: del.PatientKey,
+		Channel: "webhook", Detail: del.Endpoint}
+	hook, ok := d.endpoint(del)
+	if !ok {
+		result.Error = "the endpoint is no longer in the directory"
+		audit.Outcome = "not sent: endpoint removed"
+		result.Audit = audit
+		d.record(ctx, result)
+		return
+	}
+	body, contentType, err := d.body(hook, del)
+	if err != nil {
+		result.Error = "building the request body: " + err.Error()
+		audit.Outcome = "not sent: " + result.Error
+		result.Audit = audit
+		d.record(ctx, result)
+		return
+	}
+	secret, err := webhook.ParseSecret(hook.Secret)
+	if err != nil {
+		result.Error = "webhook secret unusable"
+		audit.Outcome = "not sent: " + result.Error
+		result.Audit = audit
+		d.record(ctx, result)
+		return
+	}
+	out := d.sender.Send(ctx, webhook.Request{URL: hook.URL, ID: del.NotificationID, Body: body, ContentType: contentType, Secrets: []webhook.Secret{secret}})
+	result.Status = out.Status
+	switch {
+	case out.Delivered:
+		result.Delivered = true
+		audit.Outcome = fmt.Sprintf("delivered %d", out.Status)
+	default:
+		if out.Err != nil {
+			result.Error = out.Err.Error()
+		}
+		result.DisableEndpoint = out.Disable
+		attempt := del.Attempts + 1
+		if delay, more := d.cfg.Schedule.Next(attempt, out.RetryAfter, d.jitter); more && !out.Permanent {
+			result.Next = d.now().Add(delay)
+		}
+		audit.Outcome = fmt.Sprintf("failed %d: %s", out.Status, result.Error)
+		if result.Next.IsZero() {
+			audit.Outcome += "; dead-lettered"
+			d.log.Warn("webhooks: delivery dead-lettered", zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
+				zap.String("notification", del.NotificationID), zap.Int("attempts", attempt))
+		}
+	}
+	result.Audit = audit
+	d.record(ctx, result)
+}
+
+func (d *Dispatcher) record(ctx context.Context, r store.DeliveryResult) {
+	if err := d.store.RecordDelivery(ctx, r); err != nil {
+		// The lease runs out and the delivery is retried with the same
+		// webhook-id, which the receiver deduplicates.
+		d.log.Error("webhooks: recording outcome failed", zap.String("notification", r.NotificationID), zap.Error(err))
+	}
+}
+
+func (d *Dispatcher) endpoint(del store.Delivery) (directory.Webhook, bool) {
+	org, ok := d.dir.Organisation(del.OrgID)
+	if !ok {
+		return directory.Webhook{}, false
+	}
+	for _, w := range org.Webhooks {
+		if w.Key(org.ID) == del.Endpoint {
+			return w, true
+		}
+	}
+	return directory.Webhook{}, false
+}
+
+// body is the structured CloudEvent, or for fhir-notification endpoints a
+// FHIR Subscriptions Backport history Bundle around the message.
+func (d *Dispatcher) body(hook directory.Webhook, del store.Delivery) ([]byte, string, error) {
+	if hook.Payload != directory.PayloadFHIRNotification {
+		return del.CloudEvent, "application/cloudevents+json", nil
+	}
+	ce, err := event.UnmarshalStructured(del.CloudEvent)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := fhir.SubscriptionNotification{OrgID: del.OrgID, EventNumber: del.Seq, Timestamp: ce.Time(), Message: ce.Data()}.Marshal()
+	return b, "application/fhir+json", err
+}

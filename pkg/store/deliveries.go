@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Delivery statuses of a webhook delivery.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// Delivery is one notification to one webhook endpoint.
+type Delivery struct {
+	NotificationID string
+	Endpoint       string
+	OrgID          string
+	PatientKey     string
+	Seq            int64
+	Status         string
+	Attempts       int
+	NextAttemptAt  time.Time
+	LastStatus     *int
+	LastError      string
+	CreatedAt      time.Time
+	DeliveredAt    *time.Time
+	// CloudEvent is the notification's structured CloudEvent, filled by
+	// ClaimDeliveries.
+	CloudEvent json.RawMessage
+}
+
+// InsertDelivery schedules a notification for a webhook endpoint, in the
+// transaction that created the notification.
+func (t *Tx) InsertDelivery(ctx context.Context, d Delivery) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO webhook_deliveries (notification_id, endpoint, org_id, patient_key, seq)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, d.NotificationID, d.Endpoint, d.OrgID, d.PatientKey, d.Seq)
+	if err != nil {
+		return fmt.Errorf("scheduling webhook delivery: %w", err)
+	}
+	return nil
+}
+
+// ClaimDeliveries leases up to limit due deliveries for lease: it moves
+// their next attempt past the lease, so another dispatcher (or this one
+// after a crash) takes them up again only if no outcome was recorded. A
+// delivery is due only when no earlier delivery of the same patient to the
+// same endpoint is still pending — order per patient holds, and other
+// patients are never held up. Deliveries to disabled endpoints wait.
+func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error) {
+	rows, err := s.pool.Query(ctx, `WITH due AS (
+			SELECT d.notification_id, d.endpoint FROM webhook_deliveries d
+			WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp()
+			  AND NOT EXISTS (SELECT 1 FROM webhook_endpoints_disabled x WHERE x.endpoint = d.endpoint)
+			  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+			                  WHERE e.endpoint = d.endpoint AND e.patient_key = d.patient_key
+			                    AND e.status = 'pending' AND e.seq < d.seq)
+			ORDER BY d.next_attempt_at, d.seq
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)
+		UPDATE webhook_deliveries w SET next_attempt_at = clock_timestamp() + $2::interval
+		FROM due, notifications n
+		WHERE w.notification_id = due.notification_id AND w.endpoint = due.endpoint AND n.id = w.notification_id
+		RETURNING w.notification_id, w.endpoint, w.org_id, w.patient_key, w.seq, w.status, w.attempts,
+			w.next_attempt_at, w.last_status, coalesce(w.last_error, ''), w.created_at, w.delivered_at, n.cloudevent`,
+		limit, lease.String())
+	if err != nil {
+		return nil, fmt.Errorf("claiming webhook deliveries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
+		var d Delivery
+		err := r.Scan(&d.NotificationID, &d.Endpoint, &d.OrgID, &d.PatientKey, &d.Seq, &d.Status, &d.Attempts,
+			&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt, &d.CloudEvent)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming webhook deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// DeliveryResult is the outcome of one attempt.
+type DeliveryResult struct {
+	NotificationID string
+	Endpoint       string
+	Delivered      bool
+	Status         int    // HTTP status, 0 for transport errors
+	Error          string // why it failed, without response bodies
+	// Next is when to try again; zero with Delivered false means the
+	// schedule is exhausted: dead letter.
+	Next time.Time
+	// DisableEndpoint is set when the receiver answered 410 Gone.
+	DisableEndpoint bool
+	// Audit is the disclosure to record with the attempt.
+	Audit AuditEntry
+}
+
+// RecordDelivery stores an attempt's outcome and its audit entry together.
+func (s *Store) RecordDelivery(ctx context.Context, r DeliveryResult) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var status any
+		if r.Status != 0 {
+			status = r.Status
+		}
+		var err error
+		switch {
+		case r.Delivered:
+			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
+				delivered_at = clock_timestamp(), last_status = $3, last_error = NULL
+				WHERE notification_id = $1 AND endpoint = $2`, r.NotificationID, r.Endpoint, status)
+		case r.Next.IsZero():
+			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'dead', attempts = attempts + 1,
+				last_status = $3, last_error = $4 WHERE notification_id = $1 AND endpoint = $2`,
+				r.NotificationID, r.Endpoint, status, r.Error)
+		default:
+			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $5,
+				last_status = $3, last_error = $4 WHERE notification_id = $1 AND endpoint = $2`,
+				r.NotificationID, r.Endpoint, status, r.Error, r.Next)
+		}
+		if err != nil {
+			return fmt.Errorf("recording webhook delivery: %w", err)
+		}
+		if r.DisableEndpoint {
+			if _, err := tx.Exec(ctx, `INSERT INTO webhook_endpoints_disabled (endpoint, reason) VALUES ($1, $2)
+				ON CONFLICT (endpoint) DO NOTHING`, r.Endpoint, "receiver answered 410 Gone"); err != nil {
+				return fmt.Errorf("disabling webhook endpoint: %w", err)
+			}
+		}
+		return insertAudit(ctx, tx, r.Audit)
+	})
+}
+
+// Redrive puts an organisation's dead-lettered deliveries (one, when
+// notificationID is set) back in the queue and re-enables its disabled
+// endpoints. It returns how many deliveries were requeued.
+func (s *Store) Redrive(ctx context.Context, orgID, notificationID string) (int64, error) {
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = clock_timestamp()
+			WHERE org_id = $1 AND status = 'dead' AND ($2 = '' OR notification_id = $2)`, orgID, notificationID)
+		if err != nil {
+			return fmt.Errorf("redriving deliveries: %w", err)
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `DELETE FROM webhook_endpoints_disabled WHERE endpoint LIKE $1 || '/%'`, orgID)
+		if err != nil {
+			return fmt.Errorf("re-enabling endpoints: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Deliveries returns the webhook deliveries of notifications.
+func (s *Store) Deliveries(ctx context.Context, notificationIDs []string) (map[string][]Delivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT notification_id, endpoint, org_id, patient_key, seq, status, attempts,
+			next_attempt_at, last_status, coalesce(last_error, ''), created_at, delivered_at
+		FROM webhook_deliveries WHERE notification_id = ANY($1) ORDER BY endpoint`, notificationIDs)
+	if err != nil {
+		return nil, fmt.Errorf("reading deliveries: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
+		var d Delivery
+		err := r.Scan(&d.NotificationID, &d.Endpoint, &d.OrgID, &d.PatientKey, &d.Seq, &d.Status, &d.Attempts,
+			&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading deliveries: %w", err)
+	}
+	out := make(map[string][]Delivery, len(notificationIDs))
+	for _, d := range all {
+		out[d.NotificationID] = append(out[d.NotificationID], d)
+	}
+	return out, nil
+}
+
+// AuditEntry records one disclosure of patient data to an organisation.
+type AuditEntry struct {
+	At             time.Time
+	OrgID          string
+	NotificationID string
+	PatientKey     string
+	Channel        string // nats | webhook | api
+	Outcome        string
+	Detail         string
+}
+
+func insertAudit(ctx context.Context, tx pgx.Tx, a AuditEntry) error {
+	if a.OrgID == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (org_id, notification_id, patient_key, channel, outcome, detail)
+		VALUES ($1, $2, $3, $4, $5, $6)`, a.OrgID, a.NotificationID, a.PatientKey, a.Channel, a.Outcome, a.Detail)
+	if err != nil {
+		return fmt.Errorf("writing audit log: %w", err)
+	}
+	return nil
+}
+
+// Audit appends disclosures to the audit log.
+func (s *Store) Audit(ctx context.Context, entries ...AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, a := range entries {
+			if err := insertAudit(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AuditTrail returns the disclosures about a patient, oldest first.
+func (s *Store) AuditTrail(ctx context.Context, patientKey string, limit int) ([]AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, org_id, notification_id, patient_key, channel, outcome, detail
+		FROM audit_log WHERE patient_key = $1 ORDER BY at, id LIMIT $2`, patientKey, limit)
+	if err != nil {
+		return nil, fmt.Errorf("reading audit log: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
+		var a AuditEntry
+		err := r.Scan(&a.At, &a.OrgID, &a.NotificationID, &a.PatientKey, &a.Channel, &a.Outcome, &a.Detail)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading audit log: %w", err)
+	}
+	return out, nil
+}
