@@ -67,6 +67,7 @@ func TestServeFailsFastWithOneClearLine(t *testing.T) {
 		{"NATS port taken", []string{"--nats-listen", takenPort(t)}, []string{"cannot start embedded NATS", "address already in use", "--nats-listen"}},
 		{"MLLP port taken", []string{"--mllp-addr", takenPort(t)}, []string{"cannot listen on MLLP address", "--mllp-addr"}},
 		{"MLLP TLS files missing", []string{"--mllp-tls-cert", "/nonexistent/cert.pem", "--mllp-tls-key", "/nonexistent/key.pem"}, []string{"MLLP TLS", "--mllp-tls-cert"}},
+		{"bad webhook schedule", []string{"--webhook-retry-schedule", "5s,soon"}, []string{"webhook retry schedule", "--webhook-retry-schedule"}},
 		{"short patient key secret", []string{"--patient-key-secret", "short"}, []string{"patient key secret", "32"}},
 	}
 	for _, tt := range tests {
@@ -147,6 +148,8 @@ func TestServeHelpListsEverySettingWithItsEnvVar(t *testing.T) {
 		{"--shutdown-timeout", "CAREHUB_SHUTDOWN_TIMEOUT"}, {"--log-level", "CAREHUB_LOG_LEVEL"}, {"--log-format", "CAREHUB_LOG_FORMAT"},
 		{"--mllp-addr", "CAREHUB_MLLP_ADDR"}, {"--mllp-max-bytes", "CAREHUB_MLLP_MAX_BYTES"}, {"--mllp-max-connections", "CAREHUB_MLLP_MAX_CONNECTIONS"},
 		{"--mllp-idle-timeout", "CAREHUB_MLLP_IDLE_TIMEOUT"}, {"--mllp-read-timeout", "CAREHUB_MLLP_READ_TIMEOUT"},
+		{"--webhook-retry-schedule", "CAREHUB_WEBHOOK_RETRY_SCHEDULE"}, {"--webhook-timeout", "CAREHUB_WEBHOOK_TIMEOUT"},
+		{"--webhook-allow-private", "CAREHUB_WEBHOOK_ALLOW_PRIVATE"},
 		{"--mllp-tls-cert", "CAREHUB_MLLP_TLS_CERT"}, {"--mllp-tls-key", "CAREHUB_MLLP_TLS_KEY"}, {"--mllp-tls-client-ca", "CAREHUB_MLLP_TLS_CLIENT_CA"},
 	} {
 		for _, s := range pair {

@@ -110,7 +110,15 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-func listNotifications(t *testing.T, h *hub.Hub, org, token, query string) api.NotificationPage {
+// httpAddresser is a hub, in process or not.
+type httpAddresser interface{ HTTPAddr() string }
+
+// hubAddr is a hub running as a separate process.
+type hubAddr string
+
+func (a hubAddr) HTTPAddr() string { return string(a) }
+
+func listNotifications(t *testing.T, h httpAddresser, org, token, query string) api.NotificationPage {
 	t.Helper()
 	r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/orgs/"+org+"/notifications"+query, token, "", nil)
 	if r.status != http.StatusOK {

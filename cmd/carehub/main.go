@@ -21,7 +21,9 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the hub: FHIR ingest, router, notifications, API."`
 	Migrate migrateCmd `cmd:"" help:"Create the database if missing and apply migrations, then exit."`
 	Send    sendCmd    `cmd:"" help:"Send HL7 v2 files over MLLP and print each acknowledgement; also a load generator."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+
+	Notifications notificationsCmd `cmd:"" help:"Operate on notifications: redrive dead letters."`
+	Version       versionCmd       `cmd:"" help:"Print the version."`
 }
 
 func main() {

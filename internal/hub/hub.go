@@ -283,7 +283,13 @@ func newDispatcher(c WebhookConfig, st *store.Store, dir *directory.Directory, l
 			}
 		}
 	}
+	if c.Timeout == 0 {
+		c.Timeout = 15 * time.Second
+	}
 	d, err := notify.NewDispatcher(notify.DispatcherConfig{
+		// A lease outlasts a request with margin, so only a crashed
+		// dispatcher's deliveries are taken up again, and soon.
+		Lease:    2*c.Timeout + 5*time.Second,
 		Schedule: schedule, Sender: notify.SenderConfig{Policy: policy, Timeout: c.Timeout},
 	}, st, dir, log)
 	if err != nil {

@@ -55,7 +55,9 @@ func (c *DispatcherConfig) setDefaults() error {
 		c.Lease = time.Minute
 	}
 	if c.PollInterval == 0 {
-		c.PollInterval = time.Second
+		// Retries fall due between wake-ups; the claim query is an index
+		// scan, cheap enough to run often.
+		c.PollInterval = 200 * time.Millisecond
 	}
 	if len(c.Schedule) == 0 {
 		s, err := webhook.ParseSchedule(webhook.DefaultSchedule)

@@ -48,7 +48,10 @@ func (c *Config) setDefaults() {
 		c.BatchWait = 2 * time.Millisecond
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 60 * time.Second
+		// After a crash, events the router had fetched but not committed
+		// come back after AckWait: short, so notifications are not held
+		// up, but well above the time a batch takes.
+		c.AckWait = 15 * time.Second
 	}
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 2 * time.Second

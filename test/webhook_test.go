@@ -1,0 +1,326 @@
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/notify/webhook"
+)
+
+const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// receiver is a webhook endpoint that misbehaves on a script, checks every
+// signature, and deduplicates by webhook-id as the Standard Webhooks spec
+// asks receivers to: its effect is the set of first receipts.
+type receiver struct {
+	t      *testing.T
+	secret webhook.Secret
+	mu     sync.Mutex
+	calls  int
+	script func(call int) (status int, delay time.Duration, header http.Header)
+	// effect: webhook-id → position of first receipt; order per patient.
+	firstSeen  map[string]int
+	perPatient map[string][]int64
+	badSigs    int
+}
+
+func newReceiver(t *testing.T, script func(int) (int, time.Duration, http.Header)) *receiver {
+	sec, err := webhook.ParseSecret(testWebhookSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &receiver{t: t, secret: sec, script: script, firstSeen: map[string]int{}, perPatient: map[string][]int64{}}
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	rc.calls++
+	call := rc.calls
+	rc.mu.Unlock()
+	status, delay, header := rc.script(call)
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	id := r.Header.Get(webhook.HeaderID)
+	if err := webhook.Verify(id, r.Header.Get(webhook.HeaderTimestamp), r.Header.Get(webhook.HeaderSignature), body,
+		time.Now(), 5*time.Minute, rc.secret); err != nil {
+		rc.mu.Lock()
+		rc.badSigs++
+		rc.mu.Unlock()
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if status >= 200 && status < 300 {
+		ce, err := event.UnmarshalStructured(body)
+		rc.mu.Lock()
+		if err == nil && ce.ID() == id {
+			if _, dup := rc.firstSeen[id]; !dup {
+				rc.firstSeen[id] = len(rc.firstSeen)
+				key := event.PatientKey(ce)
+				rc.perPatient[key] = append(rc.perPatient[key], event.Sequence(ce))
+			}
+		}
+		rc.mu.Unlock()
+	}
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+}
+
+// serveOn serves rc on addr until stop is called; it can be started again.
+func serveOn(t *testing.T, addr string, h http.Handler) (stop func()) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 {
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }
+}
+
+func directoryWithWebhook(t *testing.T, url string) string {
+	t.Helper()
+	base := string(readFile(t, repoPath("deploy", "directory.example.yaml")))
+	block := "    webhooks:\n      - url: " + url + "\n        secret: " + testWebhookSecret + "\n"
+	// Append the block to jonkoping-kommun's entry, after its apiTokens.
+	i := strings.Index(base, "- id: jonkoping-kommun")
+	if i < 0 {
+		t.Fatal("example directory lacks jonkoping-kommun")
+	}
+	j := strings.Index(base[i:], "apiTokens:")
+	end := i + j + strings.Index(base[i+j:], "\n") + 1
+	out := base[:end] + block + base[end:]
+	path := filepath.Join(t.TempDir(), "directory.yaml")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// dischargeFor returns a FHIR discharge of encounter enc for synthetic
+// patient p living in Jönköping.
+func dischargeFor(p, enc int) []byte {
+	nine := fmt.Sprintf("5001%02d%03d", 1+p%28, p)
+	pnr := "19" + nine + string(fhir.LuhnCheckDigit(nine))
+	return fmt.Appendf(nil, `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:p-%[1]d","resource":{"resourceType":"Patient","identifier":[{"system":"http://electronichealth.se/identifier/personnummer","value":"%[2]s"}],
+ "address":[{"use":"home","district":"0680"}]}},
+{"fullUrl":"urn:uuid:e-%[1]d-%[3]d","resource":{"resourceType":"Encounter","id":"wh-%[1]d-%[3]d","status":"finished","class":{"code":"IMP"},
+ "subject":{"reference":"urn:uuid:p-%[1]d"},"serviceProvider":{"identifier":{"value":"RYHOV"}}}}]}`, p, pnr, enc)
+}
+
+// TestWebhookDeliveryIsExactlyOnceInEffect runs `carehub serve` against a
+// receiver that fails, times out, answers 500/429/410 on a script, checks
+// every signature, is down for a while, and sees the hub killed with
+// SIGKILL mid-run. In the end every notification has reached it, its effect
+// (deduplicated by webhook-id) holds each exactly once, and each patient's
+// notifications arrived in sequence order.
+func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute-long fault run")
+	}
+	const patients, perPatient = 30, 3
+	bin := buildBinary(t)
+	recvAddr := freeAddr(t)
+	gone := false
+	rc := newReceiver(t, func(call int) (int, time.Duration, http.Header) {
+		switch {
+		case call%7 == 3:
+			return http.StatusInternalServerError, 0, nil
+		case call%11 == 5:
+			return http.StatusOK, 1500 * time.Millisecond, nil // beyond the 1 s timeout: a failure the receiver saw
+		case call%13 == 6:
+			return http.StatusTooManyRequests, 0, http.Header{"Retry-After": {"1"}}
+		case call == 40 && !gone:
+			gone = true
+			return http.StatusGone, 0, nil
+		}
+		return http.StatusOK, 0, nil
+	})
+	stopRecv := serveOn(t, recvAddr, rc)
+	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
+	args := append(serveArgs(t, testsupport.Database(t)),
+		"--http-addr", httpAddr, "--nats-listen", natsAddr, "--log-level", "warn",
+		"--directory", directoryWithWebhook(t, "http://"+recvAddr+"/carehub"),
+		"--webhook-allow-private", "--webhook-timeout", "1s",
+		"--webhook-retry-schedule", "200ms,300ms,500ms,1s,1s,1s,1s,1s,1s,1s,1s,1s")
+	var mu sync.Mutex
+	var proc *exec.Cmd
+	start := func() {
+		cmd := exec.Command(bin, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		proc = cmd
+		mu.Unlock()
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		if !waitHTTP(t, "http://"+httpAddr+"/readyz", exited) {
+			t.Fatalf("hub did not start: %s", stderr.String())
+		}
+	}
+	start()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = proc.Process.Kill()
+	})
+	post := func(body []byte) {
+		for attempt := 0; ; attempt++ {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/fhir", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tokenRyhov)
+			req.Header.Set("Content-Type", "application/fhir+json")
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return
+				}
+			}
+			if attempt > 100 {
+				t.Fatalf("posting discharge: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	began := time.Now()
+	for enc := range perPatient {
+		for p := range patients {
+			post(dischargeFor(p, enc))
+		}
+		if enc == 0 {
+			stopRecv() // the receiver is down for a while
+			time.Sleep(time.Second)
+			stopRecv = serveOn(t, recvAddr, rc)
+		}
+		if enc == 1 {
+			mu.Lock()
+			_ = proc.Process.Signal(syscall.SIGKILL)
+			mu.Unlock()
+			time.Sleep(200 * time.Millisecond)
+			start()
+		}
+	}
+	defer func() { stopRecv() }()
+
+	t.Logf("posted all discharges after %s", time.Since(began).Round(time.Millisecond))
+	total := patients * perPatient
+	redriven := false
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		rc.mu.Lock()
+		n := len(rc.firstSeen)
+		rc.mu.Unlock()
+		if n == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("receiver has %d of %d notifications after 90 s", n, total)
+		}
+		if gone && !redriven {
+			// 410 disabled the endpoint; the organisation turns it back on.
+			time.Sleep(2 * time.Second)
+			r := do(t, http.MethodPost, "http://"+httpAddr+"/api/v1/orgs/jonkoping-kommun/notifications/redrive", tokenJonkoping, "", nil)
+			if r.status != http.StatusOK {
+				t.Fatalf("redrive: %d %s", r.status, r.body)
+			}
+			redriven = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	t.Logf("receiver has them all after %s (%d calls)", time.Since(began).Round(time.Millisecond), rc.calls)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.badSigs != 0 {
+		t.Errorf("%d requests with a signature the receiver could not verify", rc.badSigs)
+	}
+	if len(rc.perPatient) != patients {
+		t.Errorf("notifications for %d patients, want %d", len(rc.perPatient), patients)
+	}
+	for key, seqs := range rc.perPatient {
+		if len(seqs) != perPatient || !slices.IsSorted(seqs) {
+			t.Errorf("patient %s received sequence numbers %v, want %d in order", key, seqs, perPatient)
+		}
+	}
+	// The API agrees: all delivered (a retry of a timed-out attempt the
+	// receiver did act on may still be under way), and the sequence is
+	// gap-free.
+	rc.mu.Unlock()
+	waitAllDelivered(t, httpAddr, total)
+	rc.mu.Lock()
+	var seqs []int64
+	after := int64(0)
+	for {
+		page := listNotifications(t, hubAddr(httpAddr), "jonkoping-kommun", tokenJonkoping, "?limit=50&after="+strconv.FormatInt(after, 10))
+		for _, n := range page.Notifications {
+			seqs = append(seqs, n.Seq)
+			if n.Delivery.Status != "delivered" || len(n.Delivery.Webhooks) != 1 || n.Delivery.Webhooks[0].Status != "delivered" {
+				t.Errorf("notification %d delivery %+v", n.Seq, n.Delivery)
+			}
+		}
+		if page.NextAfter == nil {
+			break
+		}
+		after = *page.NextAfter
+	}
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("sequence numbers %v are not 1..%d without gaps", seqs, total)
+		}
+	}
+	if len(seqs) != total {
+		t.Errorf("API lists %d notifications, want %d", len(seqs), total)
+	}
+}
+
+// waitAllDelivered waits until the API shows every notification delivered.
+func waitAllDelivered(t *testing.T, httpAddr string, total int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		delivered := 0
+		page := listNotifications(t, hubAddr(httpAddr), "jonkoping-kommun", tokenJonkoping, "?limit=1000&after=0")
+		for _, n := range page.Notifications {
+			if n.Delivery.Status == "delivered" && len(n.Delivery.Webhooks) == 1 && n.Delivery.Webhooks[0].Status == "delivered" {
+				delivered++
+			}
+		}
+		if delivered == total {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d notifications delivered by webhook after 60 s", delivered, total)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
