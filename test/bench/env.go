@@ -44,7 +44,7 @@ type env struct {
 
 // startEnv starts a hub; ingestOnly leaves the router and relay off so that
 // ingest is measured without them competing for the same two cores.
-func startEnv(ctx context.Context, log *zap.Logger, ingestOnly bool) (*env, error) {
+func startEnv(ctx context.Context, log *zap.Logger, ingestOnly bool, directoryPath string) (*env, error) {
 	admin := os.Getenv("CAREHUB_TEST_DATABASE_URL")
 	if admin == "" {
 		admin = "postgres://localhost:5432/postgres?sslmode=disable"
@@ -62,8 +62,9 @@ func startEnv(ctx context.Context, log *zap.Logger, ingestOnly bool) (*env, erro
 	}
 	e.hub, err = hub.Start(ctx, hub.Config{
 		HTTPAddr: "127.0.0.1:0", NATSListen: "127.0.0.1:0", DataDir: e.dataDir, DatabaseURL: u.String(),
-		DirectoryPath: "deploy/directory.example.yaml", PatientKeySecret: "bench-secret-0123456789abcdef0123456789",
+		DirectoryPath: directoryPath, PatientKeySecret: "bench-secret-0123456789abcdef0123456789",
 		MLLP: hub.MLLPConfig{Addr: "127.0.0.1:0"}, IngestOnly: ingestOnly,
+		Webhooks: hub.WebhookConfig{AllowPrivate: true}, // the bench receiver is on loopback
 	}, log)
 	if err != nil {
 		_ = os.RemoveAll(e.dataDir)

@@ -69,7 +69,7 @@ func run() error {
 
 	// Ingest and the raw limits run on an ingest-only hub: same embedded
 	// server and stream settings, no router competing for the CPU.
-	ingestEnv, err := startEnv(ctx, log, true)
+	ingestEnv, err := startEnv(ctx, log, true, exampleDirectory)
 	if err != nil {
 		return err
 	}
@@ -106,16 +106,28 @@ func run() error {
 		return err
 	}
 
-	fullEnv, err := startEnv(ctx, log, false)
+	// The full hub delivers Jönköping's notifications to a webhook receiver
+	// in this process as well as on NATS.
+	recv, err := startReceiver()
+	if err != nil {
+		return err
+	}
+	defer recv.close()
+	dirPath, cleanupDir, err := directoryWithWebhook(recv.url)
+	if err != nil {
+		return err
+	}
+	defer cleanupDir()
+	fullEnv, err := startEnv(ctx, log, false, dirPath)
 	if err != nil {
 		return err
 	}
 	defer fullEnv.close()
-	e2e, err := endToEnd(ctx, fullEnv, p)
+	e2e, hooks, err := endToEnd(ctx, fullEnv, p, recv)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
-	rep.Paths = append(rep.Paths, e2e)
+	rep.Paths = append(rep.Paths, e2e, hooks)
 	rawLimit := map[string]Result{}
 	for _, r := range rep.RawLimits {
 		rawLimit[r.Name] = r
@@ -123,7 +135,7 @@ func run() error {
 	for i := range rep.Paths {
 		r := &rep.Paths[i]
 		limit := rawLimit["jetstream-atomic-batch"]
-		if r.Name == "end-to-end" {
+		if r.Name == "end-to-end" || r.Name == "webhook-delivery" {
 			limit = rawLimit["jetstream-publish"]
 		}
 		r.RawLimit, r.RawEventsPerS = limit.Name, limit.EventsPerS

@@ -338,32 +338,42 @@ func (w *notificationWatch) waitFor(ctx context.Context, first, n int) (last tim
 	}
 }
 
-func endToEnd(ctx context.Context, e *env, p plan) (Result, error) {
+func endToEnd(ctx context.Context, e *env, p plan, recv *receiver) (Result, Result, error) {
 	w, err := watchNotifications(e)
 	if err != nil {
-		return Result{}, err
+		return Result{}, Result{}, err
 	}
 	defer w.close()
 	m0 := mallocs()
 	start := time.Now()
 	n, _, err := e.saturate(ctx, e2eBase, p.connections, p.throughput)
 	if err != nil {
-		return Result{}, err
+		return Result{}, Result{}, err
 	}
 	last, err := w.waitFor(ctx, e2eBase, n)
 	if err != nil {
-		return Result{}, err
+		return Result{}, Result{}, err
 	}
 	allocs := float64(mallocs()-m0) / float64(n)
 	elapsed := last.Sub(start)
-	fmt.Fprintf(os.Stderr, "bench: end-to-end saturation: %d discharges to notifications in %s\n", n, elapsed.Round(time.Millisecond))
+	lastHook, err := recv.waitFor(ctx, e2eBase, n)
+	if err != nil {
+		return Result{}, Result{}, fmt.Errorf("webhooks: %w", err)
+	}
+	hookElapsed := lastHook.Sub(start)
+	fmt.Fprintf(os.Stderr, "bench: end-to-end saturation: %d discharges to NATS notifications in %s, to webhooks in %s\n",
+		n, elapsed.Round(time.Millisecond), hookElapsed.Round(time.Millisecond))
 	if err := e.waitIdle(ctx); err != nil {
-		return Result{}, err
+		return Result{}, Result{}, err
 	}
 
 	var mu sync.Mutex
 	scheduled := map[int]time.Time{}
 	var firstErr error
+	stopProfile, err := startProfile("end-to-end")
+	if err != nil {
+		return Result{}, Result{}, err
+	}
 	sent := e.offer(ctx, e2eLatBase, p.offered, p.latency, func(i int, at time.Time, err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -372,21 +382,32 @@ func endToEnd(ctx context.Context, e *env, p plan) (Result, error) {
 		}
 		scheduled[i] = at
 	})
+	stopProfile()
 	if firstErr != nil {
-		return Result{}, firstErr
+		return Result{}, Result{}, firstErr
 	}
 	if _, err := w.waitFor(ctx, e2eLatBase, sent); err != nil {
-		return Result{}, err
+		return Result{}, Result{}, err
+	}
+	if _, err := recv.waitFor(ctx, e2eLatBase, sent); err != nil {
+		return Result{}, Result{}, fmt.Errorf("webhooks: %w", err)
 	}
 	lat := make([]time.Duration, 0, sent)
+	hookLat := make([]time.Duration, 0, sent)
 	for i, at := range scheduled {
 		t, _ := w.at(i)
 		lat = append(lat, t.Sub(at))
+		ht, _ := recv.at(i)
+		hookLat = append(hookLat, ht.Sub(at))
 	}
 	p50, p99 := summarise(lat)
+	hp50, hp99 := summarise(hookLat)
 	return Result{Name: "end-to-end", Connections: p.connections, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
-		OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
-		Note: "FHIR discharge posted -> router -> PostgreSQL -> outbox -> notification on carehub.notify.<org>.discharged"}, nil
+			OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
+			Note: "FHIR discharge posted -> router -> PostgreSQL -> outbox -> notification on carehub.notify.<org>.discharged"},
+		Result{Name: "webhook-delivery", Connections: p.connections, EventsPerS: float64(n) / hookElapsed.Seconds(), P50Ms: hp50, P99Ms: hp99,
+			OfferedPerS: p.offered, Events: n,
+			Note: "FHIR discharge posted -> ... -> signed webhook received by a loopback receiver (2xx); events/s over the same saturation run"}, nil
 }
 
 // waitIdle waits until the router has applied every event and the relay
