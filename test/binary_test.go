@@ -149,7 +149,7 @@ func TestServeHelpListsEverySettingWithItsEnvVar(t *testing.T) {
 		{"--mllp-addr", "CAREHUB_MLLP_ADDR"}, {"--mllp-max-bytes", "CAREHUB_MLLP_MAX_BYTES"}, {"--mllp-max-connections", "CAREHUB_MLLP_MAX_CONNECTIONS"},
 		{"--mllp-idle-timeout", "CAREHUB_MLLP_IDLE_TIMEOUT"}, {"--mllp-read-timeout", "CAREHUB_MLLP_READ_TIMEOUT"},
 		{"--webhook-retry-schedule", "CAREHUB_WEBHOOK_RETRY_SCHEDULE"}, {"--webhook-timeout", "CAREHUB_WEBHOOK_TIMEOUT"},
-		{"--webhook-allow-private", "CAREHUB_WEBHOOK_ALLOW_PRIVATE"},
+		{"--webhook-allow-private", "CAREHUB_WEBHOOK_ALLOW_PRIVATE"}, {"--retention", "CAREHUB_RETENTION"},
 		{"--mllp-tls-cert", "CAREHUB_MLLP_TLS_CERT"}, {"--mllp-tls-key", "CAREHUB_MLLP_TLS_KEY"}, {"--mllp-tls-client-ca", "CAREHUB_MLLP_TLS_CLIENT_CA"},
 	} {
 		for _, s := range pair {

@@ -23,6 +23,7 @@ type serveCmd struct {
 	Directory        string        `name:"directory" env:"CAREHUB_DIRECTORY" default:"deploy/directory.example.yaml" help:"Organisation directory (YAML)."`
 	PatientKeySecret string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
 	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
+	Retention        time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
 
 	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"5s,5m,30m,2h,5h,10h,10h" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
@@ -57,7 +58,7 @@ func (s *serveCmd) Run(c *cli) error {
 	h, err := hub.Start(startCtx, hub.Config{
 		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
-		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout,
+		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
 		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
 		MLLP: hub.MLLPConfig{
 			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,

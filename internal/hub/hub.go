@@ -47,6 +47,9 @@ type Config struct {
 	MLLP MLLPConfig
 	// Webhooks configures webhook delivery.
 	Webhooks WebhookConfig
+	// Retention is how long finished notifications, deliveries and
+	// processed-event markers are kept; 0 keeps them forever.
+	Retention time.Duration
 	// IngestOnly runs the adapters without the router and relay, so that
 	// ingest can be measured (or scaled) on its own; events wait on
 	// CAREHUB_EVENTS for a hub that routes.
@@ -233,6 +236,10 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		}
 	}()
 
+	if cfg.Retention > 0 && !cfg.IngestOnly {
+		go h.prune(dispatchCtx, cfg.Retention)
+	}
+
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
 	h.stopRelay, h.stopRouter = stopRelay, stopRouter
@@ -263,6 +270,29 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 	log.Info("carehub ready", zap.String("http", h.httpAddr), zap.String("mllp", h.MLLPAddr()), zap.String("nats", h.natsURL),
 		zap.String("directory", cfg.DirectoryPath), zap.Int("organisations", len(dir.Organisations())))
 	return h, nil
+}
+
+// prune removes finished work older than retention, hourly, so the live
+// outbox stays small. Several hub instances may prune at once: the deletes
+// are idempotent.
+func (h *Hub) prune(ctx context.Context, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		st, err := h.store.Prune(ctx, time.Now().Add(-retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			h.log.Warn("pruning finished notifications failed; will retry", zap.Error(err))
+		case err == nil && st != (store.PruneStats{}):
+			h.log.Info("pruned finished work", zap.Int64("notifications", st.Notifications),
+				zap.Int64("deliveries", st.Deliveries), zap.Int64("processed_events", st.ProcessedEvents))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newDispatcher checks every webhook in the directory against the URL
