@@ -27,6 +27,9 @@ const (
 	// receiving organisation, written as a decimal string so that binary
 	// (header) and structured forms agree; receivers detect gaps with it.
 	ExtSequence = "carehubseq"
+	// ExtCancels, on a cancellation notice, is the id of the notification
+	// it retracts.
+	ExtCancels = "carehubcancels"
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
@@ -57,7 +60,9 @@ type Fact struct {
 	Organisation string
 	// Sequence is set on notifications only.
 	Sequence int64
-	Data     []byte
+	// Cancels is set on cancellation notices: the retracted notification.
+	Cancels string
+	Data    []byte
 }
 
 // New builds and validates a CloudEvent from a fact or a notification.
@@ -77,6 +82,9 @@ func New(f Fact) (cloudevents.Event, error) {
 	}
 	if f.Organisation != "" {
 		e.SetExtension(ExtOrganisation, f.Organisation)
+	}
+	if f.Cancels != "" {
+		e.SetExtension(ExtCancels, f.Cancels)
 	}
 	if f.Sequence > 0 {
 		e.SetExtension(ExtSequence, strconv.FormatInt(f.Sequence, 10))

@@ -70,10 +70,33 @@ func (t Type) Verb() string {
 // token of the notification subject and type.
 type NotificationKind string
 
-// Notification kinds.
+// Notification kinds (law 2017:612 and the regional agreements under it).
 const (
+	// KindAdmission is the inskrivningsmeddelande.
+	KindAdmission NotificationKind = "admission"
+	// KindDischargePlanned: the expected discharge date was set or changed.
+	KindDischargePlanned NotificationKind = "discharge-planned"
+	// KindDischargeReady: utskrivningsklar.
+	KindDischargeReady NotificationKind = "discharge-ready"
+	// KindDischargeReadyWithdrawn: readiness for discharge withdrawn.
+	KindDischargeReadyWithdrawn NotificationKind = "discharge-ready-withdrawn"
+	// KindDischarged: the patient left inpatient care.
 	KindDischarged NotificationKind = "discharged"
+	// KindReadmission: admitted again soon after a discharge.
+	KindReadmission NotificationKind = "readmission"
+	// KindHomeToHospital: a patient with an active home-care, short-term
+	// or SSIH episode was admitted.
+	KindHomeToHospital NotificationKind = "home-to-hospital"
+	// KindCancelled retracts an earlier notification whose facts were
+	// cancelled.
+	KindCancelled NotificationKind = "cancelled"
 )
+
+// NotificationKinds lists every kind.
+func NotificationKinds() []NotificationKind {
+	return []NotificationKind{KindAdmission, KindDischargePlanned, KindDischargeReady, KindDischargeReadyWithdrawn,
+		KindDischarged, KindReadmission, KindHomeToHospital, KindCancelled}
+}
 
 // Type returns the CloudEvents type of a notification of this kind.
 func (k NotificationKind) Type() Type { return Type(NotificationTypePrefix + string(k)) }

@@ -28,6 +28,9 @@ type NotificationMessage struct {
 	// so that Encounter.subject still resolves inside the message.
 	Encounter Resource
 	Patient   *Resource // nil when unknown
+	// Extra resources travel after the sender (e.g. the EpisodeOfCare of a
+	// home-to-hospital notification).
+	Extra []Resource
 }
 
 // messageHeader is written by hand because the generated model marks
@@ -141,5 +144,8 @@ func (m NotificationMessage) Marshal() ([]byte, error) {
 		b.Entry = append(b.Entry, BundleEntry{FullURL: m.Patient.FullURL, Resource: m.Patient.Raw})
 	}
 	b.Entry = append(b.Entry, BundleEntry{FullURL: senderURL, Resource: senderJSON})
+	for _, r := range m.Extra {
+		b.Entry = append(b.Entry, BundleEntry{FullURL: r.FullURL, Resource: r.Raw})
+	}
 	return json.Marshal(b)
 }

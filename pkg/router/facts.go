@@ -11,6 +11,7 @@ import (
 
 	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/transition"
 )
 
 // errPoison marks an event that can never be applied (it will fail the same
@@ -18,69 +19,165 @@ import (
 // partition.
 var errPoison = errors.New("event cannot be applied")
 
-// encounterFact is an encounter event decoded for the router.
-type encounterFact struct {
-	EventID     string
-	Type        event.Type
-	PatientKey  string
-	OrgID       string
-	Encounter   fhir.Resource
-	Patient     *fhir.Resource
-	ClassCode   string
-	Status      string
-	PeriodStart *time.Time
-	PeriodEnd   *time.Time
+// Extensions the adapters set on Encounter and EpisodeOfCare.
+const (
+	extExpectedDischarge  = "https://carehub.se/fhir/StructureDefinition/expected-discharge"
+	extDischargeReadiness = "https://carehub.se/fhir/StructureDefinition/discharge-readiness"
+	extCareUnit           = "https://carehub.se/fhir/StructureDefinition/care-unit"
+	extCareContext        = "https://carehub.se/fhir/StructureDefinition/care-context"
+	systemHomecareService = "https://carehub.se/fhir/CodeSystem/homecare-service"
+)
+
+// decodedFact is an event decoded for the router: the rules' view, and
+// what the router stores about the focus resource and the patient.
+type decodedFact struct {
+	fact       transition.Fact
+	patientKey string
+	orgID      string
+	focus      fhir.Resource
+	patient    *fhir.Resource
 	// From the Patient in the event, empty when the event does not say.
-	MunicipalityCode string
-	PrimaryCareHSA   string
+	municipalityCode, primaryCareHSA string
+	encounter                        *encounterRow
 }
 
-func decodeEncounterFact(e cloudevents.Event) (encounterFact, error) {
-	f := encounterFact{
-		EventID:    e.ID(),
-		Type:       event.Type(e.Type()),
-		PatientKey: event.PatientKey(e),
-		OrgID:      event.Organisation(e),
-	}
-	if f.OrgID == "" {
-		return f, fmt.Errorf("%w: extension %s missing", errPoison, event.ExtOrganisation)
+type encounterRow struct {
+	classCode, status string
+	start, end        *time.Time
+}
+
+func decodeFact(e cloudevents.Event) (decodedFact, error) {
+	d := decodedFact{patientKey: event.PatientKey(e), orgID: event.Organisation(e)}
+	typ := event.Type(e.Type())
+	d.fact = transition.Fact{EventID: e.ID(), Type: typ, At: e.Time(), Received: e.Time()}
+	if d.orgID == "" {
+		return d, fmt.Errorf("%w: extension %s missing", errPoison, event.ExtOrganisation)
 	}
 	resources, err := fhir.ParseCollectionBundle(e.Data())
 	if err != nil {
-		return f, fmt.Errorf("%w: %w", errPoison, err)
+		return d, fmt.Errorf("%w: %w", errPoison, err)
 	}
-	if len(resources) == 0 || resources[0].Type != "Encounter" {
-		return f, fmt.Errorf("%w: first bundle entry is not an Encounter", errPoison)
+	if len(resources) == 0 {
+		return d, fmt.Errorf("%w: empty bundle", errPoison)
 	}
-	f.Encounter = resources[0]
-	enc, err := samply.UnmarshalEncounter(f.Encounter.Raw)
-	if err != nil {
-		return f, fmt.Errorf("%w: decoding Encounter: %w", errPoison, err)
-	}
-	if f.Encounter.ID == "" {
-		return f, fmt.Errorf("%w: Encounter has no id", errPoison)
-	}
-	f.ClassCode = deref(enc.Class.Code)
-	f.Status = enc.Status.Code()
-	if enc.Period != nil {
-		f.PeriodStart, f.PeriodEnd = parseTime(enc.Period.Start), parseTime(enc.Period.End)
-	}
+	d.focus = resources[0]
 	idx := fhir.NewResourceIndex(resources)
-	f.Patient = findPatient(enc, resources, idx)
-	if f.Patient != nil {
-		var p samply.Patient
-		if err := json.Unmarshal(f.Patient.Raw, &p); err != nil {
-			return f, fmt.Errorf("%w: decoding Patient: %w", errPoison, err)
+	var subject *samply.Reference
+	switch typ.Noun() {
+	case "encounter":
+		if d.focus.Type != "Encounter" {
+			return d, fmt.Errorf("%w: first bundle entry is not an Encounter", errPoison)
 		}
-		f.MunicipalityCode = fhir.MunicipalityCode(p)
-		f.PrimaryCareHSA = fhir.PrimaryCareHSAID(p, idx)
+		subject, err = d.decodeEncounter()
+	case "episode":
+		if d.focus.Type != "EpisodeOfCare" {
+			return d, fmt.Errorf("%w: first bundle entry is not an EpisodeOfCare", errPoison)
+		}
+		subject, err = d.decodeEpisode()
+	default:
+		return d, nil
 	}
-	return f, nil
+	if err != nil {
+		return d, err
+	}
+	d.patient = findPatient(subject, resources, idx)
+	if d.patient != nil {
+		var p samply.Patient
+		if err := json.Unmarshal(d.patient.Raw, &p); err != nil {
+			return d, fmt.Errorf("%w: decoding Patient: %w", errPoison, err)
+		}
+		d.municipalityCode = fhir.MunicipalityCode(p)
+		d.primaryCareHSA = fhir.PrimaryCareHSAID(p, idx)
+	}
+	return d, nil
 }
 
-func findPatient(enc samply.Encounter, resources []fhir.Resource, idx *fhir.ResourceIndex) *fhir.Resource {
-	if enc.Subject != nil && enc.Subject.Reference != nil {
-		if r, ok := idx.Resolve(*enc.Subject.Reference); ok && r.Type == "Patient" {
+func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
+	enc, err := samply.UnmarshalEncounter(d.focus.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decoding Encounter: %w", errPoison, err)
+	}
+	if d.focus.ID == "" {
+		return nil, fmt.Errorf("%w: Encounter has no id", errPoison)
+	}
+	ef := &transition.EncounterFact{OrgID: d.orgID, ID: d.focus.ID, ClassCode: deref(enc.Class.Code), Status: enc.Status.Code()}
+	row := &encounterRow{classCode: ef.ClassCode, status: ef.Status}
+	if enc.Period != nil {
+		ef.Start, ef.End = parseTime(enc.Period.Start), parseTime(enc.Period.End)
+		row.start, row.end = ef.Start, ef.End
+	}
+	for _, x := range enc.Extension {
+		switch x.Url {
+		case extExpectedDischarge:
+			ef.ExpectedDischarge = parseTime(x.ValueDateTime)
+		case extDischargeReadiness:
+			ef.Readiness = deref(x.ValueCode)
+		}
+	}
+	if d.fact.Type == event.EncounterDischargeReady && ef.Readiness == "" {
+		ef.Readiness = "ready"
+	}
+	if enc.Hospitalization != nil && enc.Hospitalization.Destination != nil && enc.Hospitalization.Destination.Identifier != nil {
+		ef.Destination = deref(enc.Hospitalization.Destination.Identifier.Value)
+	}
+	// The source's own time of the fact: admission and discharge times
+	// when the Encounter gives them.
+	switch d.fact.Type {
+	case event.EncounterAdmitted, event.EncounterPreAdmitted:
+		if ef.Start != nil {
+			d.fact.At = *ef.Start
+		}
+	case event.EncounterDischarged:
+		if ef.End != nil {
+			d.fact.At = *ef.End
+		}
+	}
+	d.fact.Encounter, d.encounter = ef, row
+	return enc.Subject, nil
+}
+
+func (d *decodedFact) decodeEpisode() (*samply.Reference, error) {
+	var ep samply.EpisodeOfCare
+	if err := json.Unmarshal(d.focus.Raw, &ep); err != nil {
+		return nil, fmt.Errorf("%w: decoding EpisodeOfCare: %w", errPoison, err)
+	}
+	if d.focus.ID == "" {
+		return nil, fmt.Errorf("%w: EpisodeOfCare has no id", errPoison)
+	}
+	f := &transition.EpisodeFact{ID: d.focus.ID, OrgID: d.orgID, Status: d.fact.Type.Verb()}
+	if ep.ManagingOrganization != nil && ep.ManagingOrganization.Identifier != nil && ep.ManagingOrganization.Identifier.Value != nil {
+		f.OrgID = *ep.ManagingOrganization.Identifier.Value
+	}
+	for _, t := range ep.Type {
+		for _, c := range t.Coding {
+			if c.System != nil && *c.System == systemHomecareService {
+				f.Service = deref(c.Code)
+			}
+		}
+	}
+	for _, x := range ep.Extension {
+		switch x.Url {
+		case extCareContext:
+			f.CareContext = deref(x.ValueString)
+		case extCareUnit:
+			for _, sub := range x.Extension {
+				switch sub.Url {
+				case "name":
+					f.Unit = deref(sub.ValueString)
+				case "phone":
+					f.Phone = deref(sub.ValueString)
+				}
+			}
+		}
+	}
+	d.fact.Episode = f
+	subject := ep.Patient
+	return &subject, nil
+}
+
+func findPatient(subject *samply.Reference, resources []fhir.Resource, idx *fhir.ResourceIndex) *fhir.Resource {
+	if subject != nil && subject.Reference != nil {
+		if r, ok := idx.Resolve(*subject.Reference); ok && r.Type == "Patient" {
 			return r
 		}
 	}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -35,6 +36,8 @@ type Config struct {
 	// RetryDelay is how long a batch that failed on a transient error waits
 	// before redelivery.
 	RetryDelay time.Duration
+	// Rules are the transition rules' parameters.
+	Rules transition.Config
 }
 
 func (c *Config) setDefaults() {
@@ -123,7 +126,7 @@ func (r *Router) Run(ctx context.Context) error {
 type pending struct {
 	msg  jetstream.Msg
 	seq  uint64
-	fact encounterFact
+	fact decodedFact
 	ce   cloudevents.Event
 }
 
@@ -181,11 +184,8 @@ func (r *Router) decode(m jetstream.Msg) (pending, error) {
 		return pending{}, fmt.Errorf("%w: %w", errPoison, err)
 	}
 	p := pending{msg: m, seq: meta.Sequence.Stream, ce: ce}
-	if event.Type(ce.Type()).Noun() == "encounter" {
-		p.fact, err = decodeEncounterFact(ce)
-		if err != nil {
-			return pending{}, err
-		}
+	if p.fact, err = decodeFact(ce); err != nil {
+		return pending{}, err
 	}
 	return p, nil
 }
@@ -273,72 +273,124 @@ func (r *Router) apply(ctx context.Context, tx *store.Tx, p pending) error {
 	if err != nil || !fresh {
 		return err
 	}
-	if event.Type(p.ce.Type()).Noun() != "encounter" {
-		return nil
+	f := p.fact
+	if f.fact.Encounter == nil && f.fact.Episode == nil {
+		return nil // patient.merged: recorded; merging timelines is not done yet
 	}
-	return r.applyEncounter(ctx, tx, p.fact)
+	patient, err := r.updatePatient(ctx, tx, f)
+	if err != nil {
+		return err
+	}
+	if e := f.fact.Encounter; e != nil {
+		err = tx.UpsertEncounter(ctx, store.Encounter{
+			OrgID: e.OrgID, ID: e.ID, PatientKey: f.patientKey, ClassCode: e.ClassCode, Status: e.Status,
+			LastEventType: string(f.fact.Type), PeriodStart: e.Start, PeriodEnd: e.End, Resource: f.focus.Raw,
+		})
+	} else {
+		err = tx.UpsertEpisode(ctx, f.fact.Episode.ID, f.patientKey, f.fact.Episode.OrgID, f.focus.Raw)
+	}
+	if err != nil {
+		return err
+	}
+	factJSON, err := json.Marshal(f.fact)
+	if err != nil {
+		return fmt.Errorf("encoding fact: %w", err)
+	}
+	if err := tx.SaveFact(ctx, f.patientKey, f.fact.EventID, factJSON); err != nil {
+		return err
+	}
+	return r.evaluate(ctx, tx, patient)
 }
 
-func (r *Router) applyEncounter(ctx context.Context, tx *store.Tx, f encounterFact) error {
-	patient, _, err := tx.Patient(ctx, f.PatientKey)
+// updatePatient merges what the fact says about the patient into state: a
+// fact that does not mention the address or the listed unit keeps what
+// earlier facts said.
+func (r *Router) updatePatient(ctx context.Context, tx *store.Tx, f decodedFact) (store.Patient, error) {
+	patient, _, err := tx.Patient(ctx, f.patientKey)
+	if err != nil {
+		return patient, err
+	}
+	patient.Key = f.patientKey
+	if f.municipalityCode != "" {
+		patient.MunicipalityCode = f.municipalityCode
+	}
+	if f.primaryCareHSA != "" {
+		patient.PrimaryCareHSA = f.primaryCareHSA
+	}
+	if f.patient != nil && (f.fact.Encounter != nil || len(patient.Resource) == 0) {
+		patient.Resource = f.patient.Raw
+	}
+	return patient, tx.UpsertPatient(ctx, patient)
+}
+
+// evaluate applies the rules to the patient's whole timeline and brings the
+// notifications in line: new ones are created, and ones whose facts were
+// cancelled are retracted with a cancellation notice.
+func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patient) error {
+	raw, err := tx.Facts(ctx, patient.Key)
 	if err != nil {
 		return err
 	}
-	patient.Key = f.PatientKey
-	// A fact that does not mention the address or the listed unit keeps
-	// what earlier facts said.
-	if f.MunicipalityCode != "" {
-		patient.MunicipalityCode = f.MunicipalityCode
+	tl := transition.Timeline{Patient: transition.Patient{Key: patient.Key, MunicipalityCode: patient.MunicipalityCode, PrimaryCareHSA: patient.PrimaryCareHSA}}
+	stays := map[string]bool{}
+	for _, b := range raw {
+		var f transition.Fact
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("%w: stored fact: %w", errPoison, err)
+		}
+		if f.Encounter != nil {
+			stays[f.Encounter.OrgID+"/"+f.Encounter.ID] = true
+		}
+		tl.Facts = append(tl.Facts, f)
 	}
-	if f.PrimaryCareHSA != "" {
-		patient.PrimaryCareHSA = f.PrimaryCareHSA
-	}
-	if f.Patient != nil {
-		patient.Resource = f.Patient.Raw
-	}
-	if err := tx.UpsertPatient(ctx, patient); err != nil {
-		return err
-	}
-	err = tx.UpsertEncounter(ctx, store.Encounter{
-		OrgID: f.OrgID, ID: f.Encounter.ID, PatientKey: f.PatientKey, ClassCode: f.ClassCode, Status: f.Status,
-		LastEventType: string(f.Type), PeriodStart: f.PeriodStart, PeriodEnd: f.PeriodEnd, Resource: f.Encounter.Raw,
-	})
-	if err != nil {
-		return err
-	}
-	decision := transition.Decide(transition.Fact{
-		EventID:   f.EventID,
-		Type:      f.Type,
-		Patient:   transition.Patient{Key: patient.Key, MunicipalityCode: patient.MunicipalityCode, PrimaryCareHSA: patient.PrimaryCareHSA},
-		Encounter: transition.Encounter{OrgID: f.OrgID, ID: f.Encounter.ID, ClassCode: f.ClassCode},
-	}, r.dir)
+	decision := transition.Evaluate(tl, r.dir, r.cfg.Rules)
 	for _, reason := range decision.Unresolved {
-		r.log.Warn("router: receiver not found", zap.String("event_id", f.EventID),
-			zap.String("patient_key", f.PatientKey), zap.String("reason", reason))
+		r.log.Warn("router: receiver not found", zap.String("patient_key", patient.Key), zap.String("reason", reason))
 	}
+	logged, err := tx.NotificationLog(ctx, patient.Key)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]store.LoggedNotification, len(logged))
+	for _, n := range logged {
+		have[n.ID] = n
+	}
+	want := make(map[string]bool, len(decision.Notifications))
 	for _, n := range decision.Notifications {
-		if err := r.addNotification(ctx, tx, f, patient, n); err != nil {
+		want[n.ID] = true
+		if _, ok := have[n.ID]; ok {
+			continue
+		}
+		if err := r.addNotification(ctx, tx, patient, n, ""); err != nil {
+			return err
+		}
+	}
+	for _, old := range logged {
+		if old.Kind == string(event.KindCancelled) || want[old.ID] || !stays[old.EncounterOrg+"/"+old.EncounterID] {
+			continue
+		}
+		cancelID := transition.CancellationID(old.ID)
+		if _, done := have[cancelID]; done {
+			continue
+		}
+		n := transition.Notification{ID: cancelID, Kind: event.KindCancelled, OrgID: old.OrgID,
+			EncounterOrg: old.EncounterOrg, EncounterID: old.EncounterID,
+			Reason: fmt.Sprintf("retracts %s notification %s: the facts behind it were cancelled", old.Kind, old.ID)}
+		if err := r.addNotification(ctx, tx, patient, n, old.ID); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addNotification writes a notification the receiver has not had yet, with
-// the receiver's next sequence number, and schedules its webhook deliveries
-// — all in the router's transaction.
-func (r *Router) addNotification(ctx context.Context, tx *store.Tx, f encounterFact, patient store.Patient, n transition.Notification) error {
-	enc := transition.Encounter{OrgID: f.OrgID, ID: f.Encounter.ID, ClassCode: f.ClassCode}
-	id := transition.NotificationID(n.Kind, n.OrgID, enc)
-	exists, err := tx.NotificationExists(ctx, id)
-	if err != nil || exists {
-		return err
-	}
+// addNotification writes a notification with the receiver's next sequence
+// number and schedules its webhook deliveries, in the router's transaction.
+func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, cancels string) error {
 	seq, err := tx.NextSequence(ctx, n.OrgID)
 	if err != nil {
 		return err
 	}
-	row, err := r.notification(f, patient, n, id, seq)
+	row, err := r.notification(ctx, tx, patient, n, seq, cancels)
 	if err != nil {
 		return err
 	}
@@ -352,7 +404,7 @@ func (r *Router) addNotification(ctx context.Context, tx *store.Tx, f encounterF
 			continue
 		}
 		if err := tx.InsertDelivery(ctx, store.Delivery{
-			NotificationID: id, Endpoint: w.Key(n.OrgID), OrgID: n.OrgID, PatientKey: f.PatientKey, Seq: seq,
+			NotificationID: n.ID, Endpoint: w.Key(n.OrgID), OrgID: n.OrgID, PatientKey: patient.Key, Seq: seq,
 		}); err != nil {
 			return err
 		}
@@ -362,34 +414,56 @@ func (r *Router) addNotification(ctx context.Context, tx *store.Tx, f encounterF
 
 // kindText names each notification kind for people reading the message.
 var kindText = map[event.NotificationKind]string{
-	event.KindDischarged: "Patient discharged from inpatient care",
+	event.KindAdmission:               "Inskrivningsmeddelande: patient admitted to inpatient care",
+	event.KindDischargePlanned:        "Expected discharge date set or changed",
+	event.KindDischargeReady:          "Utskrivningsklar: patient ready for discharge",
+	event.KindDischargeReadyWithdrawn: "Readiness for discharge withdrawn",
+	event.KindDischarged:              "Patient discharged from inpatient care",
+	event.KindReadmission:             "Patient readmitted",
+	event.KindHomeToHospital:          "Patient with home care admitted to hospital",
+	event.KindCancelled:               "Earlier notification retracted",
 }
 
-func (r *Router) notification(f encounterFact, patient store.Patient, n transition.Notification, id string, seq int64) (store.Notification, error) {
+func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, seq int64, cancels string) (store.Notification, error) {
 	now := r.now().UTC()
 	receiver, _ := r.dir.Organisation(n.OrgID)
-	sender, _ := r.dir.Organisation(f.OrgID)
-	pat := f.Patient
-	if pat == nil && len(patient.Resource) > 0 {
-		pat = &fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient", patient.Key), Type: "Patient", Raw: patient.Resource}
+	sender, _ := r.dir.Organisation(n.EncounterOrg)
+	enc, ok, err := tx.Encounter(ctx, n.EncounterOrg, n.EncounterID)
+	if err != nil {
+		return store.Notification{}, err
 	}
-	data, err := fhir.NotificationMessage{
-		ID:          id,
+	if !ok {
+		return store.Notification{}, fmt.Errorf("%w: notification about unknown encounter", errPoison)
+	}
+	msg := fhir.NotificationMessage{
+		ID:          n.ID,
 		Timestamp:   now.Format(time.RFC3339Nano),
 		EventCode:   string(n.Kind),
 		EventText:   kindText[n.Kind],
 		Reason:      n.Reason,
 		Destination: fhir.OrganisationRef{ID: receiver.ID, Name: receiver.Name, HSAID: receiver.HSAID},
 		Sender:      fhir.OrganisationRef{ID: sender.ID, Name: sender.Name, HSAID: sender.HSAID},
-		Encounter:   f.Encounter,
-		Patient:     pat,
-	}.Marshal()
+		Encounter:   fhir.Resource{FullURL: "urn:uuid:" + event.ID("encounter", enc.OrgID, enc.ID), Type: "Encounter", ID: enc.ID, Raw: enc.Resource},
+	}
+	if len(patient.Resource) > 0 {
+		msg.Patient = &fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient", patient.Key), Type: "Patient", Raw: patient.Resource}
+	}
+	if n.Episode != nil {
+		res, err := tx.Episode(ctx, n.Episode.ID)
+		if err != nil {
+			return store.Notification{}, err
+		}
+		if res != nil {
+			msg.Extra = append(msg.Extra, fhir.Resource{FullURL: "urn:uuid:" + event.ID("episode", n.Episode.ID), Type: "EpisodeOfCare", ID: n.Episode.ID, Raw: res})
+		}
+	}
+	data, err := msg.Marshal()
 	if err != nil {
 		return store.Notification{}, err
 	}
 	ce, err := event.New(event.Fact{
-		ID: id, Type: n.Kind.Type(), Source: "/carehub/router", Subject: "Encounter/" + f.Encounter.ID,
-		Time: now, PatientKey: f.PatientKey, Organisation: n.OrgID, Sequence: seq, Data: data,
+		ID: n.ID, Type: n.Kind.Type(), Source: "/carehub/router", Subject: "Encounter/" + n.EncounterID,
+		Time: now, PatientKey: patient.Key, Organisation: n.OrgID, Sequence: seq, Cancels: cancels, Data: data,
 	})
 	if err != nil {
 		return store.Notification{}, fmt.Errorf("building notification: %w", err)
@@ -399,7 +473,7 @@ func (r *Router) notification(f encounterFact, patient store.Patient, n transiti
 		return store.Notification{}, err
 	}
 	return store.Notification{
-		ID: id, OrgID: n.OrgID, Kind: string(n.Kind), PatientKey: f.PatientKey, EncounterID: f.Encounter.ID,
-		EventID: f.EventID, CloudEvent: structured, Seq: seq,
+		ID: n.ID, OrgID: n.OrgID, Kind: string(n.Kind), PatientKey: patient.Key, EncounterID: n.EncounterID,
+		EncounterOrg: n.EncounterOrg, EventID: n.ID, CloudEvent: structured, Seq: seq,
 	}, nil
 }

@@ -29,8 +29,10 @@ type Notification struct {
 	EventID     string
 	Status      string
 	CloudEvent  json.RawMessage // structured CloudEvent
-	CreatedAt   time.Time
-	PublishedAt *time.Time
+	// EncounterOrg is the organisation that reported the encounter.
+	EncounterOrg string
+	CreatedAt    time.Time
+	PublishedAt  *time.Time
 	// Seq is the gap-free sequence number within the receiving organisation.
 	Seq            int64
 	AcknowledgedAt *time.Time
@@ -50,7 +52,7 @@ func scanNotification(row pgx.Row) (Notification, error) {
 // NotificationExists reports whether a notification id is taken.
 func (t *Tx) NotificationExists(ctx context.Context, id string) (bool, error) {
 	var exists bool
-	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $1)`, id).Scan(&exists); err != nil {
+	if err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notification_log WHERE id = $1)`, id).Scan(&exists); err != nil {
 		return false, fmt.Errorf("checking notification: %w", err)
 	}
 	return exists, nil
@@ -87,6 +89,11 @@ func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted b
 		return false, fmt.Errorf("inserting notification: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
+		if _, err := t.tx.Exec(ctx, `INSERT INTO notification_log (id, patient_key, kind, org_id, encounter_org, encounter_id)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+			n.ID, n.PatientKey, n.Kind, n.OrgID, n.EncounterOrg, n.EncounterID); err != nil {
+			return false, fmt.Errorf("logging notification: %w", err)
+		}
 		return true, nil
 	}
 	if n.Seq > 0 {

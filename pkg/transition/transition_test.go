@@ -1,8 +1,13 @@
 package transition_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/event"
@@ -14,7 +19,10 @@ func testDirectory(t *testing.T) *directory.Directory {
 	dir, err := directory.New([]directory.Organisation{
 		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
 		{ID: "rjl-vc-haga", Name: "Vårdcentralen Haga", Kind: directory.KindPrimaryCare, HSAID: "SE2321000057-4455"},
+		{ID: "rjl-ssih", Name: "SSIH Jönköping", Kind: directory.KindSpecialisedHomeCare},
 		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
+		{ID: "jkpg-kortis", Name: "Korttidsenheten Jönköping", Kind: directory.KindShortTermUnit, Facilities: []string{"KORTIS"}},
+		{ID: "rkl-ljungby", Name: "Ljungby lasarett", Kind: directory.KindHospital, Facilities: []string{"LJUNGBY"}},
 		{ID: "ljungby-kommun", Name: "Ljungby kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0781"}},
 	})
 	if err != nil {
@@ -23,69 +31,255 @@ func testDirectory(t *testing.T) *directory.Directory {
 	return dir
 }
 
-func TestDecide(t *testing.T) {
+var t0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+
+func at(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+
+// builders of facts for one patient
+
+func enc(id string, typ event.Type, h float64, mod ...func(*transition.EncounterFact)) transition.Fact {
+	e := &transition.EncounterFact{OrgID: "rjl-ryhov", ID: id, ClassCode: "IMP", Status: "in-progress"}
+	switch typ {
+	case event.EncounterAdmitted:
+		s := at(h)
+		e.Start = &s
+	case event.EncounterDischarged:
+		e.Status = "finished"
+		end := at(h)
+		e.End = &end
+	case event.EncounterDischargeReady:
+		e.Readiness = "ready"
+	}
+	for _, m := range mod {
+		m(e)
+	}
+	return transition.Fact{EventID: fmt.Sprintf("%s-%s-%v", id, typ.Verb(), h), Type: typ, At: at(h), Received: at(h), Encounter: e}
+}
+
+func episode(id, org, service string, typ event.Type, h float64) transition.Fact {
+	return transition.Fact{EventID: fmt.Sprintf("%s-%s-%v", id, typ.Verb(), h), Type: typ, At: at(h), Received: at(h),
+		Episode: &transition.EpisodeFact{ID: id, OrgID: org, Service: service, Status: typ.Verb(), Unit: "Hemsjukvård Öster"}}
+}
+
+var jonkopingPatient = transition.Patient{Key: "k1", MunicipalityCode: "0680", PrimaryCareHSA: "SE2321000057-4455"}
+
+// summary is "kind>org" for each notification, sorted.
+func summary(d transition.Decision) []string {
+	var out []string
+	for _, n := range d.Notifications {
+		out = append(out, string(n.Kind)+">"+n.OrgID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestScenarios(t *testing.T) {
 	dir := testDirectory(t)
-	enc := transition.Encounter{OrgID: "rjl-ryhov", ID: "e1", ClassCode: "IMP"}
 	tests := []struct {
-		name           string
-		typ            event.Type
-		class          string
-		municipality   string
-		primaryCare    string
-		wantReceivers  []string
-		wantUnresolved int
+		name    string
+		patient transition.Patient
+		facts   []transition.Fact
+		want    []string
 	}{
-		{"inpatient discharge, Jönköping, listed at Haga", event.EncounterDischarged, "IMP", "0680", "SE2321000057-4455", []string{"jonkoping-kommun", "rjl-vc-haga"}, 0},
-		{"inpatient discharge, Ljungby, no listing", event.EncounterDischarged, "IMP", "0781", "", []string{"ljungby-kommun"}, 0},
-		{"acute inpatient class", event.EncounterDischarged, "ACUTE", "0680", "", []string{"jonkoping-kommun"}, 0},
-		{"emergency visit ends: not sluten vård", event.EncounterDischarged, "EMER", "0680", "SE2321000057-4455", nil, 0},
-		{"outpatient visit ends", event.EncounterDischarged, "AMB", "0680", "", nil, 0},
-		{"admission is not a discharge", event.EncounterAdmitted, "IMP", "0680", "", nil, 0},
-		{"cancellation is not a discharge", event.EncounterCancelled, "IMP", "0680", "", nil, 0},
-		{"municipality not in directory", event.EncounterDischarged, "IMP", "0999", "SE2321000057-4455", []string{"rjl-vc-haga"}, 1},
-		{"no municipality known", event.EncounterDischarged, "IMP", "", "", nil, 1},
-		{"primary care unit not in directory", event.EncounterDischarged, "IMP", "0680", "SE2321000057-9999", []string{"jonkoping-kommun"}, 1},
+		{
+			name:    "inpatient discharge without home care",
+			patient: jonkopingPatient,
+			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 48)},
+			want:    []string{"discharged>jonkoping-kommun", "discharged>rjl-vc-haga"},
+		},
+		{
+			name:    "emergency visit: no discharge notice",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0, func(e *transition.EncounterFact) { e.ClassCode = "EMER" }),
+				enc("e1", event.EncounterDischarged, 5, func(e *transition.EncounterFact) { e.ClassCode = "EMER" })},
+			want: nil,
+		},
+		{
+			name:    "home health care patient admitted: inskrivningsmeddelande and home-to-hospital",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{
+				episode("ep1", "jonkoping-kommun", "home-health-care", event.EpisodeStarted, -200),
+				enc("e1", event.EncounterAdmitted, 0),
+			},
+			want: []string{"admission>jonkoping-kommun", "admission>rjl-vc-haga", "home-to-hospital>jonkoping-kommun", "home-to-hospital>rjl-ryhov"},
+		},
+		{
+			name:    "ended episode: no home-to-hospital",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{
+				episode("ep1", "jonkoping-kommun", "home-help", event.EpisodeStarted, -200),
+				episode("ep1", "jonkoping-kommun", "home-help", event.EpisodeEnded, -100),
+				enc("e1", event.EncounterAdmitted, 0),
+			},
+			want: nil,
+		},
+		{
+			name:    "expected discharge set and changed, then utskrivningsklar",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{
+				enc("e1", event.EncounterAdmitted, 0),
+				enc("e1", event.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
+				enc("e1", event.EncounterDischargePlanned, 30, func(e *transition.EncounterFact) { x := at(96); e.ExpectedDischarge = &x }),
+				enc("e1", event.EncounterDischargeReady, 50),
+			},
+			want: []string{"discharge-planned>jonkoping-kommun", "discharge-planned>jonkoping-kommun", "discharge-planned>rjl-vc-haga",
+				"discharge-planned>rjl-vc-haga", "discharge-ready>jonkoping-kommun", "discharge-ready>rjl-vc-haga"},
+		},
+		{
+			name:    "readiness withdrawn",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischargeReady, 20),
+				enc("e1", event.EncounterUpdated, 30, func(e *transition.EncounterFact) { e.Readiness = "withdrawn" })},
+			want: []string{"discharge-ready-withdrawn>jonkoping-kommun", "discharge-ready>jonkoping-kommun"},
+		},
+		{
+			name:    "discharge to korttidsenhet tells the destination",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0),
+				enc("e1", event.EncounterDischarged, 40, func(e *transition.EncounterFact) { e.Destination = "KORTIS" })},
+			want: []string{"discharged>jkpg-kortis", "discharged>jonkoping-kommun"},
+		},
+		{
+			name:    "cancelled admission: nothing stands",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
+				enc("e1", event.EncounterCancelled, 12, func(e *transition.EncounterFact) { e.Status = "entered-in-error" })},
+			want: nil,
+		},
+		{
+			name:    "cancelled discharge (A13): no discharge notice",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
+				enc("e1", event.EncounterCancelled, 12)},
+			want: nil,
+		},
+		{
+			name:    "Kronoberg/Ljungby: home health care patient discharged, readmitted within 30 days",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0781"},
+			facts: []transition.Fact{
+				episode("ep1", "ljungby-kommun", "home-health-care", event.EpisodeStarted, -500),
+				enc("l1", event.EncounterAdmitted, 0, ljungby), enc("l1", event.EncounterDischarged, 100, ljungby),
+				enc("l2", event.EncounterAdmitted, 100+24*12, ljungby),
+			},
+			want: []string{
+				"admission>ljungby-kommun", "admission>ljungby-kommun",
+				"discharged>ljungby-kommun",
+				"home-to-hospital>ljungby-kommun", "home-to-hospital>ljungby-kommun", "home-to-hospital>rkl-ljungby", "home-to-hospital>rkl-ljungby",
+				"readmission>ljungby-kommun", "readmission>rkl-ljungby",
+			},
+		},
+		{
+			name:    "admission 40 days after discharge is not a readmission",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
+				enc("e2", event.EncounterAdmitted, 10+24*40)},
+			want: []string{"discharged>jonkoping-kommun"},
+		},
+		{
+			name:    "municipality missing from the directory is reported, not dropped",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0999"},
+			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10)},
+			want:    nil,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := enc
-			e.ClassCode = tt.class
-			d := transition.Decide(transition.Fact{
-				EventID: "ev1", Type: tt.typ, Encounter: e,
-				Patient: transition.Patient{Key: "k", MunicipalityCode: tt.municipality, PrimaryCareHSA: tt.primaryCare},
-			}, dir)
-			var got []string
+			d := transition.Evaluate(transition.Timeline{Patient: tt.patient, Facts: tt.facts}, dir, transition.Config{})
+			if got := summary(d); !slices.Equal(got, tt.want) {
+				t.Errorf("notifications\n got %v\nwant %v", got, tt.want)
+			}
 			for _, n := range d.Notifications {
-				if n.Kind != event.KindDischarged || n.Reason == "" {
-					t.Errorf("notification %+v", n)
+				if n.Reason == "" || n.ID == "" {
+					t.Errorf("notification without id or reason: %+v", n)
 				}
-				got = append(got, n.OrgID)
 			}
-			if !slices.Equal(got, tt.wantReceivers) {
-				t.Errorf("receivers = %v, want %v", got, tt.wantReceivers)
-			}
-			if len(d.Unresolved) != tt.wantUnresolved {
-				t.Errorf("unresolved = %v, want %d", d.Unresolved, tt.wantUnresolved)
+			if tt.patient.MunicipalityCode == "0999" && len(d.Unresolved) == 0 {
+				t.Error("unroutable notification not reported")
 			}
 		})
 	}
 }
 
-func TestNotificationIDIsStablePerReceiverAndEncounter(t *testing.T) {
-	enc := transition.Encounter{OrgID: "rjl-ryhov", ID: "e1", ClassCode: "IMP"}
-	id := transition.NotificationID(event.KindDischarged, "jonkoping-kommun", enc)
-	if id != transition.NotificationID(event.KindDischarged, "jonkoping-kommun", enc) {
-		t.Fatal("not deterministic")
+func ljungby(e *transition.EncounterFact) { e.OrgID = "rkl-ljungby" }
+
+// TestPalliativePathJonkoping follows the seed case: an SSIH patient at
+// home is admitted acutely, goes to a korttidsenhet and home again.
+func TestPalliativePathJonkoping(t *testing.T) {
+	dir := testDirectory(t)
+	facts := []transition.Fact{
+		episode("ssih-1", "rjl-ssih", "ssih", event.EpisodeStarted, -300),
+		enc("e1", event.EncounterAdmitted, 0),
+		episode("ssih-1", "rjl-ssih", "ssih", event.EpisodePaused, 2),
+		enc("e1", event.EncounterDischargeReady, 40),
+		enc("e1", event.EncounterDischarged, 60, func(e *transition.EncounterFact) { e.Destination = "KORTIS" }),
+		episode("kortis-1", "jkpg-kortis", "short-term-unit", event.EpisodeStarted, 61),
+		episode("kortis-1", "jkpg-kortis", "short-term-unit", event.EpisodeEnded, 200),
+		episode("ssih-1", "rjl-ssih", "ssih", event.EpisodeResumed, 200),
 	}
-	other := []string{
-		transition.NotificationID(event.KindDischarged, "rjl-vc-haga", enc),
-		transition.NotificationID(event.KindDischarged, "jonkoping-kommun", transition.Encounter{OrgID: "rjl-ryhov", ID: "e2"}),
-		transition.NotificationID(event.KindDischarged, "jonkoping-kommun", transition.Encounter{OrgID: "rkl-ljungby", ID: "e1"}),
-		transition.NotificationID("admission", "jonkoping-kommun", enc),
-	}
-	for _, o := range other {
-		if o == id {
-			t.Error("different receiver, encounter or kind gave the same notification id")
+	d := transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: facts}, dir, transition.Config{})
+	got := strings.Join(summary(d), " ")
+	for _, want := range []string{"home-to-hospital>rjl-ryhov", "home-to-hospital>rjl-ssih", "admission>jonkoping-kommun",
+		"admission>rjl-ssih", "discharge-ready>rjl-ssih", "discharged>jkpg-kortis", "discharged>jonkoping-kommun", "discharged>rjl-vc-haga"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in %s", want, got)
 		}
 	}
+}
+
+// TestOrderDoesNotMatter: for generated patient histories, every arrival
+// order gives the same notifications, by id.
+func TestOrderDoesNotMatter(t *testing.T) {
+	dir := testDirectory(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for h := range 200 {
+		facts := generateHistory(rng)
+		want := ids(transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: facts}, dir, transition.Config{}))
+		for range 20 {
+			shuffled := slices.Clone(facts)
+			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+			got := ids(transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: shuffled}, dir, transition.Config{}))
+			if !slices.Equal(got, want) {
+				t.Fatalf("history %d: order changed the outcome\nfacts %+v\n got %v\nwant %v", h, facts, got, want)
+			}
+		}
+	}
+}
+
+func ids(d transition.Decision) []string {
+	var out []string
+	for _, n := range d.Notifications {
+		out = append(out, n.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// generateHistory makes a random but plausible history: episodes, stays
+// with planned dates, readiness, discharges and cancellations.
+func generateHistory(rng *rand.Rand) []transition.Fact {
+	var facts []transition.Fact
+	h := 0.0
+	if rng.IntN(2) == 0 {
+		facts = append(facts, episode("ep", "jonkoping-kommun", "home-health-care", event.EpisodeStarted, -100))
+	}
+	for s := range 1 + rng.IntN(3) {
+		id := fmt.Sprintf("e%d", s)
+		h += float64(rng.IntN(24 * 40))
+		facts = append(facts, enc(id, event.EncounterAdmitted, h))
+		if rng.IntN(2) == 0 {
+			facts = append(facts, enc(id, event.EncounterDischargePlanned, h+5, func(e *transition.EncounterFact) { x := at(h + 72); e.ExpectedDischarge = &x }))
+		}
+		if rng.IntN(2) == 0 {
+			facts = append(facts, enc(id, event.EncounterDischargeReady, h+30))
+		}
+		h += float64(24 + rng.IntN(200))
+		facts = append(facts, enc(id, event.EncounterDischarged, h))
+		switch rng.IntN(5) {
+		case 0:
+			facts = append(facts, enc(id, event.EncounterCancelled, h+1))
+		case 1:
+			facts = append(facts, enc(id, event.EncounterCancelled, h+1, func(e *transition.EncounterFact) { e.Status = "entered-in-error" }))
+		}
+	}
+	return facts
 }

@@ -1,0 +1,75 @@
+package test
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/carehub/carehub/adapters/hl7v2"
+	"github.com/carehub/carehub/pkg/event"
+)
+
+// TestTransitionsThroughTheHub: a municipal home health care episode (JSON)
+// and hospital ADT (HL7 v2 over MLLP) for the same person produce the
+// inskrivningsmeddelande, home-to-hospital and discharge notices on the
+// expected subjects; a cancelled discharge (A13) retracts the discharge
+// notices with cancellation notices.
+func TestTransitionsThroughTheHub(t *testing.T) {
+	cfg := hubConfig(t)
+	cfg.MLLP.Addr = "127.0.0.1:0"
+	h := startHub(t, cfg)
+
+	episode := `{"id":"hc-2026-000123","occurredAt":"2026-11-01T09:00:00+01:00","organisation":"jonkoping-kommun",
+		"municipalityCode":"0680","patient":{"personnummer":"194502134317"},"service":"home-health-care","status":"started",
+		"unit":{"name":"Hemsjukvård Öster","phone":"036-000000"},"careContext":"Palliativ vård i hemmet."}`
+	if r := do(t, http.MethodPost, "http://"+h.HTTPAddr()+"/adapters/homecare/v1/events", tokenJonkoping, "application/json", []byte(episode)); r.status != http.StatusCreated {
+		t.Fatalf("home-care event: %d %s", r.status, r.body)
+	}
+	for _, f := range []string{"a01-ryhov-utf8.hl7", "a03-ryhov-utf8.hl7"} {
+		if sum := sendHL7(t, h.MLLPAddr(), hl7Fixture(t, f)); sum.Code != hl7v2.AckAccept {
+			t.Fatalf("%s: %s %s", f, sum.Code, sum.Text)
+		}
+	}
+	waitSettled(t, h)
+	subjects := func(filter string) []string {
+		var out []string
+		for _, m := range streamMessages(t, h, event.StreamNotify, filter) {
+			out = append(out, strings.TrimPrefix(m.Subject(), "carehub.notify."))
+		}
+		sort.Strings(out)
+		return out
+	}
+	want := []string{
+		"jonkoping-kommun.admission", "jonkoping-kommun.discharged", "jonkoping-kommun.home-to-hospital",
+		"rjl-ryhov.home-to-hospital",
+		"rjl-vc-haga.admission", "rjl-vc-haga.discharged",
+	}
+	if got := subjects(event.SubjectNotifyAll); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("notifications\n got %v\nwant %v", got, want)
+	}
+	// The home-to-hospital notice to the hospital carries the episode.
+	ryhov := streamMessages(t, h, event.StreamNotify, "carehub.notify.rjl-ryhov.>")
+	if len(ryhov) != 1 || !strings.Contains(string(ryhov[0].Data()), "Hemsjukvård Öster") || !strings.Contains(string(ryhov[0].Data()), `"EpisodeOfCare"`) {
+		t.Errorf("home-to-hospital notice lacks the episode context")
+	}
+
+	// A13: the discharge is cancelled; its notices are retracted.
+	if sum := sendHL7(t, h.MLLPAddr(), hl7Fixture(t, "a13-cancel-discharge.hl7")); sum.Code != hl7v2.AckAccept {
+		t.Fatalf("A13: %s", sum.Code)
+	}
+	waitSettled(t, h)
+	cancelled := streamMessages(t, h, event.StreamNotify, "carehub.notify.*.cancelled")
+	if len(cancelled) != 2 {
+		t.Fatalf("%d cancellation notices, want 2 (municipality and primary care)", len(cancelled))
+	}
+	discharged := map[string]bool{}
+	for _, m := range streamMessages(t, h, event.StreamNotify, "carehub.notify.*.discharged") {
+		discharged[m.Headers().Get("ce-id")] = true
+	}
+	for _, m := range cancelled {
+		if !discharged[m.Headers().Get("ce-"+event.ExtCancels)] {
+			t.Errorf("cancellation %s does not reference a discharge notice", m.Subject())
+		}
+	}
+}
