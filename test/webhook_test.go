@@ -23,7 +23,10 @@ import (
 	"github.com/carehub/carehub/pkg/notify/webhook"
 )
 
-const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+const (
+	testWebhookSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	rotatedWebhookSecret = "whsec_c2Vjb25kLXNlY3JldC1mb3Ita2V5LXJvdGF0aW9uISE="
+)
 
 // receiver is a webhook endpoint that misbehaves on a script, checks every
 // signature, and deduplicates by webhook-id as the Standard Webhooks spec
@@ -107,7 +110,9 @@ func serveOn(t *testing.T, addr string, h http.Handler) (stop func()) {
 func directoryWithWebhook(t *testing.T, url string) string {
 	t.Helper()
 	base := string(readFile(t, repoPath("deploy", "directory.example.yaml")))
-	block := "    webhooks:\n      - url: " + url + "\n        secret: " + testWebhookSecret + "\n"
+	// Mid key rotation: the new secret first, then the one the receiver
+	// still verifies with.
+	block := "    webhooks:\n      - url: " + url + "\n        secret: " + rotatedWebhookSecret + " " + testWebhookSecret + "\n"
 	// Append the block to jonkoping-kommun's entry, after its apiTokens.
 	i := strings.Index(base, "- id: jonkoping-kommun")
 	if i < 0 {

@@ -116,8 +116,11 @@ type Webhook struct {
 	// URL is the absolute http or https URL deliveries are POSTed to.
 	URL string `yaml:"url"`
 	// Secret is the Standard Webhooks signing secret, whsec_ followed by
-	// the standard base64 of at least 24 bytes. After Load or New it is
-	// always set, also when the file named it by SecretEnv.
+	// the standard base64 of at least 24 bytes. During key rotation it
+	// holds up to three secrets separated by spaces, newest first: every
+	// request is signed with each, so receivers can switch at their pace.
+	// After Load or New it is always set, also when the file named it by
+	// SecretEnv.
 	Secret string `yaml:"secret"`
 	// SecretEnv names the environment variable holding the secret, so that
 	// the file need not hold it. It is read once, by Load or New, and kept
@@ -1122,9 +1125,31 @@ const secretPrefix = "whsec_"
 // minSecretBytes is the least key length accepted: 192 bits.
 const minSecretBytes = 24
 
-// secretProblem says why secret is not a Standard Webhooks secret, or
-// returns "". It never echoes the secret.
+// Secrets returns the webhook's signing secrets, newest first.
+func (w Webhook) Secrets() []string { return strings.Fields(w.Secret) }
+
+// maxSecrets bounds the secrets used at once during a key rotation.
+const maxSecrets = 3
+
+// secretProblem says why secret is not one to three space-separated
+// Standard Webhooks secrets, or returns "". It never echoes a secret.
 func secretProblem(secret string) string {
+	fields := strings.Fields(secret)
+	if len(fields) > maxSecrets {
+		return fmt.Sprintf("holds %d secrets; at most %d (the new ones first) during a key rotation", len(fields), maxSecrets)
+	}
+	if len(fields) > 1 {
+		for i, f := range fields {
+			if reason := oneSecretProblem(f); reason != "" {
+				return fmt.Sprintf("secret %d of %d: %s", i+1, len(fields), reason)
+			}
+		}
+		return ""
+	}
+	return oneSecretProblem(secret)
+}
+
+func oneSecretProblem(secret string) string {
 	const generate = "generate one with: echo whsec_$(openssl rand -base64 32)"
 	rest, ok := strings.CutPrefix(secret, secretPrefix)
 	if !ok {

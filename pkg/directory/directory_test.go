@@ -708,3 +708,40 @@ func TestAuditor(t *testing.T) {
 		t.Errorf("Authenticate(auditor token) = %q, want no organisation", o.ID)
 	}
 }
+
+func TestWebhookSecretRotation(t *testing.T) {
+	const a, b = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2Vjb25kLXNlY3JldC1mb3Ita2V5LXJvdGF0aW9uISE="
+	org := func(secret string) []Organisation {
+		return []Organisation{{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: KindMunicipality, MunicipalityCodes: []string{"0680"},
+			Webhooks: []Webhook{{URL: "https://kommun.example/carehub", Secret: secret}}}}
+	}
+	tests := []struct {
+		name, secret, wantErr string
+	}{
+		{"two secrets", b + " " + a, ""},
+		{"three secrets", b + " " + a + " " + a[:len(a)-2] + "Sw", ""},
+		{"four secrets", strings.Repeat(a+" ", 4), "at most 3"},
+		{"one bad of two", a + " whsec_short", "secret 2 of 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(org(tt.secret))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				o, _ := d.Organisation("jonkoping-kommun")
+				if got := o.Webhooks[0].Secrets(); len(got) != len(strings.Fields(tt.secret)) {
+					t.Errorf("Secrets() = %d secrets", len(got))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "MfKQ9r8") {
+				t.Error("the error repeats a secret")
+			}
+		})
+	}
+}

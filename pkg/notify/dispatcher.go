@@ -169,15 +169,20 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
 		d.record(ctx, result)
 		return
 	}
-	secret, err := webhook.ParseSecret(hook.Secret)
-	if err != nil {
-		result.Error = "webhook secret unusable"
-		audit.Outcome = "not sent: " + result.Error
-		result.Audit = audit
-		d.record(ctx, result)
-		return
+	var secrets []webhook.Secret
+	for _, s := range hook.Secrets() {
+		secret, err := webhook.ParseSecret(s)
+		if err != nil {
+			result.Error = "webhook secret unusable"
+			audit.Outcome = "not sent: " + result.Error
+			result.Audit = audit
+			d.record(ctx, result)
+			return
+		}
+		secrets = append(secrets, secret)
 	}
-	out := d.sender.Send(ctx, webhook.Request{URL: hook.URL, ID: del.NotificationID, Body: body, ContentType: contentType, Secrets: []webhook.Secret{secret}})
+	// Signed with every secret during a key rotation.
+	out := d.sender.Send(ctx, webhook.Request{URL: hook.URL, ID: del.NotificationID, Body: body, ContentType: contentType, Secrets: secrets})
 	result.Status = out.Status
 	switch {
 	case out.Delivered:
