@@ -73,3 +73,21 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 		}
 	}
 }
+
+// TestUnroutableIsVisible: a discharge for a municipality missing from the
+// directory is recorded and shown to the auditor, not dropped.
+func TestUnroutableIsVisible(t *testing.T) {
+	h := startHub(t, hubConfig(t))
+	body := strings.Replace(string(dischargeFor(1, 0)), `"district":"0680"`, `"district":"0999"`, 1)
+	if r := postFHIR(t, h, "/fhir", tokenRyhov, []byte(body)); r.status != http.StatusOK {
+		t.Fatalf("posting: %d %s", r.status, r.body)
+	}
+	waitSettled(t, h)
+	r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/unroutable", "demo-auditor-token", "", nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "no municipality in the directory for code 0999") {
+		t.Fatalf("unroutable: %d %s", r.status, r.body)
+	}
+	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/unroutable", tokenJonkoping, "", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("an organisation token listed unroutable notifications: %d", r.status)
+	}
+}

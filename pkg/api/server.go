@@ -30,6 +30,7 @@ type NotificationStore interface {
 	Redrive(ctx context.Context, orgID, notificationID string) (int64, error)
 	Audit(ctx context.Context, entries ...store.AuditEntry) error
 	AuditTrail(ctx context.Context, patientKey string, limit int) ([]store.AuditEntry, error)
+	UnroutableList(ctx context.Context, limit int) ([]store.Unroutable, error)
 }
 
 // Server routes carehub's HTTP API.
@@ -51,6 +52,7 @@ func NewServer(dir *directory.Directory, notifs NotificationStore, checks []Chec
 	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/{id}/ack", s.Authenticated(http.HandlerFunc(s.acknowledge)))
 	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/redrive", s.Authenticated(http.HandlerFunc(s.redrive)))
 	s.mux.HandleFunc("GET /api/v1/audit", s.auditTrail)
+	s.mux.HandleFunc("GET /api/v1/unroutable", s.unroutable)
 	return s
 }
 

@@ -58,6 +58,10 @@ func (l *recordingLister) AuditTrail(context.Context, string, int) ([]store.Audi
 	return l.audited, nil
 }
 
+func (l *recordingLister) UnroutableList(context.Context, int) ([]store.Unroutable, error) {
+	return nil, nil
+}
+
 func newServer(t *testing.T, lister api.NotificationStore, checks []api.Check) *httptest.Server {
 	t.Helper()
 	dir, err := directory.New([]directory.Organisation{

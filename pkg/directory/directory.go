@@ -106,6 +106,9 @@ type Organisation struct {
 	// Webhooks are the endpoints the organisation's notifications are
 	// pushed to, in file order; none means it only polls the API.
 	Webhooks []Webhook `yaml:"webhooks"`
+	// OptOut lists notification kinds the organisation does not want (for
+	// instance discharge-planned); the rules leave it out of those.
+	OptOut []string `yaml:"optOut"`
 }
 
 // Webhook is an endpoint an organisation receives its notifications at.
@@ -164,6 +167,9 @@ func (w Webhook) GoString() string {
 	return "directory.Webhook" + w.String()
 }
 
+// Wants reports whether the organisation takes notifications of kind.
+func (o *Organisation) Wants(kind string) bool { return !slices.Contains(o.OptOut, kind) }
+
 // OwnsFacility reports whether facility is one of the organisation's sender
 // ids. The comparison is exact, as it is in the directory's own index, so the
 // two can never disagree.
@@ -177,6 +183,7 @@ func (o Organisation) clone() Organisation {
 	o.Facilities = slices.Clone(o.Facilities)
 	o.MunicipalityCodes = slices.Clone(o.MunicipalityCodes)
 	o.APITokens = slices.Clone(o.APITokens)
+	o.OptOut = slices.Clone(o.OptOut)
 	o.Webhooks = slices.Clone(o.Webhooks)
 	for i := range o.Webhooks {
 		o.Webhooks[i].Kinds = slices.Clone(o.Webhooks[i].Kinds)
@@ -448,6 +455,7 @@ const (
 	fieldMunicipalityCodes = "municipalityCodes"
 	fieldAPITokens         = "apiTokens"
 	fieldWebhooks          = "webhooks"
+	fieldOptOut            = "optOut"
 
 	hookURL       = "url"
 	hookSecret    = "secret"
@@ -456,7 +464,7 @@ const (
 	hookKinds     = "kinds"
 
 	topFieldList  = "organisations, auditTokens"
-	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks"
+	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks, optOut"
 	hookFieldList = "url, secret, secretEnv, payload, kinds"
 )
 
@@ -680,6 +688,8 @@ func (s *source) walkOrg(i int, item *yaml.Node, o *Organisation) []issue {
 			return target{list: &o.APITokens}, true
 		case fieldWebhooks:
 			return target{walk: func(_, list *yaml.Node) []issue { return s.walkHooks(i, list, &o.Webhooks) }}, true
+		case fieldOptOut:
+			return target{list: &o.OptOut}, true
 		}
 		return target{}, false
 	})
@@ -986,6 +996,14 @@ func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 
 		if ok(fieldWebhooks) {
 			issues = append(issues, s.validateWebhooks(i, o.Webhooks)...)
+		}
+
+		if ok(fieldOptOut) {
+			for j, kind := range o.OptOut {
+				if !validKindName(kind) {
+					add(org, fieldOptOut, j, "%q is not a notification kind (a-z, 0-9 and '-', e.g. discharge-planned)", kind)
+				}
+			}
 		}
 	}
 

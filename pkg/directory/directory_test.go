@@ -745,3 +745,22 @@ func TestWebhookSecretRotation(t *testing.T) {
 		})
 	}
 }
+
+func TestOptOutKinds(t *testing.T) {
+	base := Organisation{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: KindMunicipality, MunicipalityCodes: []string{"0680"}}
+	ok := base
+	ok.OptOut = []string{"discharge-planned"}
+	d, err := New([]Organisation{ok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := d.Organisation("jonkoping-kommun")
+	if o.Wants("discharge-planned") || !o.Wants("discharged") {
+		t.Errorf("Wants does not follow optOut %v", o.OptOut)
+	}
+	bad := base
+	bad.OptOut = []string{"Discharged"}
+	if _, err := New([]Organisation{bad}); err == nil || !strings.Contains(err.Error(), "organisations[0].optOut[0]") {
+		t.Errorf("err = %v, want a complaint about optOut[0]", err)
+	}
+}

@@ -299,7 +299,7 @@ func (r *Router) apply(ctx context.Context, tx *store.Tx, p pending) error {
 	if err := tx.SaveFact(ctx, f.patientKey, f.fact.EventID, factJSON); err != nil {
 		return err
 	}
-	return r.evaluate(ctx, tx, patient)
+	return r.evaluate(ctx, tx, patient, f.fact.EventID)
 }
 
 // updatePatient merges what the fact says about the patient into state: a
@@ -326,7 +326,7 @@ func (r *Router) updatePatient(ctx context.Context, tx *store.Tx, f decodedFact)
 // evaluate applies the rules to the patient's whole timeline and brings the
 // notifications in line: new ones are created, and ones whose facts were
 // cancelled are retracted with a cancellation notice.
-func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patient) error {
+func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patient, eventID string) error {
 	raw, err := tx.Facts(ctx, patient.Key)
 	if err != nil {
 		return err
@@ -346,6 +346,9 @@ func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patie
 	decision := transition.Evaluate(tl, r.dir, r.cfg.Rules)
 	for _, reason := range decision.Unresolved {
 		r.log.Warn("router: receiver not found", zap.String("patient_key", patient.Key), zap.String("reason", reason))
+		if err := tx.RecordUnroutable(ctx, patient.Key, reason, eventID); err != nil {
+			return err
+		}
 	}
 	logged, err := tx.NotificationLog(ctx, patient.Key)
 	if err != nil {

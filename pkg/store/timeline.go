@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -75,6 +76,44 @@ func (t *Tx) NotificationLog(ctx context.Context, patientKey string) ([]LoggedNo
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading notification log: %w", err)
+	}
+	return out, nil
+}
+
+// Unroutable is a notification the rules could not address.
+type Unroutable struct {
+	PatientKey  string
+	Reason      string
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	LastEventID string
+}
+
+// RecordUnroutable records (or refreshes) an unaddressable notification.
+func (t *Tx) RecordUnroutable(ctx context.Context, patientKey, reason, eventID string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO unroutable (patient_key, reason, last_event_id) VALUES ($1, $2, $3)
+		ON CONFLICT (patient_key, reason) DO UPDATE SET last_seen = clock_timestamp(), last_event_id = EXCLUDED.last_event_id`,
+		patientKey, reason, eventID)
+	if err != nil {
+		return fmt.Errorf("recording unroutable notification: %w", err)
+	}
+	return nil
+}
+
+// UnroutableList returns the most recently seen unaddressable notifications.
+func (s *Store) UnroutableList(ctx context.Context, limit int) ([]Unroutable, error) {
+	rows, err := s.pool.Query(ctx, `SELECT patient_key, reason, first_seen, last_seen, last_event_id FROM unroutable
+		ORDER BY last_seen DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing unroutable notifications: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unroutable, error) {
+		var u Unroutable
+		err := r.Scan(&u.PatientKey, &u.Reason, &u.FirstSeen, &u.LastSeen, &u.LastEventID)
+		return u, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing unroutable notifications: %w", err)
 	}
 	return out, nil
 }

@@ -101,6 +101,7 @@ type Notification struct {
 type Decision struct {
 	Notifications []Notification
 	Unresolved    []string
+	dir           Directory
 }
 
 // NotificationID is the stable id of a notification: the same kind about
@@ -264,7 +265,7 @@ func applyEpisode(ep *episode, f Fact) {
 func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 	cfg.setDefaults()
 	stays, episodes := fold(tl.Facts)
-	var d Decision
+	d := Decision{dir: dir}
 	p := tl.Patient
 	for _, s := range stays {
 		if s.void || s.admittedAt.IsZero() {
@@ -361,8 +362,14 @@ func (d *Decision) toAll(receivers []receiver, kind event.NotificationKind, s *s
 	}
 }
 
-// add records n once per id (the first reason wins).
+// add records n once per id (the first reason wins), unless the receiver
+// opted out of its kind.
 func (d *Decision) add(n Notification, subject ...string) {
+	if d.dir != nil {
+		if org, ok := d.dir.Organisation(n.OrgID); ok && !org.Wants(string(n.Kind)) {
+			return
+		}
+	}
 	n.ID = NotificationID(n.Kind, n.OrgID, n.EncounterOrg, n.EncounterID, subject...)
 	for _, m := range d.Notifications {
 		if m.ID == n.ID {

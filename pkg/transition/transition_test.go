@@ -283,3 +283,21 @@ func generateHistory(rng *rand.Rand) []transition.Fact {
 	}
 	return facts
 }
+
+func TestOptOut(t *testing.T) {
+	dir, err := directory.New([]directory.Organisation{
+		{ID: "rjl-ryhov", Name: "Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
+		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"},
+			OptOut: []string{"discharge-planned"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := []transition.Fact{enc("e1", event.EncounterAdmitted, 0),
+		enc("e1", event.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
+		enc("e1", event.EncounterDischarged, 40)}
+	d := transition.Evaluate(transition.Timeline{Patient: transition.Patient{Key: "k", MunicipalityCode: "0680"}, Facts: facts}, dir, transition.Config{})
+	if got := summary(d); !slices.Equal(got, []string{"discharged>jonkoping-kommun"}) {
+		t.Errorf("got %v: the municipality opted out of discharge-planned only", got)
+	}
+}
