@@ -13,7 +13,7 @@ RUN_HTTP_ADDR   ?= 127.0.0.1:8080
 RUN_MLLP_ADDR   ?= 127.0.0.1:2575
 RUN_DIRECTORY   ?= deploy/directory.example.yaml
 
-.PHONY: all build run test test-short lint bench fuzz fmt tools postgres clean
+.PHONY: all build run test test-short lint bench profile fuzz fmt tools postgres clean
 
 # Each fuzz target runs this long under `make fuzz`.
 FUZZTIME ?= 30s
@@ -40,6 +40,12 @@ lint: tools
 ## bench: throughput and latency of the ingest and end-to-end paths.
 bench: build postgres
 	$(GO) run ./test/bench
+
+## profile: CPU and allocation profiles of the ingest and end-to-end paths
+## (quick bench), written to bench/profiles/ and summarised.
+profile: build postgres
+	BENCH_QUICK=1 BENCH_PROFILE_DIR=bench/profiles $(GO) run ./test/bench
+	@for p in bench/profiles/*.cpu.pprof; do echo "== $$p"; $(GO) tool pprof -top -nodecount=15 $$p 2>/dev/null | tail -16; done
 
 ## fuzz: the HL7 parser and MLLP framing fuzz targets, FUZZTIME each.
 fuzz:
