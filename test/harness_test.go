@@ -131,19 +131,26 @@ func listNotifications(t *testing.T, h httpAddresser, org, token, query string) 
 	return page
 }
 
-// waitSettled waits until the router has applied every event on the stream
-// and the relay has published every committed notification.
-func waitSettled(t *testing.T, h *hub.Hub) {
+// jetStreamClient connects to a hub's NATS for the length of the test.
+func jetStreamClient(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(h.NATSURL())
+	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return js
+}
+
+// waitSettled waits until the router has applied every event on the stream
+// and the relay has published every committed notification.
+func waitSettled(t *testing.T, h *hub.Hub) {
+	t.Helper()
+	js := jetStreamClient(t, h.NATSURL())
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -185,15 +192,7 @@ func assertSchemaValid(t *testing.T, eventType string, data []byte) {
 // streamMessages reads every message of stream matching filter.
 func streamMessages(t *testing.T, h *hub.Hub, stream, filter string) []jetstream.Msg {
 	t.Helper()
-	nc, err := nats.Connect(h.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamClient(t, h.NATSURL())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})

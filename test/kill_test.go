@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/carehub/carehub/adapters/hl7v2"
@@ -108,15 +107,7 @@ func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
 		t.Fatalf("only %d of %d messages acknowledged AA before the deadline", acked.Load(), total)
 	}
 
-	nc, err := nats.Connect("nats://" + natsAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamClient(t, "nats://"+natsAddr)
 	cons, err := js.OrderedConsumer(ctx, event.StreamEvents, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/event"
 )
@@ -19,15 +16,7 @@ import (
 // blocking the events behind it.
 func TestRouterQuarantinesPoisonEventsAndGoesOn(t *testing.T) {
 	h := startHub(t, hubConfig(t))
-	nc, err := nats.Connect(h.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamClient(t, h.NATSURL())
 	const key = "00112233445566778899aabbccddeeff"
 	poison, err := event.New(event.Fact{
 		ID: event.ID("poison"), Type: event.EncounterDischarged, Source: "/test", Subject: "Encounter/x",

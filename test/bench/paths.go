@@ -271,10 +271,9 @@ func fhirIngest(ctx context.Context, e *env, p plan) (Result, error) {
 // notificationWatch records when each encounter's notification appears on
 // carehub.notify.jonkoping-kommun.>.
 type notificationWatch struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-	sub  *nats.Subscription
-	nc   *nats.Conn
+	arrivals
+	sub *nats.Subscription
+	nc  *nats.Conn
 }
 
 func watchNotifications(e *env) (*notificationWatch, error) {
@@ -282,15 +281,9 @@ func watchNotifications(e *env) (*notificationWatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &notificationWatch{seen: map[string]time.Time{}, nc: nc}
+	w := &notificationWatch{arrivals: newArrivals(), nc: nc}
 	w.sub, err = nc.Subscribe(event.NotifySubjectFilter("jonkoping-kommun"), func(m *nats.Msg) {
-		now := time.Now()
-		enc := strings.TrimPrefix(m.Header.Get("ce-subject"), "Encounter/")
-		w.mu.Lock()
-		if _, dup := w.seen[enc]; !dup {
-			w.seen[enc] = now
-		}
-		w.mu.Unlock()
+		w.record(strings.TrimPrefix(m.Header.Get("ce-subject"), "Encounter/"), time.Now())
 	})
 	if err != nil {
 		nc.Close()
@@ -305,21 +298,41 @@ func watchNotifications(e *env) (*notificationWatch, error) {
 
 func (w *notificationWatch) close() { w.nc.Close() }
 
-func (w *notificationWatch) at(i int) (time.Time, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	t, ok := w.seen[fmt.Sprintf("bench-%d", i)]
+// arrivals records the first arrival of each bench encounter's
+// notification, by whatever channel.
+type arrivals struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+	// failed, when set, reports a problem that makes waiting pointless.
+	failed func() error
+}
+
+func newArrivals() arrivals { return arrivals{seen: map[string]time.Time{}} }
+
+func (a *arrivals) record(encounter string, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, dup := a.seen[encounter]; !dup {
+		a.seen[encounter] = at
+	}
+}
+
+func (a *arrivals) at(i int) (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.seen[fmt.Sprintf("bench-%d", i)]
 	return t, ok
 }
 
-// waitFor waits until every index in [first, first+n) has a notification.
-func (w *notificationWatch) waitFor(ctx context.Context, first, n int) (last time.Time, err error) {
+// waitFor waits until every index in [first, first+n) has arrived and
+// returns the last arrival.
+func (a *arrivals) waitFor(ctx context.Context, first, n int) (last time.Time, err error) {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		missing := 0
 		last = time.Time{}
 		for i := first; i < first+n; i++ {
-			t, ok := w.at(i)
+			t, ok := a.at(i)
 			if !ok {
 				missing++
 				continue
@@ -330,6 +343,11 @@ func (w *notificationWatch) waitFor(ctx context.Context, first, n int) (last tim
 		}
 		if missing == 0 {
 			return last, nil
+		}
+		if a.failed != nil {
+			if err := a.failed(); err != nil {
+				return last, err
+			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return last, fmt.Errorf("%d of %d notifications never arrived", missing, n)

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carehub/carehub/pkg/event"
@@ -23,12 +23,11 @@ const (
 // receiver is a webhook endpoint that verifies each signature and records
 // when each encounter's notification first arrived.
 type receiver struct {
+	arrivals
 	url    string
 	srv    *http.Server
 	secret webhook.Secret
-	mu     sync.Mutex
-	seen   map[string]time.Time
-	bad    int
+	bad    atomic.Int64
 }
 
 func startReceiver() (*receiver, error) {
@@ -40,7 +39,13 @@ func startReceiver() (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{url: "http://" + ln.Addr().String() + "/hook", secret: sec, seen: map[string]time.Time{}}
+	r := &receiver{arrivals: newArrivals(), url: "http://" + ln.Addr().String() + "/hook", secret: sec}
+	r.failed = func() error {
+		if n := r.bad.Load(); n > 0 {
+			return fmt.Errorf("%d webhook requests failed signature verification", n)
+		}
+		return nil
+	}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
@@ -51,9 +56,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
 	if err := webhook.Verify(req.Header.Get(webhook.HeaderID), req.Header.Get(webhook.HeaderTimestamp),
 		req.Header.Get(webhook.HeaderSignature), body, now, time.Minute, r.secret); err != nil {
-		r.mu.Lock()
-		r.bad++
-		r.mu.Unlock()
+		r.bad.Add(1)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
@@ -62,51 +65,8 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	enc := strings.TrimPrefix(ce.Subject(), "Encounter/")
-	r.mu.Lock()
-	if _, dup := r.seen[enc]; !dup {
-		r.seen[enc] = now
-	}
-	r.mu.Unlock()
+	r.record(strings.TrimPrefix(ce.Subject(), "Encounter/"), now)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (r *receiver) at(i int) (time.Time, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.seen[fmt.Sprintf("bench-%d", i)]
-	return t, ok
-}
-
-func (r *receiver) waitFor(ctx context.Context, first, n int) (time.Time, error) {
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		var last time.Time
-		missing := 0
-		for i := first; i < first+n; i++ {
-			t, ok := r.at(i)
-			if !ok {
-				missing++
-				continue
-			}
-			if t.After(last) {
-				last = t
-			}
-		}
-		if missing == 0 {
-			return last, nil
-		}
-		r.mu.Lock()
-		bad := r.bad
-		r.mu.Unlock()
-		if bad > 0 {
-			return last, fmt.Errorf("%d webhook requests failed signature verification", bad)
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return last, fmt.Errorf("%d of %d webhooks never arrived", missing, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func (r *receiver) close() { _ = r.srv.Close() }
