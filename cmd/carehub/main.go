@@ -7,6 +7,10 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+
+	// Calendar days are counted in Europe/Stockholm wherever the binary
+	// runs, also on hosts without a zoneinfo database.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -258,9 +258,16 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		if cfg.IngestOnly {
 			return
 		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := rt.RunDeadlines(routerCtx); err != nil {
+				h.failed <- fmt.Errorf("deadline watcher: %w", err)
+			}
+		})
 		if err := rt.Run(routerCtx); err != nil {
 			h.failed <- err
 		}
+		wg.Wait()
 	}()
 	go func() {
 		if err := h.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -109,6 +109,9 @@ type Organisation struct {
 	// OptOut lists notification kinds the organisation does not want (for
 	// instance discharge-planned); the rules leave it out of those.
 	OptOut []string `yaml:"optOut"`
+	// EscalateTo is the organisation told, besides this one, when this one
+	// lets a deadline pass (for instance a region's coordination unit).
+	EscalateTo string `yaml:"escalateTo"`
 }
 
 // Webhook is an endpoint an organisation receives its notifications at.
@@ -456,6 +459,7 @@ const (
 	fieldAPITokens         = "apiTokens"
 	fieldWebhooks          = "webhooks"
 	fieldOptOut            = "optOut"
+	fieldEscalateTo        = "escalateTo"
 
 	hookURL       = "url"
 	hookSecret    = "secret"
@@ -464,7 +468,7 @@ const (
 	hookKinds     = "kinds"
 
 	topFieldList  = "organisations, auditTokens"
-	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks, optOut"
+	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks, optOut, escalateTo"
 	hookFieldList = "url, secret, secretEnv, payload, kinds"
 )
 
@@ -690,6 +694,8 @@ func (s *source) walkOrg(i int, item *yaml.Node, o *Organisation) []issue {
 			return target{walk: func(_, list *yaml.Node) []issue { return s.walkHooks(i, list, &o.Webhooks) }}, true
 		case fieldOptOut:
 			return target{list: &o.OptOut}, true
+		case fieldEscalateTo:
+			return target{str: &o.EscalateTo}, true
 		}
 		return target{}, false
 	})
@@ -996,6 +1002,14 @@ func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 
 		if ok(fieldWebhooks) {
 			issues = append(issues, s.validateWebhooks(i, o.Webhooks)...)
+		}
+
+		if ok(fieldEscalateTo) && o.EscalateTo != "" {
+			if _, known := ids[o.EscalateTo]; !known && !slices.ContainsFunc(orgs, func(x Organisation) bool { return x.ID == o.EscalateTo }) {
+				add(org, fieldEscalateTo, -1, "%q is not an organisation id in this directory", o.EscalateTo)
+			} else if o.EscalateTo == o.ID {
+				add(org, fieldEscalateTo, -1, "an organisation cannot escalate to itself")
+			}
 		}
 
 		if ok(fieldOptOut) {

@@ -90,12 +90,18 @@ const (
 	// KindCancelled retracts an earlier notification whose facts were
 	// cancelled.
 	KindCancelled NotificationKind = "cancelled"
+	// KindOverdue: a deadline passed without the action it waited for
+	// (for instance an unacknowledged utskrivningsklar notice).
+	KindOverdue NotificationKind = "overdue"
+	// KindPaymentResponsibility: the municipality's payment responsibility
+	// for a patient still in hospital after utskrivningsklar has begun.
+	KindPaymentResponsibility NotificationKind = "payment-responsibility"
 )
 
 // NotificationKinds lists every kind.
 func NotificationKinds() []NotificationKind {
 	return []NotificationKind{KindAdmission, KindDischargePlanned, KindDischargeReady, KindDischargeReadyWithdrawn,
-		KindDischarged, KindReadmission, KindHomeToHospital, KindCancelled}
+		KindDischarged, KindReadmission, KindHomeToHospital, KindCancelled, KindOverdue, KindPaymentResponsibility}
 }
 
 // Type returns the CloudEvents type of a notification of this kind.

@@ -38,6 +38,10 @@ type Config struct {
 	RetryDelay time.Duration
 	// Rules are the transition rules' parameters.
 	Rules transition.Config
+	// DeadlineInterval is how often due deadlines are looked for.
+	DeadlineInterval time.Duration
+	// Now is the clock (tests set it; default time.Now).
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -59,6 +63,12 @@ func (c *Config) setDefaults() {
 	if c.RetryDelay == 0 {
 		c.RetryDelay = 2 * time.Second
 	}
+	if c.DeadlineInterval == 0 {
+		c.DeadlineInterval = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 }
 
 // Router applies events to state and writes notifications to the outbox.
@@ -79,7 +89,7 @@ func New(cfg Config, b *bus.Bus, s *store.Store, dir *directory.Directory, log *
 	if onCommit == nil {
 		onCommit = func() {}
 	}
-	return &Router{cfg: cfg, bus: b, store: s, dir: dir, log: log, onCommit: onCommit, now: time.Now}
+	return &Router{cfg: cfg, bus: b, store: s, dir: dir, log: log, onCommit: onCommit, now: cfg.Now}
 }
 
 // Run consumes until ctx is cancelled. The batch in hand when that happens
@@ -368,8 +378,12 @@ func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patie
 			return err
 		}
 	}
+	if err := r.syncDeadlines(ctx, tx, patient.Key, decision.Deadlines); err != nil {
+		return err
+	}
 	for _, old := range logged {
-		if old.Kind == string(event.KindCancelled) || want[old.ID] || !stays[old.EncounterOrg+"/"+old.EncounterID] {
+		if old.Kind == string(event.KindCancelled) || old.Kind == string(event.KindOverdue) ||
+			old.Kind == string(event.KindPaymentResponsibility) || want[old.ID] || !stays[old.EncounterOrg+"/"+old.EncounterID] {
 			continue
 		}
 		cancelID := transition.CancellationID(old.ID)
@@ -384,6 +398,123 @@ func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patie
 		}
 	}
 	return nil
+}
+
+// syncDeadlines stores the deadlines the rules set and cancels pending ones
+// they no longer set (the patient was discharged, readiness withdrawn).
+func (r *Router) syncDeadlines(ctx context.Context, tx *store.Tx, patientKey string, want []transition.Deadline) error {
+	stored, err := tx.Deadlines(ctx, patientKey)
+	if err != nil {
+		return err
+	}
+	have := make(map[string]bool, len(stored))
+	for _, d := range stored {
+		have[d.ID] = true
+	}
+	wanted := make(map[string]bool, len(want))
+	for _, d := range want {
+		wanted[d.ID] = true
+		if have[d.ID] {
+			continue
+		}
+		if err := tx.InsertDeadline(ctx, store.Deadline{ID: d.ID, PatientKey: patientKey, Kind: d.Kind, OrgID: d.OrgID,
+			EscalateTo: d.EscalateTo, DueAt: d.DueAt, NotificationID: d.NotificationID, EncounterOrg: d.EncounterOrg,
+			EncounterID: d.EncounterID, Reason: d.Reason}); err != nil {
+			return err
+		}
+	}
+	for _, d := range stored {
+		if d.Status == store.DeadlinePending && !wanted[d.ID] {
+			if err := tx.SettleDeadline(ctx, d.ID, store.DeadlineCancelled, r.now()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RunDeadlines fires due deadlines until ctx is cancelled. Several hub
+// instances may run it: due deadlines are claimed with SKIP LOCKED.
+func (r *Router) RunDeadlines(ctx context.Context) error {
+	ticker := time.NewTicker(r.cfg.DeadlineInterval)
+	defer ticker.Stop()
+	for {
+		if err := r.fireDeadlines(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("router: firing deadlines failed, will retry", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// fireDeadlines settles the deadlines due now: met when the notice was
+// acknowledged; otherwise the organisation (and its escalation
+// organisation) gets an overdue notice, or — for payment responsibility —
+// the notice that it has begun.
+func (r *Router) fireDeadlines(ctx context.Context) error {
+	now := r.now()
+	fired := 0
+	err := r.store.InTx(ctx, func(tx *store.Tx) error {
+		due, err := tx.ClaimDueDeadlines(ctx, now, 100)
+		if err != nil {
+			return err
+		}
+		for _, d := range due {
+			if d.NotificationID != "" {
+				acked, err := tx.Acknowledged(ctx, d.NotificationID)
+				if err != nil {
+					return err
+				}
+				if acked {
+					if err := tx.SettleDeadline(ctx, d.ID, store.DeadlineMet, now); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			patient, _, err := tx.Patient(ctx, d.PatientKey)
+			if err != nil {
+				return err
+			}
+			kind := event.KindOverdue
+			receivers := []string{d.OrgID}
+			if d.Kind == transition.DeadlinePaymentResponsibility {
+				kind = event.KindPaymentResponsibility
+				receivers = append(receivers, d.EncounterOrg) // the hospital, too
+			} else if d.EscalateTo != "" {
+				receivers = append(receivers, d.EscalateTo)
+			}
+			for _, org := range receivers {
+				n := transition.Notification{
+					ID: transition.NotificationID(kind, org, d.EncounterOrg, d.EncounterID, d.ID), Kind: kind, OrgID: org,
+					EncounterOrg: d.EncounterOrg, EncounterID: d.EncounterID,
+					Reason: fmt.Sprintf("%s (%s, due %s, for %s)", d.Reason, d.Kind, d.DueAt.UTC().Format(time.RFC3339), d.OrgID),
+				}
+				exists, err := tx.NotificationExists(ctx, n.ID)
+				if err != nil {
+					return err
+				}
+				if exists {
+					continue
+				}
+				if err := r.addNotification(ctx, tx, patient, n, ""); err != nil {
+					return err
+				}
+				fired++
+			}
+			if err := tx.SettleDeadline(ctx, d.ID, store.DeadlineFired, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil && fired > 0 {
+		r.onCommit()
+	}
+	return err
 }
 
 // addNotification writes a notification with the receiver's next sequence

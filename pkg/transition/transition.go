@@ -72,9 +72,34 @@ type Config struct {
 	// as a readmission (default 30 days); within ReadmissionFlag (72 h) it
 	// is flagged as early.
 	ReadmissionWindow, ReadmissionFlag time.Duration
+	// AcknowledgeWithin is how long a municipality has to acknowledge an
+	// utskrivningsklar notice (default 24 h).
+	AcknowledgeWithin time.Duration
+	// SIPDays is primary care's deadline for a SIP, in calendar days after
+	// utskrivningsklar (default 3).
+	SIPDays int
+	// Payment is the payment-responsibility agreement (default 3 calendar
+	// days after the notice).
+	Payment PaymentAgreement
+	// Location is the time zone calendar days are counted in (default
+	// Europe/Stockholm).
+	Location *time.Location
 }
 
 func (c *Config) setDefaults() {
+	if c.AcknowledgeWithin == 0 {
+		c.AcknowledgeWithin = 24 * time.Hour
+	}
+	if c.SIPDays == 0 {
+		c.SIPDays = 3
+	}
+	if c.Location == nil {
+		if loc, err := time.LoadLocation("Europe/Stockholm"); err == nil {
+			c.Location = loc
+		} else {
+			c.Location = time.UTC
+		}
+	}
 	if c.ReadmissionWindow == 0 {
 		c.ReadmissionWindow = 30 * 24 * time.Hour
 	}
@@ -100,6 +125,7 @@ type Notification struct {
 // (surfaced, never dropped).
 type Decision struct {
 	Notifications []Notification
+	Deadlines     []Deadline
 	Unresolved    []string
 	dir           Directory
 }
@@ -212,13 +238,15 @@ func applyEncounter(s *stay, f Fact) {
 	if e.ExpectedDischarge != nil && !slices.ContainsFunc(s.expected, e.ExpectedDischarge.Equal) {
 		s.expected = append(s.expected, *e.ExpectedDischarge)
 	}
+	// Readiness dates from when it was reported: an admission message that
+	// already says "ready" does not backdate the clocks to the admission.
 	switch e.Readiness {
 	case "ready":
-		at := f.At
+		at := f.Received
 		s.readyAt, s.withdrawnAt = &at, nil
 	case "withdrawn":
 		if s.readyAt != nil {
-			at := f.At
+			at := f.Received
 			s.withdrawnAt = &at
 		}
 	}
@@ -294,6 +322,7 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 		for _, exp := range s.expected {
 			d.toAll(receivers, event.KindDischargePlanned, s, "expected discharge "+exp.Format("2006-01-02 15:04"), exp.UTC().Format(time.RFC3339))
 		}
+		d.deadlines(s, receivers, dir, cfg)
 		if s.readyAt != nil {
 			d.toAll(receivers, event.KindDischargeReady, s, "utskrivningsklar", s.readyAt.UTC().Format(time.RFC3339))
 			if s.withdrawnAt != nil {

@@ -1,0 +1,87 @@
+package test
+
+import (
+	"bytes"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a settable clock for the router's deadline watcher.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// TestDeadlinesFire: utskrivningsklar starts the municipality's
+// acknowledgement deadline, the payment-responsibility clock and primary
+// care's SIP deadline. The municipality acknowledges in time; primary care
+// does not. With the clock moved on, the municipality gets no overdue
+// notice but the payment-responsibility notice, and primary care an overdue
+// notice.
+func TestDeadlinesFire(t *testing.T) {
+	cfg := hubConfig(t)
+	clk := &clock{now: time.Now()}
+	cfg.Router.Now = clk.Now
+	cfg.Router.DeadlineInterval = 50 * time.Millisecond
+	h := startHub(t, cfg)
+
+	// The example admission, marked utskrivningsklar.
+	admission := readFile(t, repoPath("deploy", "examples", "fhir", "admission-bundle.json"))
+	ready := bytes.Replace(admission, []byte(`"status": "in-progress",`), []byte(`"status": "in-progress",
+        "extension": [{"url": "https://carehub.se/fhir/StructureDefinition/discharge-readiness", "valueCode": "ready"}],`), 1)
+	if bytes.Equal(ready, admission) {
+		t.Fatal("could not mark the example admission ready")
+	}
+	if r := postFHIR(t, h, "/fhir", tokenRyhov, ready); r.status != http.StatusOK {
+		t.Fatalf("posting: %d %s", r.status, r.body)
+	}
+	waitSettled(t, h)
+	kinds := func(org, token string) map[string]int {
+		out := map[string]int{}
+		for _, n := range listNotifications(t, h, org, token, "?after=0").Notifications {
+			out[n.Kind]++
+		}
+		return out
+	}
+	if k := kinds("jonkoping-kommun", tokenJonkoping); k["discharge-ready"] != 1 {
+		t.Fatalf("municipality has %v, want a discharge-ready notice", k)
+	}
+	notice := listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications[0]
+	if r := do(t, http.MethodPost, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/notifications/"+notice.ID+"/ack", tokenJonkoping, "", nil); r.status != http.StatusOK {
+		t.Fatalf("ack: %d %s", r.status, r.body)
+	}
+
+	clk.set(time.Now().Add(5 * 24 * time.Hour))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		waitSettled(t, h)
+		m, p := kinds("jonkoping-kommun", tokenJonkoping), kinds("rjl-vc-haga", tokenHaga)
+		if m["payment-responsibility"] == 1 && p["overdue"] == 1 {
+			if m["overdue"] != 0 {
+				t.Errorf("the municipality acknowledged in time but got %d overdue notices", m["overdue"])
+			}
+			if r := kinds("rjl-ryhov", tokenRyhov); r["payment-responsibility"] != 1 {
+				t.Errorf("the hospital was not told payment responsibility began: %v", r)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the deadlines passed: municipality %v, primary care %v", m, p)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
