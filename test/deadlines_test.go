@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -60,6 +61,20 @@ func TestDeadlinesFire(t *testing.T) {
 	if k := kinds("jonkoping-kommun", tokenJonkoping); k["discharge-ready"] != 1 {
 		t.Fatalf("municipality has %v, want a discharge-ready notice", k)
 	}
+	// The coordinator's list shows her, waiting, with the payment date.
+	var list struct {
+		Patients []struct {
+			EncounterID string  `json:"encounterId"`
+			ReadySince  *string `json:"readySince"`
+			DaysWaiting *int    `json:"daysWaiting"`
+			PaymentFrom *string `json:"paymentResponsibilityFrom"`
+		} `json:"patients"`
+	}
+	lr := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/patients?state=discharge-ready", tokenJonkoping, "", nil)
+	if lr.status != http.StatusOK || json.Unmarshal(lr.body, &list) != nil || len(list.Patients) != 1 ||
+		list.Patients[0].EncounterID != "ryhov-vt-2026-1001" || list.Patients[0].PaymentFrom == nil || list.Patients[0].DaysWaiting == nil {
+		t.Fatalf("discharge-ready list: %d %s", lr.status, lr.body)
+	}
 	notice := listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications[0]
 	if r := do(t, http.MethodPost, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/notifications/"+notice.ID+"/ack", tokenJonkoping, "", nil); r.status != http.StatusOK {
 		t.Fatalf("ack: %d %s", r.status, r.body)
@@ -76,6 +91,24 @@ func TestDeadlinesFire(t *testing.T) {
 			}
 			if r := kinds("rjl-ryhov", tokenRyhov); r["payment-responsibility"] != 1 {
 				t.Errorf("the hospital was not told payment responsibility began: %v", r)
+			}
+			// She is discharged: off the list, and into the statistics.
+			if r := postFHIR(t, h, "/fhir", tokenRyhov, readFile(t, repoPath("deploy", "examples", "fhir", "discharge-bundle.json"))); r.status != http.StatusOK {
+				t.Fatalf("posting discharge: %d %s", r.status, r.body)
+			}
+			waitSettled(t, h)
+			lr := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/patients", tokenJonkoping, "", nil)
+			if lr.status != http.StatusOK || !bytes.Contains(lr.body, []byte(`"patients":[]`)) {
+				t.Errorf("discharged patient still listed: %s", lr.body)
+			}
+			var st struct {
+				Counts map[string]int `json:"countsByKind"`
+				Median *float64       `json:"dischargeReadyToDischargeMedianDays"`
+			}
+			sr := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/stats", tokenJonkoping, "", nil)
+			if sr.status != http.StatusOK || json.Unmarshal(sr.body, &st) != nil || st.Counts["discharged"] != 1 ||
+				st.Counts["discharge-ready"] != 1 || st.Median == nil || *st.Median < 0 {
+				t.Errorf("stats: %d %s", sr.status, sr.body)
 			}
 			return
 		}

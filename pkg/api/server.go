@@ -31,21 +31,25 @@ type NotificationStore interface {
 	Audit(ctx context.Context, entries ...store.AuditEntry) error
 	AuditTrail(ctx context.Context, patientKey string, limit int) ([]store.AuditEntry, error)
 	UnroutableList(ctx context.Context, limit int) ([]store.Unroutable, error)
+	ViewStore
 }
 
 // Server routes carehub's HTTP API.
 type Server struct {
-	mux    *http.ServeMux
-	dir    *directory.Directory
-	notifs NotificationStore
-	checks []Check
-	log    *zap.Logger
+	mux     *http.ServeMux
+	dir     *directory.Directory
+	notifs  NotificationStore
+	opViews ViewStore
+	checks  []Check
+	log     *zap.Logger
 }
 
 // NewServer builds the router with health, readiness and the
 // incoming-patients API.
 func NewServer(dir *directory.Directory, notifs NotificationStore, checks []Check, log *zap.Logger) *Server {
 	s := &Server{mux: http.NewServeMux(), dir: dir, notifs: notifs, checks: checks, log: log}
+	s.mux.Handle("GET /api/v1/orgs/{org}/patients", s.Authenticated(http.HandlerFunc(s.patients)))
+	s.mux.Handle("GET /api/v1/orgs/{org}/stats", s.Authenticated(http.HandlerFunc(s.stats)))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /api/v1/orgs/{org}/notifications", s.Authenticated(http.HandlerFunc(s.listNotifications)))

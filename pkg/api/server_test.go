@@ -184,3 +184,11 @@ func TestNotificationsQueryAndPaging(t *testing.T) {
 		t.Errorf("store failure: %d %v, want 503 without internals", code, body)
 	}
 }
+
+func (l *recordingLister) PatientsInHospital(context.Context, string, bool) ([]store.InHospital, error) {
+	return nil, nil
+}
+
+func (l *recordingLister) NotificationStats(context.Context, string, time.Time, time.Time) (store.Stats, error) {
+	return store.Stats{}, nil
+}
