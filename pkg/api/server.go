@@ -36,12 +36,11 @@ type NotificationStore interface {
 
 // Server routes carehub's HTTP API.
 type Server struct {
-	mux     *http.ServeMux
-	dir     *directory.Directory
-	notifs  NotificationStore
-	opViews ViewStore
-	checks  []Check
-	log     *zap.Logger
+	mux    *http.ServeMux
+	dir    *directory.Directory
+	notifs NotificationStore
+	checks []Check
+	log    *zap.Logger
 }
 
 // NewServer builds the router with health, readiness and the
