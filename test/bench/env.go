@@ -40,6 +40,7 @@ type env struct {
 	dataDir    string
 	adminURL   string
 	dbName     string
+	dbURL      string
 }
 
 // startEnv starts a hub; ingestOnly leaves the router and relay off so that
@@ -57,6 +58,7 @@ func startEnv(ctx context.Context, log *zap.Logger, ingestOnly bool, directoryPa
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
 	u.Path = "/" + e.dbName
+	e.dbURL = u.String()
 	if e.dataDir, err = os.MkdirTemp("", "carehub-bench-"); err != nil {
 		return nil, err
 	}

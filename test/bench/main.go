@@ -128,15 +128,33 @@ func run() error {
 		return fmt.Errorf("end to end: %w", err)
 	}
 	rep.Paths = append(rep.Paths, e2e, hooks)
+	routerN := 20000
+	if p.quick {
+		routerN = 3000
+	}
+	rt, err := routerOnly(ctx, fullEnv, routerN)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	rep.Paths = append(rep.Paths, rt)
+	rawPG, err := rawPostgresBatch(ctx, fullEnv, p, sample.Data)
+	if err != nil {
+		return fmt.Errorf("raw PostgreSQL: %w", err)
+	}
+	rep.RawLimits = append(rep.RawLimits, rawPG)
 	rawLimit := map[string]Result{}
+	// The router is bounded by PostgreSQL, the others by JetStream.
 	for _, r := range rep.RawLimits {
 		rawLimit[r.Name] = r
 	}
 	for i := range rep.Paths {
 		r := &rep.Paths[i]
 		limit := rawLimit["jetstream-atomic-batch"]
-		if r.Name == "end-to-end" || r.Name == "webhook-delivery" {
+		switch r.Name {
+		case "end-to-end", "webhook-delivery":
 			limit = rawLimit["jetstream-publish"]
+		case "router":
+			limit = rawLimit["postgres-batch-insert"]
 		}
 		r.RawLimit, r.RawEventsPerS = limit.Name, limit.EventsPerS
 		if limit.EventsPerS > 0 {

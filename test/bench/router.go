@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+)
+
+const routerBase = 5_000_000
+
+// routerOnly publishes n ready-made discharge facts straight onto
+// CAREHUB_EVENTS, bypassing ingest, and times the router (state, rules,
+// notification and outbox in PostgreSQL) and the relay until all are
+// applied and published.
+func routerOnly(ctx context.Context, e *env, n int) (Result, error) {
+	keys, err := fhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
+	if err != nil {
+		return Result{}, err
+	}
+	msgs := make([]*nats.Msg, 0, n)
+	for i := routerBase; i < routerBase+n; i++ {
+		m, err := dischargeFact(keys, i)
+		if err != nil {
+			return Result{}, err
+		}
+		msgs = append(msgs, m)
+	}
+	nc, err := nats.Connect(e.hub.NATSURL())
+	if err != nil {
+		return Result{}, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return Result{}, err
+	}
+	m0 := mallocs()
+	start := time.Now()
+	for _, m := range msgs {
+		if _, err := js.PublishMsgAsync(m); err != nil {
+			return Result{}, err
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		return Result{}, fmt.Errorf("publishing router input timed out")
+	}
+	published := time.Since(start)
+	if err := e.waitIdle(ctx); err != nil {
+		return Result{}, err
+	}
+	elapsed := time.Since(start)
+	fmt.Fprintf(os.Stderr, "bench: router: %d facts applied with notifications in %s (input published in %s)\n",
+		n, elapsed.Round(time.Millisecond), published.Round(time.Millisecond))
+	return Result{Name: "router", Events: n, EventsPerS: float64(n) / elapsed.Seconds(),
+		AllocsPerEvent: float64(mallocs()-m0) / float64(n),
+		Note:           "discharge facts published straight to CAREHUB_EVENTS; router applies them to PostgreSQL (state, timeline, rules, notification, outbox) and the relay publishes the notifications"}, nil
+}
+
+// dischargeFact is the event the FHIR adapter would publish for
+// dischargeBundle(i).
+func dischargeFact(keys *fhir.PatientKeyer, i int) (*nats.Msg, error) {
+	var b struct {
+		Entry []struct {
+			FullURL  string          `json:"fullUrl"`
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(dischargeBundle(i), &b); err != nil {
+		return nil, err
+	}
+	patient := fhir.Resource{FullURL: b.Entry[0].FullURL, Type: "Patient", Raw: b.Entry[0].Resource}
+	enc := fhir.Resource{FullURL: b.Entry[1].FullURL, Type: "Encounter", ID: fmt.Sprintf("bench-%d", i), Raw: b.Entry[1].Resource}
+	data, err := json.Marshal(fhir.NewCollectionBundle(time.Now().UTC().Format(time.RFC3339Nano), []fhir.Resource{enc, patient}))
+	if err != nil {
+		return nil, err
+	}
+	key := keys.Key(fhir.SystemPersonnummer, personnummer(i))
+	ce, err := event.New(event.Fact{ID: event.ID("bench-router", fmt.Sprint(i)), Type: event.EncounterDischarged,
+		Source: "/bench", Subject: "Encounter/" + enc.ID, Time: time.Now(), PatientKey: key, Organisation: "rjl-ryhov", Data: data})
+	if err != nil {
+		return nil, err
+	}
+	return event.ToNATS(ce, event.FactSubject(event.EncounterDischarged, key))
+}
