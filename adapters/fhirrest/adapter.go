@@ -70,6 +70,7 @@ func (a *Adapter) Register(s *api.Server) {
 	s.Handle("POST /fhir", auth(a.handle(a.bundle)))
 	s.Handle("POST /fhir/{$}", auth(a.handle(a.bundle)))
 	s.Handle("PUT /fhir/Encounter/{id}", auth(a.handle(a.putEncounter)))
+	s.Handle("PUT /fhir/EpisodeOfCare/{id}", auth(a.handle(a.putEpisode)))
 	s.Handle("POST /fhir/$process-message", auth(a.handle(a.processMessage)))
 }
 
@@ -258,17 +259,22 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 	var events []mapped
 	eventOfEntry := make(map[int]int)
 	for i, r := range resources {
-		if r.Type != "Encounter" {
+		if r.Type != "Encounter" && r.Type != "EpisodeOfCare" {
 			continue
 		}
 		if e := b.Entry[i].Request; e != nil && e.Method != "POST" && e.Method != "PUT" {
 			return result{}, unprocessable("not-supported", fmt.Sprintf("Bundle.entry[%d].request.method", i),
-				"only POST and PUT of an Encounter are accepted")
+				"only POST and PUT of an Encounter or EpisodeOfCare are accepted")
 		}
-		m, ierr := a.mapEncounter(encounterInput{
+		in := encounterInput{
 			org: req.org, encounter: r, others: without(resources, i),
 			path: fmt.Sprintf("Bundle.entry[%d].resource", i), paths: entryPaths(resources), received: req.received,
-		})
+		}
+		mapFn := a.mapEncounter
+		if r.Type == "EpisodeOfCare" {
+			mapFn = a.mapEpisode
+		}
+		m, ierr := mapFn(in)
 		if ierr != nil {
 			// Transaction and batch alike are rejected whole: a partially
 			// accepted batch is hard for a sender to retry correctly.
@@ -278,7 +284,7 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 		events = append(events, m)
 	}
 	if len(events) == 0 {
-		return result{}, unprocessable("required", "Bundle.entry", "the Bundle holds no Encounter; carehub ingests Encounters with their Patient")
+		return result{}, unprocessable("required", "Bundle.entry", "the Bundle holds no Encounter or EpisodeOfCare; carehub ingests those with their Patient")
 	}
 	return result{events: events, respond: func(w http.ResponseWriter, acks []*jetstream.PubAck) {
 		type entryResponse struct {
@@ -306,7 +312,7 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 				status = "200 OK"
 			}
 			o := acceptedOutcome([]mapped{m}, acks[k:k+1])
-			resp.Entry = append(resp.Entry, entry{Response: entryResponse{Status: status, Location: "Encounter/" + m.encounterID, Outcome: &o}})
+			resp.Entry = append(resp.Entry, entry{Response: entryResponse{Status: status, Location: m.location, Outcome: &o}})
 		}
 		writeFHIR(w, http.StatusOK, resp)
 	}}, nil
@@ -338,6 +344,38 @@ func (a *Adapter) putEncounter(req request) (result, *ingestError) {
 			status = http.StatusOK
 		}
 		w.Header().Set("Location", "Encounter/"+m.encounterID)
+		writeOutcome(w, status, acceptedOutcome([]mapped{m}, acks))
+	}}, nil
+}
+
+// putEpisode handles PUT /fhir/EpisodeOfCare/{id} from a municipality,
+// SSIH or short-term unit, with the Patient contained or referenced by
+// identifier.
+func (a *Adapter) putEpisode(req request) (result, *ingestError) {
+	urlID := req.http.PathValue("id")
+	typ, id, _, err := fhir.Header(req.body)
+	if err != nil {
+		return result{}, invalid("", "the body is not valid JSON: "+err.Error())
+	}
+	if typ != "EpisodeOfCare" {
+		return result{}, invalid("resourceType", fmt.Sprintf("PUT /fhir/EpisodeOfCare/{id} takes an EpisodeOfCare, got %q", typ))
+	}
+	if id != urlID {
+		return result{}, invalid("EpisodeOfCare.id", "EpisodeOfCare.id must equal the id in the URL")
+	}
+	m, ierr := a.mapEpisode(encounterInput{
+		org: req.org, encounter: fhir.Resource{Type: "EpisodeOfCare", ID: id, Raw: req.body},
+		path: "EpisodeOfCare", received: req.received,
+	})
+	if ierr != nil {
+		return result{}, ierr
+	}
+	return result{events: []mapped{m}, respond: func(w http.ResponseWriter, acks []*jetstream.PubAck) {
+		status := http.StatusCreated
+		if acks[0].Duplicate {
+			status = http.StatusOK
+		}
+		w.Header().Set("Location", m.location)
 		writeOutcome(w, status, acceptedOutcome([]mapped{m}, acks))
 	}}, nil
 }

@@ -23,7 +23,9 @@ type mapped struct {
 	event       cloudevents.Event
 	subject     string
 	encounterID string
-	warnings    []fhir.Issue
+	// location is the resource's relative URL for the answer.
+	location string
+	warnings []fhir.Issue
 }
 
 // encounterInput is an Encounter with the request context needed to map it.
@@ -89,7 +91,7 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	if ierr := checkFacility(in.org, enc, idx, in.path); ierr != nil {
 		return out, ierr
 	}
-	patient, patientPath, ierr := resolvePatient(enc, raw, idx, in.path)
+	patient, patientPath, ierr := resolvePatient(enc.Subject, "subject", raw, idx, in.path)
 	if ierr != nil {
 		return out, ierr
 	}
@@ -133,6 +135,7 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 		return out, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
 	}
 	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
+	out.location = "Encounter/" + id
 	return out, nil
 }
 
@@ -229,11 +232,11 @@ func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.R
 // resolvePatient finds the Encounter's subject: a Patient in the request, a
 // contained Patient, or a logical reference by identifier. It also returns
 // where the Patient sits in the request, for error expressions.
-func resolvePatient(enc samply.Encounter, raw []byte, idx *fhir.ResourceIndex, path string) (fhir.Resource, string, *ingestError) {
-	if enc.Subject == nil {
-		return fhir.Resource{}, "", unprocessable("required", path+".subject", "Encounter.subject is required")
+func resolvePatient(subject *samply.Reference, element string, raw []byte, idx *fhir.ResourceIndex, path string) (fhir.Resource, string, *ingestError) {
+	if subject == nil || (subject.Reference == nil && subject.Identifier == nil) {
+		return fhir.Resource{}, "", unprocessable("required", path+"."+element, element+" must reference the Patient")
 	}
-	if ref := enc.Subject.Reference; ref != nil && *ref != "" {
+	if ref := subject.Reference; ref != nil && *ref != "" {
 		if strings.HasPrefix(*ref, "#") {
 			if p, k, ok := containedPatient(raw, strings.TrimPrefix(*ref, "#")); ok {
 				// A Bundle fullUrl must be absolute: name the contained
@@ -241,23 +244,23 @@ func resolvePatient(enc samply.Encounter, raw []byte, idx *fhir.ResourceIndex, p
 				p.FullURL = "urn:uuid:" + event.ID("contained", path, p.ID)
 				return p, fmt.Sprintf("%s.contained[%d]", path, k), nil
 			}
-			return fhir.Resource{}, "", unprocessable("not-found", path+".subject", "the contained Patient "+*ref+" is missing")
+			return fhir.Resource{}, "", unprocessable("not-found", path+"."+element, "the contained Patient "+*ref+" is missing")
 		}
 		if r, ok := idx.Resolve(*ref); ok && r.Type == "Patient" {
 			return *r, "Patient", nil
 		}
 	}
-	if ident := enc.Subject.Identifier; ident != nil && ident.System != nil && ident.Value != nil {
+	if ident := subject.Identifier; ident != nil && ident.System != nil && ident.Value != nil {
 		p, _ := json.Marshal(map[string]any{
 			"resourceType": "Patient",
 			"identifier":   []map[string]string{{"system": *ident.System, "value": *ident.Value}},
 		})
 		// The fullUrl is filled in once the patient key is known: a plain
 		// hash of a personnummer could be reversed by trying them all.
-		return fhir.Resource{Type: "Patient", Raw: p}, path + ".subject.identifier", nil
+		return fhir.Resource{Type: "Patient", Raw: p}, path + "." + element + ".identifier", nil
 	}
-	return fhir.Resource{}, "", unprocessable("not-found", path+".subject",
-		"Encounter.subject must reference a Patient in the request, a contained Patient, or carry an identifier")
+	return fhir.Resource{}, "", unprocessable("not-found", path+"."+element,
+		element+" must reference a Patient in the request, a contained Patient, or carry an identifier")
 }
 
 // resourceKey identifies a resource of a request for path lookups.

@@ -1,0 +1,154 @@
+package fhirrest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/carehub/carehub/pkg/directory"
+	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/fhir"
+)
+
+// episodeTypes maps EpisodeOfCare.status to the fact it reports. An active
+// episode is reported as started; the rules treat a start of an episode
+// they already know as a resumption.
+var episodeTypes = map[samply.EpisodeOfCareStatus]event.Type{
+	samply.EpisodeOfCareStatusActive:         event.EpisodeStarted,
+	samply.EpisodeOfCareStatusOnhold:         event.EpisodePaused,
+	samply.EpisodeOfCareStatusFinished:       event.EpisodeEnded,
+	samply.EpisodeOfCareStatusCancelled:      event.EpisodeEnded,
+	samply.EpisodeOfCareStatusEnteredInError: event.EpisodeEnded,
+}
+
+// mayReportEpisodes are the organisations that run municipal or SSIH
+// episodes; hospitals and primary care report encounters.
+func mayReportEpisodes(org directory.Organisation) bool {
+	switch org.Kind {
+	case directory.KindMunicipality, directory.KindSpecialisedHomeCare, directory.KindShortTermUnit:
+		return true
+	}
+	return false
+}
+
+// mapEpisode turns an EpisodeOfCare (home care, home health care,
+// korttidsenhet, SSIH) into an episode fact.
+func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
+	var out mapped
+	if !mayReportEpisodes(in.org) {
+		return out, reject(http.StatusForbidden, "forbidden", in.path,
+			fmt.Sprintf("organisation %s is a %s; EpisodeOfCare is reported by municipalities, SSIH and short-term units", in.org.ID, in.org.Kind))
+	}
+	var ep samply.EpisodeOfCare
+	if err := json.Unmarshal(in.encounter.Raw, &ep); err != nil {
+		return out, invalid(in.path, "not a valid R4 EpisodeOfCare: "+err.Error())
+	}
+	id := in.encounter.ID
+	if id == "" {
+		return out, unprocessable("required", in.path+".id", "EpisodeOfCare.id is required: it ties the reports of one episode together")
+	}
+	if !hasStatus(in.encounter.Raw) {
+		return out, unprocessable("required", in.path+".status", "EpisodeOfCare.status is required")
+	}
+	typ, ok := episodeTypes[ep.Status]
+	if !ok {
+		return out, unprocessable("code-invalid", in.path+".status",
+			"EpisodeOfCare.status "+ep.Status.Code()+" reports no change of care; send active, onhold or finished")
+	}
+	idx := fhir.NewResourceIndex(append([]fhir.Resource{in.encounter}, in.others...))
+	if ierr := checkManagingOrganization(in.org, ep, idx, in.path); ierr != nil {
+		return out, ierr
+	}
+	patient, patientPath, ierr := resolvePatient(&ep.Patient, "patient", in.encounter.Raw, idx, in.path)
+	if ierr != nil {
+		return out, ierr
+	}
+	if p, ok := in.paths[resourceKey(patient)]; ok {
+		patientPath = p
+	}
+	key, warnings, ierr := a.patientKey(patient, patientPath)
+	if ierr != nil {
+		return out, ierr
+	}
+	out.warnings = warnings
+	if patient.FullURL == "" {
+		patient.FullURL = "urn:uuid:" + event.ID("patient", key)
+	}
+	identity := in.identity
+	if identity == "" {
+		identity = "EpisodeOfCare|" + id + "|" + in.versionOf(in.encounter.Raw)
+	}
+	at := in.received
+	if ep.Period != nil {
+		when := ep.Period.Start
+		if typ == event.EpisodeEnded && ep.Period.End != nil {
+			when = ep.Period.End
+		}
+		if when != nil {
+			if t, err := time.Parse(time.RFC3339, *when); err == nil {
+				at = t
+			}
+		}
+	}
+	epURL := in.encounter.FullURL
+	if epURL == "" {
+		epURL = "urn:uuid:" + event.ID("fullUrl", in.org.ID, "EpisodeOfCare", id)
+	}
+	resources := []fhir.Resource{{FullURL: epURL, Type: "EpisodeOfCare", ID: id, Raw: in.encounter.Raw}, patient}
+	for _, r := range in.others {
+		if r.Type == "Organization" || r.Type == "Location" {
+			resources = append(resources, r)
+		}
+	}
+	data, err := json.Marshal(fhir.NewCollectionBundle(in.received.UTC().Format(time.RFC3339Nano), resources))
+	if err != nil {
+		return out, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
+	}
+	ce, err := event.New(event.Fact{
+		ID: event.ID("fhir", in.org.ID, identity), Type: typ, Source: "/adapters/fhir/" + in.org.ID,
+		Subject: "EpisodeOfCare/" + id, Time: at, PatientKey: key, Organisation: in.org.ID, Data: data,
+	})
+	if err != nil {
+		return out, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
+	}
+	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
+	out.location = "EpisodeOfCare/" + id
+	return out, nil
+}
+
+// checkManagingOrganization requires that the caller reports its own
+// episodes: managingOrganization names it by carehub id or HSA-id, directly
+// or through an Organization in the request.
+func checkManagingOrganization(org directory.Organisation, ep samply.EpisodeOfCare, idx *fhir.ResourceIndex, path string) *ingestError {
+	mo := ep.ManagingOrganization
+	if mo == nil {
+		return unprocessable("required", path+".managingOrganization", "EpisodeOfCare.managingOrganization is required: it names the episode's owner")
+	}
+	var values []string
+	if mo.Identifier != nil && mo.Identifier.Value != nil {
+		values = append(values, *mo.Identifier.Value)
+	}
+	if mo.Reference != nil {
+		if r, ok := idx.Resolve(*mo.Reference); ok && r.Type == "Organization" {
+			o, err := samply.UnmarshalOrganization(r.Raw)
+			if err != nil {
+				return invalid(path+".managingOrganization", "the referenced Organization is not valid R4: "+err.Error())
+			}
+			for _, ident := range o.Identifier {
+				if ident.Value != nil {
+					values = append(values, *ident.Value)
+				}
+			}
+		}
+	}
+	for _, v := range values {
+		if v == org.ID || (org.HSAID != "" && v == org.HSAID) {
+			return nil
+		}
+	}
+	return reject(http.StatusForbidden, "forbidden", path+".managingOrganization",
+		fmt.Sprintf("the episode's managing organisation is not %s (by carehub id or HSA-id)", org.ID))
+}
