@@ -279,47 +279,39 @@ func isPermanent(err error) bool {
 }
 
 func (r *Router) apply(ctx context.Context, tx *store.Tx, p pending) error {
-	fresh, err := tx.MarkProcessed(ctx, p.ce.ID(), p.ce.Type(), event.PatientKey(p.ce), p.seq)
-	if err != nil || !fresh {
+	f := p.fact
+	st, err := tx.Prefetch(ctx, p.ce.ID(), p.ce.Type(), event.PatientKey(p.ce), p.seq)
+	if err != nil || !st.Fresh {
 		return err
 	}
-	f := p.fact
 	if f.fact.Encounter == nil && f.fact.Episode == nil {
 		return nil // patient.merged: recorded; merging timelines is not done yet
 	}
-	patient, err := r.updatePatient(ctx, tx, f)
-	if err != nil {
-		return err
-	}
+	patient := mergePatient(st.Patient, f)
+	var enc *store.Encounter
+	var ep *store.Episode
 	if e := f.fact.Encounter; e != nil {
-		err = tx.UpsertEncounter(ctx, store.Encounter{
+		enc = &store.Encounter{
 			OrgID: e.OrgID, ID: e.ID, PatientKey: f.patientKey, ClassCode: e.ClassCode, Status: e.Status,
 			LastEventType: string(f.fact.Type), PeriodStart: e.Start, PeriodEnd: e.End, Resource: f.focus.Raw,
-		})
+		}
 	} else {
-		err = tx.UpsertEpisode(ctx, f.fact.Episode.ID, f.patientKey, f.fact.Episode.OrgID, f.focus.Raw)
-	}
-	if err != nil {
-		return err
+		ep = &store.Episode{ID: f.fact.Episode.ID, PatientKey: f.patientKey, OrgID: f.fact.Episode.OrgID, Resource: f.focus.Raw}
 	}
 	factJSON, err := json.Marshal(f.fact)
 	if err != nil {
 		return fmt.Errorf("encoding fact: %w", err)
 	}
-	if err := tx.SaveFact(ctx, f.patientKey, f.fact.EventID, factJSON); err != nil {
+	if err := tx.WriteState(ctx, patient, enc, ep, f.fact.EventID, factJSON); err != nil {
 		return err
 	}
-	return r.evaluate(ctx, tx, patient, f.fact.EventID)
+	return r.evaluate(ctx, tx, patient, st, f.fact, enc)
 }
 
-// updatePatient merges what the fact says about the patient into state: a
+// mergePatient merges what the fact says about the patient into state: a
 // fact that does not mention the address or the listed unit keeps what
 // earlier facts said.
-func (r *Router) updatePatient(ctx context.Context, tx *store.Tx, f decodedFact) (store.Patient, error) {
-	patient, _, err := tx.Patient(ctx, f.patientKey)
-	if err != nil {
-		return patient, err
-	}
+func mergePatient(patient store.Patient, f decodedFact) store.Patient {
 	patient.Key = f.patientKey
 	if f.municipalityCode != "" {
 		patient.MunicipalityCode = f.municipalityCode
@@ -330,43 +322,46 @@ func (r *Router) updatePatient(ctx context.Context, tx *store.Tx, f decodedFact)
 	if f.patient != nil && (f.fact.Encounter != nil || len(patient.Resource) == 0) {
 		patient.Resource = f.patient.Raw
 	}
-	return patient, tx.UpsertPatient(ctx, patient)
+	return patient
 }
 
-// evaluate applies the rules to the patient's whole timeline and brings the
-// notifications in line: new ones are created, and ones whose facts were
-// cancelled are retracted with a cancellation notice.
-func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patient, eventID string) error {
-	raw, err := tx.Facts(ctx, patient.Key)
-	if err != nil {
-		return err
-	}
+// evaluate applies the rules to the patient's whole timeline (the stored
+// facts and the new one) and brings the notifications in line: new ones are
+// created, and ones whose facts were cancelled are retracted with a
+// cancellation notice. current is the encounter the new fact updated, if
+// any, so that its notifications need not read it back.
+func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patient, st store.PatientState, fact transition.Fact, current *store.Encounter) error {
 	tl := transition.Timeline{Patient: transition.Patient{Key: patient.Key, MunicipalityCode: patient.MunicipalityCode, PrimaryCareHSA: patient.PrimaryCareHSA}}
 	stays := map[string]bool{}
-	for _, b := range raw {
+	for _, b := range st.Facts {
 		var f transition.Fact
 		if err := json.Unmarshal(b, &f); err != nil {
 			return fmt.Errorf("%w: stored fact: %w", errPoison, err)
 		}
+		if f.EventID == fact.EventID {
+			continue
+		}
+		tl.Facts = append(tl.Facts, f)
+	}
+	tl.Facts = append(tl.Facts, fact)
+	for _, f := range tl.Facts {
 		if f.Encounter != nil {
 			stays[f.Encounter.OrgID+"/"+f.Encounter.ID] = true
 		}
-		tl.Facts = append(tl.Facts, f)
 	}
 	decision := transition.Evaluate(tl, r.dir, r.cfg.Rules)
 	for _, reason := range decision.Unresolved {
 		r.log.Warn("router: receiver not found", zap.String("patient_key", patient.Key), zap.String("reason", reason))
-		if err := tx.RecordUnroutable(ctx, patient.Key, reason, eventID); err != nil {
+		if err := tx.RecordUnroutable(ctx, patient.Key, reason, fact.EventID); err != nil {
 			return err
 		}
 	}
-	logged, err := tx.NotificationLog(ctx, patient.Key)
-	if err != nil {
-		return err
-	}
-	have := make(map[string]store.LoggedNotification, len(logged))
-	for _, n := range logged {
+	have := make(map[string]store.LoggedNotification, len(st.Log))
+	for _, n := range st.Log {
 		have[n.ID] = n
+	}
+	add := func(n transition.Notification, cancels string) error {
+		return r.addNotification(ctx, tx, patient, n, cancels, current)
 	}
 	want := make(map[string]bool, len(decision.Notifications))
 	for _, n := range decision.Notifications {
@@ -374,14 +369,14 @@ func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patie
 		if _, ok := have[n.ID]; ok {
 			continue
 		}
-		if err := r.addNotification(ctx, tx, patient, n, ""); err != nil {
+		if err := add(n, ""); err != nil {
 			return err
 		}
 	}
-	if err := r.syncDeadlines(ctx, tx, patient.Key, decision.Deadlines); err != nil {
+	if err := r.syncDeadlines(ctx, tx, patient.Key, st.Deadlines, decision.Deadlines); err != nil {
 		return err
 	}
-	for _, old := range logged {
+	for _, old := range st.Log {
 		if old.Kind == string(event.KindCancelled) || old.Kind == string(event.KindOverdue) ||
 			old.Kind == string(event.KindPaymentResponsibility) || want[old.ID] || !stays[old.EncounterOrg+"/"+old.EncounterID] {
 			continue
@@ -393,7 +388,7 @@ func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patie
 		n := transition.Notification{ID: cancelID, Kind: event.KindCancelled, OrgID: old.OrgID,
 			EncounterOrg: old.EncounterOrg, EncounterID: old.EncounterID,
 			Reason: fmt.Sprintf("retracts %s notification %s: the facts behind it were cancelled", old.Kind, old.ID)}
-		if err := r.addNotification(ctx, tx, patient, n, old.ID); err != nil {
+		if err := add(n, old.ID); err != nil {
 			return err
 		}
 	}
@@ -402,11 +397,7 @@ func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patie
 
 // syncDeadlines stores the deadlines the rules set and cancels pending ones
 // they no longer set (the patient was discharged, readiness withdrawn).
-func (r *Router) syncDeadlines(ctx context.Context, tx *store.Tx, patientKey string, want []transition.Deadline) error {
-	stored, err := tx.Deadlines(ctx, patientKey)
-	if err != nil {
-		return err
-	}
+func (r *Router) syncDeadlines(ctx context.Context, tx *store.Tx, patientKey string, stored []store.Deadline, want []transition.Deadline) error {
 	have := make(map[string]bool, len(stored))
 	for _, d := range stored {
 		have[d.ID] = true
@@ -500,7 +491,7 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 				if exists {
 					continue
 				}
-				if err := r.addNotification(ctx, tx, patient, n, ""); err != nil {
+				if err := r.addNotification(ctx, tx, patient, n, "", nil); err != nil {
 					return err
 				}
 				fired++
@@ -519,12 +510,12 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 
 // addNotification writes a notification with the receiver's next sequence
 // number and schedules its webhook deliveries, in the router's transaction.
-func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, cancels string) error {
+func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, cancels string, current *store.Encounter) error {
 	seq, err := tx.NextSequence(ctx, n.OrgID)
 	if err != nil {
 		return err
 	}
-	row, err := r.notification(ctx, tx, patient, n, seq, cancels)
+	row, err := r.notification(ctx, tx, patient, n, seq, cancels, current)
 	if err != nil {
 		return err
 	}
@@ -558,16 +549,22 @@ var kindText = map[event.NotificationKind]string{
 	event.KindCancelled:               "Earlier notification retracted",
 }
 
-func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, seq int64, cancels string) (store.Notification, error) {
+func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, seq int64, cancels string, current *store.Encounter) (store.Notification, error) {
 	now := r.now().UTC()
 	receiver, _ := r.dir.Organisation(n.OrgID)
 	sender, _ := r.dir.Organisation(n.EncounterOrg)
-	enc, ok, err := tx.Encounter(ctx, n.EncounterOrg, n.EncounterID)
-	if err != nil {
-		return store.Notification{}, err
-	}
-	if !ok {
-		return store.Notification{}, fmt.Errorf("%w: notification about unknown encounter", errPoison)
+	var enc store.Encounter
+	if current != nil && current.OrgID == n.EncounterOrg && current.ID == n.EncounterID {
+		enc = *current
+	} else {
+		stored, ok, err := tx.Encounter(ctx, n.EncounterOrg, n.EncounterID)
+		if err != nil {
+			return store.Notification{}, err
+		}
+		if !ok {
+			return store.Notification{}, fmt.Errorf("%w: notification about unknown encounter", errPoison)
+		}
+		enc = stored
 	}
 	msg := fhir.NotificationMessage{
 		ID:          n.ID,

@@ -82,18 +82,17 @@ func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted b
 	if n.Seq > 0 {
 		seq = n.Seq
 	}
-	tag, err := t.tx.Exec(ctx, `INSERT INTO notifications (id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-		n.ID, n.OrgID, n.Kind, n.PatientKey, n.EncounterID, n.EventID, StatusPending, n.CloudEvent, seq)
+	// One statement: the notification and its log entry, only if new.
+	tag, err := t.tx.Exec(ctx, `WITH ins AS (
+			INSERT INTO notifications (id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id)
+		INSERT INTO notification_log (id, patient_key, kind, org_id, encounter_org, encounter_id)
+		SELECT id, $4, $3, $2, $10, $5 FROM ins ON CONFLICT (id) DO NOTHING`,
+		n.ID, n.OrgID, n.Kind, n.PatientKey, n.EncounterID, n.EventID, StatusPending, n.CloudEvent, seq, n.EncounterOrg)
 	if err != nil {
 		return false, fmt.Errorf("inserting notification: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
-		if _, err := t.tx.Exec(ctx, `INSERT INTO notification_log (id, patient_key, kind, org_id, encounter_org, encounter_id)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-			n.ID, n.PatientKey, n.Kind, n.OrgID, n.EncounterOrg, n.EncounterID); err != nil {
-			return false, fmt.Errorf("logging notification: %w", err)
-		}
 		return true, nil
 	}
 	if n.Seq > 0 {
