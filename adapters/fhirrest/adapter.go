@@ -320,52 +320,33 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 
 // putEncounter handles PUT /fhir/Encounter/{id}.
 func (a *Adapter) putEncounter(req request) (result, *ingestError) {
-	urlID := req.http.PathValue("id")
-	typ, id, _, err := fhir.Header(req.body)
-	if err != nil {
-		return result{}, invalid("", "the body is not valid JSON: "+err.Error())
-	}
-	if typ != "Encounter" {
-		return result{}, invalid("resourceType", fmt.Sprintf("PUT /fhir/Encounter/{id} takes an Encounter, got %q", typ))
-	}
-	if id != urlID {
-		return result{}, invalid("Encounter.id", "Encounter.id must equal the id in the URL")
-	}
-	m, ierr := a.mapEncounter(encounterInput{
-		org: req.org, encounter: fhir.Resource{Type: "Encounter", ID: id, Raw: req.body},
-		path: "Encounter", received: req.received,
-	})
-	if ierr != nil {
-		return result{}, ierr
-	}
-	return result{events: []mapped{m}, respond: func(w http.ResponseWriter, acks []*jetstream.PubAck) {
-		status := http.StatusCreated
-		if acks[0].Duplicate {
-			status = http.StatusOK
-		}
-		w.Header().Set("Location", "Encounter/"+m.encounterID)
-		writeOutcome(w, status, acceptedOutcome([]mapped{m}, acks))
-	}}, nil
+	return a.put(req, "Encounter", a.mapEncounter)
 }
 
 // putEpisode handles PUT /fhir/EpisodeOfCare/{id} from a municipality,
 // SSIH or short-term unit, with the Patient contained or referenced by
 // identifier.
 func (a *Adapter) putEpisode(req request) (result, *ingestError) {
+	return a.put(req, "EpisodeOfCare", a.mapEpisode)
+}
+
+// put handles PUT /fhir/<resourceType>/{id}: the body's id must be the
+// URL's, and the answer is 201 for a new event, 200 for a resend.
+func (a *Adapter) put(req request, resourceType string, mapFn func(encounterInput) (mapped, *ingestError)) (result, *ingestError) {
 	urlID := req.http.PathValue("id")
 	typ, id, _, err := fhir.Header(req.body)
 	if err != nil {
 		return result{}, invalid("", "the body is not valid JSON: "+err.Error())
 	}
-	if typ != "EpisodeOfCare" {
-		return result{}, invalid("resourceType", fmt.Sprintf("PUT /fhir/EpisodeOfCare/{id} takes an EpisodeOfCare, got %q", typ))
+	if typ != resourceType {
+		return result{}, invalid("resourceType", fmt.Sprintf("PUT /fhir/%s/{id} takes a resource of type %s, got %q", resourceType, resourceType, typ))
 	}
 	if id != urlID {
-		return result{}, invalid("EpisodeOfCare.id", "EpisodeOfCare.id must equal the id in the URL")
+		return result{}, invalid(resourceType+".id", resourceType+".id must equal the id in the URL")
 	}
-	m, ierr := a.mapEpisode(encounterInput{
-		org: req.org, encounter: fhir.Resource{Type: "EpisodeOfCare", ID: id, Raw: req.body},
-		path: "EpisodeOfCare", received: req.received,
+	m, ierr := mapFn(encounterInput{
+		org: req.org, encounter: fhir.Resource{Type: resourceType, ID: id, Raw: req.body},
+		path: resourceType, received: req.received,
 	})
 	if ierr != nil {
 		return result{}, ierr

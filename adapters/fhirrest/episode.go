@@ -127,22 +127,9 @@ func checkManagingOrganization(org directory.Organisation, ep samply.EpisodeOfCa
 	if mo == nil {
 		return unprocessable("required", path+".managingOrganization", "EpisodeOfCare.managingOrganization is required: it names the episode's owner")
 	}
-	var values []string
-	if mo.Identifier != nil && mo.Identifier.Value != nil {
-		values = append(values, *mo.Identifier.Value)
-	}
-	if mo.Reference != nil {
-		if r, ok := idx.Resolve(*mo.Reference); ok && r.Type == "Organization" {
-			o, err := samply.UnmarshalOrganization(r.Raw)
-			if err != nil {
-				return invalid(path+".managingOrganization", "the referenced Organization is not valid R4: "+err.Error())
-			}
-			for _, ident := range o.Identifier {
-				if ident.Value != nil {
-					values = append(values, *ident.Value)
-				}
-			}
-		}
+	values, ierr := organisationIdentifiers(mo, idx, path+".managingOrganization")
+	if ierr != nil {
+		return ierr
 	}
 	for _, v := range values {
 		if v == org.ID || (org.HSAID != "" && v == org.HSAID) {

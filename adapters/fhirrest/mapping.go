@@ -192,22 +192,19 @@ func movedLocation(enc samply.Encounter) bool {
 	return completed && active
 }
 
-// checkFacility enforces that an organisation reports only for facilities
-// the directory gives it.
-func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.ResourceIndex, path string) *ingestError {
-	sp := enc.ServiceProvider
-	if sp == nil {
-		return unprocessable("required", path+".serviceProvider", "Encounter.serviceProvider is required: it names the facility the stay belongs to")
-	}
+// organisationIdentifiers returns the identifier values a reference to an
+// organisation carries: its logical identifier, and the identifiers of the
+// Organization it points at within the request.
+func organisationIdentifiers(ref *samply.Reference, idx *fhir.ResourceIndex, path string) ([]string, *ingestError) {
 	var values []string
-	if sp.Identifier != nil && sp.Identifier.Value != nil {
-		values = append(values, *sp.Identifier.Value)
+	if ref.Identifier != nil && ref.Identifier.Value != nil {
+		values = append(values, *ref.Identifier.Value)
 	}
-	if sp.Reference != nil {
-		if r, ok := idx.Resolve(*sp.Reference); ok && r.Type == "Organization" {
+	if ref.Reference != nil {
+		if r, ok := idx.Resolve(*ref.Reference); ok && r.Type == "Organization" {
 			o, err := samply.UnmarshalOrganization(r.Raw)
 			if err != nil {
-				return invalid(path+".serviceProvider", "the referenced Organization is not valid R4: "+err.Error())
+				return nil, invalid(path, "the referenced Organization is not valid R4: "+err.Error())
 			}
 			for _, ident := range o.Identifier {
 				if ident.Value != nil {
@@ -215,6 +212,20 @@ func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.R
 				}
 			}
 		}
+	}
+	return values, nil
+}
+
+// checkFacility enforces that an organisation reports only for facilities
+// the directory gives it.
+func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.ResourceIndex, path string) *ingestError {
+	sp := enc.ServiceProvider
+	if sp == nil {
+		return unprocessable("required", path+".serviceProvider", "Encounter.serviceProvider is required: it names the facility the stay belongs to")
+	}
+	values, ierr := organisationIdentifiers(sp, idx, path+".serviceProvider")
+	if ierr != nil {
+		return ierr
 	}
 	if len(values) == 0 {
 		return unprocessable("required", path+".serviceProvider",
