@@ -20,8 +20,8 @@ import (
 type DeliveryStore interface {
 	// ClaimDeliveries leases due deliveries; see store.Store.ClaimDeliveries.
 	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]store.Delivery, error)
-	// RecordDelivery stores an attempt's outcome with its audit entry.
-	RecordDelivery(ctx context.Context, r store.DeliveryResult) error
+	// RecordDeliveries stores a round's outcomes with their audit entries.
+	RecordDeliveries(ctx context.Context, results []store.DeliveryResult) error
 }
 
 // DispatcherConfig configures webhook delivery.
@@ -136,20 +136,28 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 	}
 	sem := make(chan struct{}, d.cfg.Workers)
 	var wg sync.WaitGroup
-	for _, del := range batch {
+	results := make([]store.DeliveryResult, len(batch))
+	for i, del := range batch {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			// An attempt that started is finished and recorded even
 			// during shutdown: the receiver may have acted on it.
-			d.deliver(context.WithoutCancel(ctx), del)
+			results[i] = d.deliver(context.WithoutCancel(ctx), del)
 		})
 	}
 	wg.Wait()
+	if len(results) > 0 {
+		if err := d.store.RecordDeliveries(context.WithoutCancel(ctx), results); err != nil {
+			// The leases run out and the deliveries are retried with the
+			// same webhook-id, which receivers deduplicate.
+			d.log.Error("webhooks: recording outcomes failed", zap.Int("deliveries", len(results)), zap.Error(err))
+		}
+	}
 	return len(batch), nil
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
+func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.DeliveryResult {
 	result := store.DeliveryResult{NotificationID: del.NotificationID, Endpoint: del.Endpoint}
 	audit := store.AuditEntry{OrgID: del.OrgID, NotificationID: del.NotificationID, PatientKey: del.PatientKey,
 		Channel: "webhook", Detail: del.Endpoint}
@@ -158,16 +166,14 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
 		result.Error = "the endpoint is no longer in the directory"
 		audit.Outcome = "not sent: endpoint removed"
 		result.Audit = audit
-		d.record(ctx, result)
-		return
+		return result
 	}
 	body, contentType, err := d.body(hook, del)
 	if err != nil {
 		result.Error = "building the request body: " + err.Error()
 		audit.Outcome = "not sent: " + result.Error
 		result.Audit = audit
-		d.record(ctx, result)
-		return
+		return result
 	}
 	var secrets []webhook.Secret
 	for _, s := range hook.Secrets() {
@@ -176,8 +182,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
 			result.Error = "webhook secret unusable"
 			audit.Outcome = "not sent: " + result.Error
 			result.Audit = audit
-			d.record(ctx, result)
-			return
+			return result
 		}
 		secrets = append(secrets, secret)
 	}
@@ -205,15 +210,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) {
 		}
 	}
 	result.Audit = audit
-	d.record(ctx, result)
-}
-
-func (d *Dispatcher) record(ctx context.Context, r store.DeliveryResult) {
-	if err := d.store.RecordDelivery(ctx, r); err != nil {
-		// The lease runs out and the delivery is retried with the same
-		// webhook-id, which the receiver deduplicates.
-		d.log.Error("webhooks: recording outcome failed", zap.String("notification", r.NotificationID), zap.Error(err))
-	}
+	return result
 }
 
 func (d *Dispatcher) endpoint(del store.Delivery) (directory.Webhook, bool) {

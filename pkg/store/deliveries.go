@@ -102,7 +102,25 @@ type DeliveryResult struct {
 
 // RecordDelivery stores an attempt's outcome and its audit entry together.
 func (s *Store) RecordDelivery(ctx context.Context, r DeliveryResult) error {
+	return s.RecordDeliveries(ctx, []DeliveryResult{r})
+}
+
+// RecordDeliveries stores the outcomes of a round of attempts, each with its
+// audit entry, in one transaction: one commit for the round rather than one
+// per delivery.
+func (s *Store) RecordDeliveries(ctx context.Context, results []DeliveryResult) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, r := range results {
+			if err := recordDelivery(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func recordDelivery(ctx context.Context, tx pgx.Tx, r DeliveryResult) error {
+	{
 		var status any
 		if r.Status != 0 {
 			status = r.Status
@@ -132,7 +150,7 @@ func (s *Store) RecordDelivery(ctx context.Context, r DeliveryResult) error {
 			}
 		}
 		return insertAudit(ctx, tx, r.Audit)
-	})
+	}
 }
 
 // Redrive puts an organisation's dead-lettered deliveries (one, when

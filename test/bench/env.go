@@ -23,13 +23,16 @@ type plan struct {
 	throughput  time.Duration // length of a throughput phase
 	offered     float64       // events/s in latency phases
 	latency     time.Duration // length of a latency phase
+	// e2eSaturation is shorter than throughput: every event it sends must
+	// drain through the router and the webhooks before the latency phase.
+	e2eSaturation time.Duration
 }
 
 func defaultPlan(quick bool) plan {
 	if quick {
-		return plan{quick: true, connections: 32, throughput: 5 * time.Second, offered: 200, latency: 5 * time.Second}
+		return plan{quick: true, connections: 32, throughput: 5 * time.Second, offered: 200, latency: 5 * time.Second, e2eSaturation: 3 * time.Second}
 	}
-	return plan{connections: 32, throughput: 20 * time.Second, offered: 500, latency: 20 * time.Second}
+	return plan{connections: 32, throughput: 20 * time.Second, offered: 500, latency: 20 * time.Second, e2eSaturation: 8 * time.Second}
 }
 
 // env is a running hub on a scratch database and data dir.

@@ -327,7 +327,9 @@ func (a *arrivals) at(i int) (time.Time, bool) {
 // waitFor waits until every index in [first, first+n) has arrived and
 // returns the last arrival.
 func (a *arrivals) waitFor(ctx context.Context, first, n int) (last time.Time, err error) {
-	deadline := time.Now().Add(3 * time.Minute)
+	// A full run leaves a backlog of tens of thousands; it must drain, not
+	// time out, for the figures to mean anything.
+	deadline := time.Now().Add(8 * time.Minute)
 	for {
 		missing := 0
 		last = time.Time{}
@@ -364,7 +366,7 @@ func endToEnd(ctx context.Context, e *env, p plan, recv *receiver) (Result, Resu
 	defer w.close()
 	m0 := mallocs()
 	start := time.Now()
-	n, _, err := e.saturate(ctx, e2eBase, p.connections, p.throughput)
+	n, _, err := e.saturate(ctx, e2eBase, p.connections, p.e2eSaturation)
 	if err != nil {
 		return Result{}, Result{}, err
 	}
