@@ -329,7 +329,26 @@ func (a *arrivals) at(i int) (time.Time, bool) {
 func (a *arrivals) waitFor(ctx context.Context, first, n int) (last time.Time, err error) {
 	// A full run leaves a backlog of tens of thousands; it must drain, not
 	// time out, for the figures to mean anything.
-	deadline := time.Now().Add(8 * time.Minute)
+	return a.waitUpTo(ctx, first, n, 8*time.Minute)
+}
+
+// webhookWait bounds each wait for webhooks, which can lag far behind NATS
+// under saturation, so a full run stays near ten minutes.
+const webhookWait = 2 * time.Minute
+
+// arrived counts the indexes in [first, first+n) that have arrived.
+func (a *arrivals) arrived(first, n int) int {
+	c := 0
+	for i := first; i < first+n; i++ {
+		if _, ok := a.at(i); ok {
+			c++
+		}
+	}
+	return c
+}
+
+func (a *arrivals) waitUpTo(ctx context.Context, first, n int, wait time.Duration) (last time.Time, err error) {
+	deadline := time.Now().Add(wait)
 	for {
 		missing := 0
 		last = time.Time{}
@@ -376,11 +395,17 @@ func endToEnd(ctx context.Context, e *env, p plan, recv *receiver) (Result, Resu
 	}
 	allocs := float64(mallocs()-m0) / float64(n)
 	elapsed := last.Sub(start)
-	lastHook, err := recv.waitFor(ctx, e2eBase, n)
-	if err != nil {
-		return Result{}, Result{}, fmt.Errorf("webhooks: %w", err)
-	}
+	// Webhook delivery may not keep up; the run reports what arrived
+	// rather than failing, so the other figures are not lost.
+	hookNote := ""
+	hookEvents := n
+	lastHook, err := recv.waitUpTo(ctx, e2eBase, n, webhookWait)
 	hookElapsed := lastHook.Sub(start)
+	if err != nil {
+		hookEvents = recv.arrived(e2eBase, n)
+		hookElapsed = time.Since(start)
+		hookNote = fmt.Sprintf("; INCOMPLETE: only %d of %d saturation webhooks arrived within %s", hookEvents, n, webhookWait)
+	}
 	fmt.Fprintf(os.Stderr, "bench: end-to-end saturation: %d discharges to NATS notifications in %s, to webhooks in %s\n",
 		n, elapsed.Round(time.Millisecond), hookElapsed.Round(time.Millisecond))
 	if err := e.waitIdle(ctx); err != nil {
@@ -409,25 +434,27 @@ func endToEnd(ctx context.Context, e *env, p plan, recv *receiver) (Result, Resu
 	if _, err := w.waitFor(ctx, e2eLatBase, sent); err != nil {
 		return Result{}, Result{}, err
 	}
-	if _, err := recv.waitFor(ctx, e2eLatBase, sent); err != nil {
-		return Result{}, Result{}, fmt.Errorf("webhooks: %w", err)
+	if _, err := recv.waitUpTo(ctx, e2eLatBase, sent, webhookWait); err != nil {
+		hookNote += fmt.Sprintf("; INCOMPLETE: only %d of %d latency-phase webhooks arrived within %s (latency over those)",
+			recv.arrived(e2eLatBase, sent), sent, webhookWait)
 	}
 	lat := make([]time.Duration, 0, sent)
 	hookLat := make([]time.Duration, 0, sent)
 	for i, at := range scheduled {
 		t, _ := w.at(i)
 		lat = append(lat, t.Sub(at))
-		ht, _ := recv.at(i)
-		hookLat = append(hookLat, ht.Sub(at))
+		if ht, ok := recv.at(i); ok {
+			hookLat = append(hookLat, ht.Sub(at))
+		}
 	}
 	p50, p99 := summarise(lat)
 	hp50, hp99 := summarise(hookLat)
 	return Result{Name: "end-to-end", Connections: p.connections, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
 			OfferedPerS: p.offered, AllocsPerEvent: allocs, Events: n,
 			Note: "FHIR discharge posted -> router -> PostgreSQL -> outbox -> notification on carehub.notify.<org>.discharged"},
-		Result{Name: "webhook-delivery", Connections: p.connections, EventsPerS: float64(n) / hookElapsed.Seconds(), P50Ms: hp50, P99Ms: hp99,
-			OfferedPerS: p.offered, Events: n,
-			Note: "FHIR discharge posted -> ... -> signed webhook received by a loopback receiver (2xx); events/s over the same saturation run"}, nil
+		Result{Name: "webhook-delivery", Connections: p.connections, EventsPerS: float64(hookEvents) / hookElapsed.Seconds(), P50Ms: hp50, P99Ms: hp99,
+			OfferedPerS: p.offered, Events: hookEvents,
+			Note: "FHIR discharge posted -> ... -> signed webhook received by a loopback receiver (2xx); events/s over the same saturation run" + hookNote}, nil
 }
 
 // waitIdle waits until the router has applied every event and the relay
