@@ -62,25 +62,11 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 	if ierr := checkManagingOrganization(in.org, ep, idx, in.path); ierr != nil {
 		return out, ierr
 	}
-	patient, patientPath, ierr := resolvePatient(&ep.Patient, "patient", in.encounter.Raw, idx, in.path)
-	if ierr != nil {
-		return out, ierr
-	}
-	if p, ok := in.paths[resourceKey(patient)]; ok {
-		patientPath = p
-	}
-	key, warnings, ierr := a.patientKey(patient, patientPath)
+	patient, key, warnings, ierr := a.keyedPatient(in, &ep.Patient, "patient", in.encounter.Raw, idx)
 	if ierr != nil {
 		return out, ierr
 	}
 	out.warnings = warnings
-	if patient.FullURL == "" {
-		patient.FullURL = "urn:uuid:" + event.ID("patient", key)
-	}
-	identity := in.identity
-	if identity == "" {
-		identity = "EpisodeOfCare|" + id + "|" + in.versionOf(in.encounter.Raw)
-	}
 	at := in.received
 	if ep.Period != nil {
 		when := ep.Period.Start
@@ -93,26 +79,9 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 			}
 		}
 	}
-	epURL := in.encounter.FullURL
-	if epURL == "" {
-		epURL = "urn:uuid:" + event.ID("fullUrl", in.org.ID, "EpisodeOfCare", id)
-	}
-	resources := []fhir.Resource{{FullURL: epURL, Type: "EpisodeOfCare", ID: id, Raw: in.encounter.Raw}, patient}
-	for _, r := range in.others {
-		if r.Type == "Organization" || r.Type == "Location" {
-			resources = append(resources, r)
-		}
-	}
-	data, err := json.Marshal(fhir.NewCollectionBundle(in.received.UTC().Format(time.RFC3339Nano), resources))
-	if err != nil {
-		return out, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
-	}
-	ce, err := event.New(event.Fact{
-		ID: event.ID("fhir", in.org.ID, identity), Type: typ, Source: "/adapters/fhir/" + in.org.ID,
-		Subject: "EpisodeOfCare/" + id, Time: at, PatientKey: key, Organisation: in.org.ID, Data: data,
-	})
-	if err != nil {
-		return out, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
+	ce, ierr := in.fact(fhir.Resource{FullURL: in.encounter.FullURL, Type: "EpisodeOfCare", ID: id, Raw: in.encounter.Raw}, patient, key, typ, at)
+	if ierr != nil {
+		return out, ierr
 	}
 	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
 	out.location = "EpisodeOfCare/" + id

@@ -91,33 +91,54 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	if ierr := checkFacility(in.org, enc, idx, in.path); ierr != nil {
 		return out, ierr
 	}
-	patient, patientPath, ierr := resolvePatient(enc.Subject, "subject", raw, idx, in.path)
+	patient, key, warnings, ierr := a.keyedPatient(in, enc.Subject, "subject", raw, idx)
 	if ierr != nil {
 		return out, ierr
+	}
+	out.warnings = warnings
+	ce, ierr := in.fact(fhir.Resource{FullURL: in.encounter.FullURL, Type: "Encounter", ID: id, Raw: raw}, patient, key, typ, in.received)
+	if ierr != nil {
+		return out, ierr
+	}
+	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
+	out.location = "Encounter/" + id
+	return out, nil
+}
+
+// keyedPatient resolves the Patient a focus resource refers to with
+// subject (its element name, for error paths), validates its identifiers,
+// and returns it with its patient key and a fullUrl.
+func (a *Adapter) keyedPatient(in encounterInput, subject *samply.Reference, element string, raw []byte, idx *fhir.ResourceIndex) (fhir.Resource, string, []fhir.Issue, *ingestError) {
+	patient, patientPath, ierr := resolvePatient(subject, element, raw, idx, in.path)
+	if ierr != nil {
+		return fhir.Resource{}, "", nil, ierr
 	}
 	if p, ok := in.paths[resourceKey(patient)]; ok {
 		patientPath = p
 	}
 	key, warnings, ierr := a.patientKey(patient, patientPath)
 	if ierr != nil {
-		return out, ierr
+		return fhir.Resource{}, "", nil, ierr
 	}
-	out.warnings = warnings
 	if patient.FullURL == "" {
 		patient.FullURL = "urn:uuid:" + event.ID("patient", key)
 	}
+	return patient, key, warnings, nil
+}
 
+// fact builds the event for a focus resource (Encounter or EpisodeOfCare):
+// its data is a collection Bundle of the focus, the Patient and the
+// request's Organizations and Locations; its id comes from the message id
+// or from the resource's id and version.
+func (in encounterInput) fact(focus, patient fhir.Resource, key string, typ event.Type, at time.Time) (cloudevents.Event, *ingestError) {
 	identity := in.identity
 	if identity == "" {
-		version := in.versionOf(raw)
-		identity = "Encounter|" + id + "|" + version
+		identity = focus.Type + "|" + focus.ID + "|" + in.versionOf(focus.Raw)
 	}
-	eventID := event.ID("fhir", in.org.ID, identity)
-	encURL := in.encounter.FullURL
-	if encURL == "" {
-		encURL = "urn:uuid:" + event.ID("fullUrl", in.org.ID, "Encounter", id)
+	if focus.FullURL == "" {
+		focus.FullURL = "urn:uuid:" + event.ID("fullUrl", in.org.ID, focus.Type, focus.ID)
 	}
-	resources := []fhir.Resource{{FullURL: encURL, Type: "Encounter", ID: id, Raw: raw}, patient}
+	resources := []fhir.Resource{focus, patient}
 	for _, r := range in.others {
 		if r.Type == "Organization" || r.Type == "Location" {
 			resources = append(resources, r)
@@ -125,18 +146,16 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	}
 	data, err := json.Marshal(fhir.NewCollectionBundle(in.received.UTC().Format(time.RFC3339Nano), resources))
 	if err != nil {
-		return out, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
+		return cloudevents.Event{}, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
 	}
 	ce, err := event.New(event.Fact{
-		ID: eventID, Type: typ, Source: "/adapters/fhir/" + in.org.ID, Subject: "Encounter/" + id,
-		Time: in.received, PatientKey: key, Organisation: in.org.ID, Data: data,
+		ID: event.ID("fhir", in.org.ID, identity), Type: typ, Source: "/adapters/fhir/" + in.org.ID,
+		Subject: focus.Type + "/" + focus.ID, Time: at, PatientKey: key, Organisation: in.org.ID, Data: data,
 	})
 	if err != nil {
-		return out, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
+		return cloudevents.Event{}, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
 	}
-	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
-	out.location = "Encounter/" + id
-	return out, nil
+	return ce, nil
 }
 
 // versionOf names the version of a resource: meta.versionId when the
