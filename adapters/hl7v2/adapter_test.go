@@ -400,3 +400,57 @@ func readTestdataB(b *testing.B, name string) []byte {
 	}
 	return raw
 }
+
+func TestEventTimeIsTheSendersTime(t *testing.T) {
+	stockholm, err := time.LoadLocation("Europe/Stockholm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := string(readTestdata(t, "a03-ryhov-utf8.hl7"))
+	msh7 := strings.Split(strings.SplitN(raw, "\r", 2)[0], "|")[6]
+	tests := []struct {
+		name       string
+		msh7, evn2 string
+		want       time.Time
+	}{
+		{"EVN-2 wins", "202611201000", "202611200930", time.Date(2026, 11, 20, 9, 30, 0, 0, stockholm)},
+		{"MSH-7 without EVN-2", "202611201000", "", time.Date(2026, 11, 20, 10, 0, 0, 0, stockholm)},
+		{"offset honoured", "20261120100000+0000", "", time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)},
+		{"sender clock ahead: arrival time", "202612011000", "", fixedNow},
+		{"date only is too coarse: arrival time", "20261120", "", fixedNow},
+		{"garbage: arrival time", "yesterday", "", fixedNow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, pub, _ := newTestAdapter(t)
+			msg := strings.Replace(raw, "|"+msh7+"|", "|"+tt.msh7+"|", 1)
+			msg = setEVN2(t, msg, tt.evn2)
+			acks := a.Handle(context.Background(), []byte(msg), false, "test")
+			if code, _, errCode, _ := ackOf(t, acks[0]); code != AckAccept {
+				t.Fatalf("ACK %s %s", code, errCode)
+			}
+			if got := pub.events[0].Time(); !got.Equal(tt.want) {
+				t.Errorf("event time %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// setEVN2 replaces EVN-2 in msg, adding an EVN segment after MSH if needed.
+func setEVN2(t *testing.T, msg, evn2 string) string {
+	t.Helper()
+	segs := strings.Split(msg, "\r")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "EVN|") {
+			f := strings.Split(s, "|")
+			for len(f) < 3 {
+				f = append(f, "")
+			}
+			f[2] = evn2
+			segs[i] = strings.Join(f, "|")
+			return strings.Join(segs, "\r")
+		}
+	}
+	segs = append(segs[:1], append([]string{"EVN|A03|" + evn2}, segs[1:]...)...)
+	return strings.Join(segs, "\r")
+}

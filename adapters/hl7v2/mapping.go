@@ -140,9 +140,32 @@ func (mp *mapper) mapMessage(msg *hl7.Message, received time.Time) (directory.Or
 		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding event data: %v", err)
 	}
 	return org, event.Fact{
-		ID: eventID, Type: typ, Source: source, Subject: "Encounter/" + *enc.Id, Time: received,
+		ID: eventID, Type: typ, Source: source, Subject: "Encounter/" + *enc.Id, Time: mp.sourceTime(msg, received),
 		PatientKey: key, Organisation: org.ID, Data: data,
 	}, nil
+}
+
+// maxClockSkew is how far ahead of carehub's clock a sender's timestamp may
+// be before it is distrusted.
+const maxClockSkew = 5 * time.Minute
+
+// sourceTime is when the event happened at the sender: EVN-2 (recorded
+// date/time), else MSH-7 (message date/time), else when it arrived. The
+// rules order a patient's facts by it, so a queued feed replayed hours late,
+// or a simulated history, keeps its own order. A timestamp that does not
+// parse or lies in the future (a sender clock ahead) is not trusted.
+func (mp *mapper) sourceTime(msg *hl7.Message, received time.Time) time.Time {
+	for _, field := range []string{"EVN-2.1", "MSH-7.1"} {
+		v := msg.Get(field)
+		if v == "" {
+			continue
+		}
+		_, t, err := fhirDateTime(v, mp.loc)
+		if err == nil && len(strings.TrimSpace(v)) >= 12 && !t.After(received.Add(maxClockSkew)) {
+			return t
+		}
+	}
+	return received
 }
 
 func patientURL(key string) string { return "urn:uuid:" + event.ID("patient", key) }
@@ -482,7 +505,7 @@ func (mp *mapper) merge(msg *hl7.Message, org directory.Organisation, patient sa
 		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding event data: %v", err)
 	}
 	return org, event.Fact{
-		ID: eventID, Type: event.PatientMerged, Source: source, Subject: "Patient", Time: received,
+		ID: eventID, Type: event.PatientMerged, Source: source, Subject: "Patient", Time: mp.sourceTime(msg, received),
 		PatientKey: key, Organisation: org.ID, Data: data,
 	}, nil
 }
