@@ -112,6 +112,22 @@ type Organisation struct {
 	// EscalateTo is the organisation told, besides this one, when this one
 	// lets a deadline pass (for instance a region's coordination unit).
 	EscalateTo string `yaml:"escalateTo"`
+	// PaymentAgreement is the regional agreement on when a municipality's
+	// payment responsibility begins for a patient still in hospital after
+	// utskrivningsklar. Set on a hospital it is the region's agreement for
+	// its discharges; set on a municipality it overrides that for the
+	// municipality's residents. Nil: the law's default, 3 calendar days.
+	PaymentAgreement *PaymentAgreement `yaml:"paymentAgreement"`
+}
+
+// PaymentAgreement is how payment-responsibility days are counted.
+type PaymentAgreement struct {
+	// Days is the number of calendar days after the utskrivningsklar
+	// notice, 1 to 30.
+	Days int `yaml:"days"`
+	// DayZeroBeforeNoon counts the notice's own day when it was sent before
+	// 12:00 local time (Stockholm: 2 days, day 0 counting before noon).
+	DayZeroBeforeNoon bool `yaml:"dayZeroBeforeNoon"`
 }
 
 // Webhook is an endpoint an organisation receives its notifications at.
@@ -190,6 +206,10 @@ func (o Organisation) clone() Organisation {
 	o.Webhooks = slices.Clone(o.Webhooks)
 	for i := range o.Webhooks {
 		o.Webhooks[i].Kinds = slices.Clone(o.Webhooks[i].Kinds)
+	}
+	if o.PaymentAgreement != nil {
+		a := *o.PaymentAgreement
+		o.PaymentAgreement = &a
 	}
 	return o
 }
@@ -460,6 +480,10 @@ const (
 	fieldWebhooks          = "webhooks"
 	fieldOptOut            = "optOut"
 	fieldEscalateTo        = "escalateTo"
+	fieldPaymentAgreement  = "paymentAgreement"
+
+	agreementDays = "days"
+	agreementNoon = "dayZeroBeforeNoon"
 
 	hookURL       = "url"
 	hookSecret    = "secret"
@@ -468,7 +492,8 @@ const (
 	hookKinds     = "kinds"
 
 	topFieldList  = "organisations, auditTokens"
-	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks, optOut, escalateTo"
+	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks, optOut, escalateTo, paymentAgreement"
+	agreementList = "days, dayZeroBeforeNoon"
 	hookFieldList = "url, secret, secretEnv, payload, kinds"
 )
 
@@ -519,7 +544,8 @@ func (l *itemLines) line(field string, elem int) int {
 
 type orgLines struct {
 	itemLines
-	hooks []itemLines // one per webhook, in file order
+	hooks     []itemLines // one per webhook, in file order
+	agreement itemLines
 }
 
 // place is a mapping whose fields are validated: the top level, an
@@ -696,9 +722,56 @@ func (s *source) walkOrg(i int, item *yaml.Node, o *Organisation) []issue {
 			return target{list: &o.OptOut}, true
 		case fieldEscalateTo:
 			return target{str: &o.EscalateTo}, true
+		case fieldPaymentAgreement:
+			return target{walk: func(_, v *yaml.Node) []issue { return s.walkAgreement(i, v, o) }}, true
 		}
 		return target{}, false
 	})
+}
+
+// walkAgreement reads a paymentAgreement mapping. Its values are parsed
+// here, where their lines are known; validate checks the ranges.
+func (s *source) walkAgreement(org int, v *yaml.Node, o *Organisation) []issue {
+	p := place{path: s.org(org).fieldPath(fieldPaymentAgreement, -1)}
+	if isNull(v) {
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		s.orgs[org].broken[fieldPaymentAgreement] = true
+		return []issue{s.issue(v.Line, p.path, "must be a mapping with the fields %s, not a %s", agreementList, nodeKind(v))}
+	}
+	s.orgs[org].agreement = newItemLines(v.Line)
+	p.lines = &s.orgs[org].agreement
+	var days, noon string
+	issues := s.walkFields(v, p, agreementList, "known fields are "+agreementList, func(field string) (target, bool) {
+		switch field {
+		case agreementDays:
+			return target{str: &days}, true
+		case agreementNoon:
+			return target{str: &noon}, true
+		}
+		return target{}, false
+	})
+	a := &PaymentAgreement{}
+	if n, err := strconv.Atoi(days); err == nil {
+		a.Days = n
+	} else if days == "" && !p.broken(agreementDays) {
+		s.orgs[org].broken[fieldPaymentAgreement] = true
+		issues = append(issues, s.fieldIssue(p, agreementDays, -1, "is required: calendar days after the notice, 1 to 30"))
+	} else if !p.broken(agreementDays) {
+		s.orgs[org].broken[fieldPaymentAgreement] = true
+		issues = append(issues, s.fieldIssue(p, agreementDays, -1, "%q must be a whole number of calendar days, 1 to 30", days))
+	}
+	switch noon {
+	case "", "false":
+	case "true":
+		a.DayZeroBeforeNoon = true
+	default:
+		s.orgs[org].broken[fieldPaymentAgreement] = true
+		issues = append(issues, s.fieldIssue(p, agreementNoon, -1, "%q must be true or false", noon))
+	}
+	o.PaymentAgreement = a
+	return issues
 }
 
 func (s *source) walkHooks(org int, list *yaml.Node, hooks *[]Webhook) []issue {
@@ -1009,6 +1082,15 @@ func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 				add(org, fieldEscalateTo, -1, "%q is not an organisation id in this directory", o.EscalateTo)
 			} else if o.EscalateTo == o.ID {
 				add(org, fieldEscalateTo, -1, "an organisation cannot escalate to itself")
+			}
+		}
+
+		if ok(fieldPaymentAgreement) && o.PaymentAgreement != nil {
+			switch {
+			case o.Kind.valid() && o.Kind != KindHospital && o.Kind != KindMunicipality:
+				add(org, fieldPaymentAgreement, -1, "only hospitals (the region's agreement) and municipalities have payment agreements, not %q", o.Kind)
+			case o.PaymentAgreement.Days < 1 || o.PaymentAgreement.Days > 30:
+				add(org, fieldPaymentAgreement, -1, "days must be 1 to 30 calendar days, not %d", o.PaymentAgreement.Days)
 			}
 		}
 

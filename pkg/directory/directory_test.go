@@ -338,6 +338,14 @@ func TestLoadErrors(t *testing.T) {
 			":5: auditTokens[3]: same token hash as auditTokens[0] on line 2",
 			":6: auditTokens[4]: same token hash as organisations[0].apiTokens[0] on line 11; an auditor token must not also be an organisation's token",
 		}},
+		{file: "bad-payment-agreement.yaml", want: []string{
+			`:5: organisations[0].paymentAgreement.days: "two" must be a whole number of calendar days, 1 to 30`,
+			`:12: organisations[1].paymentAgreement.dayZeroBeforeNoon: "yes please" must be true or false`,
+			`:16: organisations[2].paymentAgreement: only hospitals (the region's agreement) and municipalities have payment agreements, not "primary-care"`,
+			`:21: organisations[3].paymentAgreement.dayzero: unknown field; known fields are days, dayZeroBeforeNoon`,
+			`:21: organisations[3].paymentAgreement: days must be 1 to 30 calendar days, not 45`,
+			`:26: organisations[4].paymentAgreement: must be a mapping with the fields days, dayZeroBeforeNoon, not a list`,
+		}},
 		{file: "audit-tokens-not-a-list.yaml", want: []string{
 			":1: auditTokens: must be a list, e.g. [a, b], not a single value",
 		}},
@@ -762,5 +770,32 @@ func TestOptOutKinds(t *testing.T) {
 	bad.OptOut = []string{"Discharged"}
 	if _, err := New([]Organisation{bad}); err == nil || !strings.Contains(err.Error(), "organisations[0].optOut[0]") {
 		t.Errorf("err = %v, want a complaint about optOut[0]", err)
+	}
+}
+
+func TestPaymentAgreement(t *testing.T) {
+	d, err := Parse([]byte(`organisations:
+  - id: sll-karolinska
+    name: Karolinska
+    kind: hospital
+    paymentAgreement: {days: 2, dayZeroBeforeNoon: true}
+  - id: jonkoping-kommun
+    name: Jönköpings kommun
+    kind: municipality
+    municipalityCodes: ["0680"]
+`), "dir.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := d.Organisation("sll-karolinska")
+	if o.PaymentAgreement == nil || *o.PaymentAgreement != (PaymentAgreement{Days: 2, DayZeroBeforeNoon: true}) {
+		t.Errorf("agreement = %+v", o.PaymentAgreement)
+	}
+	o.PaymentAgreement.Days = 9
+	if again, _ := d.Organisation("sll-karolinska"); again.PaymentAgreement.Days != 2 {
+		t.Error("changing a returned agreement changed the directory")
+	}
+	if m, _ := d.Organisation("jonkoping-kommun"); m.PaymentAgreement != nil {
+		t.Errorf("municipality without an agreement got %+v", m.PaymentAgreement)
 	}
 }
