@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -453,4 +454,57 @@ func setEVN2(t *testing.T, msg, evn2 string) string {
 	}
 	segs = append(segs[:1], append([]string{"EVN|A03|" + evn2}, segs[1:]...)...)
 	return strings.Join(segs, "\r")
+}
+
+func TestPostDischargeSupportFlag(t *testing.T) {
+	tests := []struct {
+		zuk  string
+		want *bool
+	}{
+		{"", nil},
+		{"\rZUK|||Y", ptr(true)},
+		{"\rZUK|||N", ptr(false)},
+		{"\rZUK|Y||", nil}, // utskrivningsklar, silent on support
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimSpace(tt.zuk), func(t *testing.T) {
+			a, pub, _ := newTestAdapter(t)
+			msg := strings.TrimRight(string(readTestdata(t, "a01-ryhov-utf8.hl7")), "\r\n") + tt.zuk + "\r"
+			acks := a.Handle(context.Background(), []byte(msg), false, "test")
+			if code, _, errCode, _ := ackOf(t, acks[0]); code != AckAccept {
+				t.Fatalf("ACK %s %s", code, errCode)
+			}
+			resources, err := fhir.ParseCollectionBundle(pub.events[0].Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var enc struct {
+				Extension []struct {
+					URL          string `json:"url"`
+					ValueBoolean *bool  `json:"valueBoolean"`
+				} `json:"extension"`
+			}
+			if err := json.Unmarshal(resources[0].Raw, &enc); err != nil {
+				t.Fatal(err)
+			}
+			var got *bool
+			for _, x := range enc.Extension {
+				if x.URL == ExtensionPostDischargeSupport {
+					got = x.ValueBoolean
+				}
+			}
+			if (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {
+				t.Errorf("post-discharge-support = %v, want %v", fmtBool(got), fmtBool(tt.want))
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func fmtBool(b *bool) string {
+	if b == nil {
+		return "absent"
+	}
+	return strconv.FormatBool(*b)
 }

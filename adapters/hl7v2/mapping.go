@@ -24,8 +24,8 @@ const (
 	SystemPatientClass            = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 	ExtensionExpectedDischarge    = "https://carehub.se/fhir/StructureDefinition/expected-discharge"
 	ExtensionDischargeReadiness   = "https://carehub.se/fhir/StructureDefinition/discharge-readiness"
-	ExtensionMergedPatientKey     = "https://carehub.se/fhir/StructureDefinition/merged-patient-key"
 	ExtensionPostDischargeSupport = "https://carehub.se/fhir/StructureDefinition/post-discharge-support"
+	ExtensionMergedPatientKey     = "https://carehub.se/fhir/StructureDefinition/merged-patient-key"
 )
 
 // triggerMapping says what an ADT trigger event means.
@@ -429,6 +429,17 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 	if r := readiness(msg); r != "" {
 		ext := samply.Extension{Url: ExtensionDischargeReadiness, ValueCode: &r}
 		enc.Extension = append(enc.Extension, ext)
+	}
+	// ZUK-3: the hospital judges the patient will need municipal or
+	// primary care after discharge, which calls for an inskrivningsmeddelande
+	// even without a known home-care episode.
+	switch strings.ToUpper(msg.Get("ZUK-3")) {
+	case "Y":
+		v := true
+		enc.Extension = append(enc.Extension, samply.Extension{Url: ExtensionPostDischargeSupport, ValueBoolean: &v})
+	case "N":
+		v := false
+		enc.Extension = append(enc.Extension, samply.Extension{Url: ExtensionPostDischargeSupport, ValueBoolean: &v})
 	}
 	return enc, nil
 }

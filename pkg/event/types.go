@@ -87,6 +87,10 @@ const (
 	// KindHomeToHospital: a patient with an active home-care, short-term
 	// or SSIH episode was admitted.
 	KindHomeToHospital NotificationKind = "home-to-hospital"
+	// KindTransfer: the patient moved between organisations' care
+	// (hospital, short-term unit, another hospital); both sides are told,
+	// so the chain of custody has no gap.
+	KindTransfer NotificationKind = "transfer"
 	// KindCancelled retracts an earlier notification whose facts were
 	// cancelled.
 	KindCancelled NotificationKind = "cancelled"
@@ -101,7 +105,7 @@ const (
 // NotificationKinds lists every kind.
 func NotificationKinds() []NotificationKind {
 	return []NotificationKind{KindAdmission, KindDischargePlanned, KindDischargeReady, KindDischargeReadyWithdrawn,
-		KindDischarged, KindReadmission, KindHomeToHospital, KindCancelled, KindOverdue, KindPaymentResponsibility}
+		KindDischarged, KindReadmission, KindHomeToHospital, KindTransfer, KindCancelled, KindOverdue, KindPaymentResponsibility}
 }
 
 // Type returns the CloudEvents type of a notification of this kind.

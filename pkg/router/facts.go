@@ -23,6 +23,7 @@ var errPoison = errors.New("event cannot be applied")
 const (
 	extExpectedDischarge  = "https://carehub.se/fhir/StructureDefinition/expected-discharge"
 	extDischargeReadiness = "https://carehub.se/fhir/StructureDefinition/discharge-readiness"
+	extPostDischarge      = "https://carehub.se/fhir/StructureDefinition/post-discharge-support"
 	extCareUnit           = "https://carehub.se/fhir/StructureDefinition/care-unit"
 	extCareContext        = "https://carehub.se/fhir/StructureDefinition/care-context"
 	systemHomecareService = "https://carehub.se/fhir/CodeSystem/homecare-service"
@@ -112,6 +113,8 @@ func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
 			ef.ExpectedDischarge = parseTime(x.ValueDateTime)
 		case extDischargeReadiness:
 			ef.Readiness = deref(x.ValueCode)
+		case extPostDischarge:
+			ef.PostDischargeSupport = x.ValueBoolean
 		}
 	}
 	if d.fact.Type == event.EncounterDischargeReady && ef.Readiness == "" {

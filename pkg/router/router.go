@@ -546,6 +546,7 @@ var kindText = map[event.NotificationKind]string{
 	event.KindDischarged:              "Patient discharged from inpatient care",
 	event.KindReadmission:             "Patient readmitted",
 	event.KindHomeToHospital:          "Patient with home care admitted to hospital",
+	event.KindTransfer:                "Patient moved between care organisations",
 	event.KindCancelled:               "Earlier notification retracted",
 }
 

@@ -90,7 +90,7 @@ func (d *Decision) deadlines(s *stay, receivers []receiver, dir Directory, cfg C
 				DueAt: ready.Add(cfg.AcknowledgeWithin), NotificationID: notice, EncounterOrg: s.org, EncounterID: s.id,
 				Reason: "the utskrivningsklar notice was not acknowledged in time"})
 			d.addDeadline(Deadline{Kind: DeadlinePaymentResponsibility, OrgID: org.ID, EscalateTo: "",
-				DueAt: cfg.Payment.PaymentDate(ready, cfg.Location), EncounterOrg: s.org, EncounterID: s.id,
+				DueAt: paymentAgreement(org, s.org, dir, cfg).PaymentDate(ready, cfg.Location), EncounterOrg: s.org, EncounterID: s.id,
 				Reason: "payment responsibility begins: the patient is still in hospital after utskrivningsklar"})
 		case directory.KindPrimaryCare:
 			d.addDeadline(Deadline{Kind: DeadlineSIPInvitation, OrgID: org.ID, EscalateTo: org.EscalateTo,
@@ -98,6 +98,19 @@ func (d *Decision) deadlines(s *stay, receivers []receiver, dir Directory, cfg C
 				Reason: "no SIP invitation (acknowledgement) within the deadline after utskrivningsklar"})
 		}
 	}
+}
+
+// paymentAgreement is the agreement that counts for a municipality's
+// resident discharged from hospitalOrg: the municipality's own, else the
+// region's (set on the hospital), else the configured default.
+func paymentAgreement(municipality directory.Organisation, hospitalOrg string, dir Directory, cfg Config) PaymentAgreement {
+	if a := municipality.PaymentAgreement; a != nil {
+		return PaymentAgreement(*a)
+	}
+	if h, ok := dir.Organisation(hospitalOrg); ok && h.PaymentAgreement != nil {
+		return PaymentAgreement(*h.PaymentAgreement)
+	}
+	return cfg.Payment
 }
 
 func (d *Decision) addDeadline(dl Deadline) {

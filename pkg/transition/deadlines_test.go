@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/transition"
 )
@@ -79,5 +80,45 @@ func TestDeadlinesFollowReadiness(t *testing.T) {
 		if len(d.Deadlines) != 0 {
 			t.Errorf("%s: deadlines %v remain", name, d.Deadlines)
 		}
+	}
+}
+
+// TestPaymentAgreementFromDirectory: a municipality's own agreement wins
+// over the region's (on the hospital), which wins over the default.
+func TestPaymentAgreementFromDirectory(t *testing.T) {
+	loc := stockholm(t)
+	region := &directory.PaymentAgreement{Days: 2, DayZeroBeforeNoon: true}
+	own := &directory.PaymentAgreement{Days: 5}
+	// at(1) is 09:00 Stockholm on Friday 20 November 2026.
+	tests := []struct {
+		name                string
+		hospital, municipal *directory.PaymentAgreement
+		want                time.Time
+	}{
+		{"no agreement: 3 calendar days", nil, nil, time.Date(2026, 11, 23, 0, 0, 0, 0, loc)},
+		{"the region's agreement on the hospital", region, nil, time.Date(2026, 11, 21, 0, 0, 0, 0, loc)},
+		{"the municipality's own agreement wins", region, own, time.Date(2026, 11, 25, 0, 0, 0, 0, loc)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, err := directory.New([]directory.Organisation{
+				{ID: "rjl-ryhov", Name: "Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}, PaymentAgreement: tt.hospital},
+				{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}, PaymentAgreement: tt.municipal},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			facts := []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischargeReady, 1)}
+			d := transition.Evaluate(transition.Timeline{Patient: transition.Patient{Key: "k", MunicipalityCode: "0680"}, Facts: facts}, dir, transition.Config{Location: loc})
+			var got time.Time
+			for _, dl := range d.Deadlines {
+				if dl.Kind == transition.DeadlinePaymentResponsibility {
+					got = dl.DueAt
+				}
+			}
+			if !got.Equal(tt.want) {
+				t.Errorf("payment responsibility from %s, want %s", got, tt.want)
+			}
+		})
 	}
 }

@@ -27,6 +27,10 @@ type EncounterFact struct {
 	ExpectedDischarge *time.Time
 	Readiness         string // "ready", "withdrawn" or ""
 	Destination       string // discharged-to facility id
+	// PostDischargeSupport is the hospital's own judgement that the patient
+	// will need municipal or primary care after discharge (HL7 ZUK-3, FHIR
+	// extension post-discharge-support); nil when the event does not say.
+	PostDischargeSupport *bool `json:",omitempty"`
 }
 
 // EpisodeFact is what one episode event says about a municipal or SSIH
@@ -161,6 +165,8 @@ type stay struct {
 	expected    []time.Time // every expected discharge date announced
 	readyAt     *time.Time
 	withdrawnAt *time.Time
+	// needsSupport is the latest PostDischargeSupport said about the stay.
+	needsSupport bool
 }
 
 // episode is an episode folded from its facts; spans are its active periods.
@@ -234,6 +240,9 @@ func applyEncounter(s *stay, f Fact) {
 	}
 	if s.admittedAt.IsZero() && f.Type != event.EncounterPreAdmitted {
 		s.admittedAt = f.At
+	}
+	if e.PostDischargeSupport != nil {
+		s.needsSupport = *e.PostDischargeSupport
 	}
 	if e.ExpectedDischarge != nil && !slices.ContainsFunc(s.expected, e.ExpectedDischarge.Equal) {
 		s.expected = append(s.expected, *e.ExpectedDischarge)
@@ -315,8 +324,9 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 		}
 		receivers := d.postDischargeReceivers(p, active, dir)
 		// Inskrivningsmeddelande when the patient may need municipal or
-		// primary care afterwards: an active episode says so.
-		if len(active) > 0 {
+		// primary care afterwards: an active episode says so, and so may
+		// the hospital.
+		if len(active) > 0 || s.needsSupport {
 			d.toAll(receivers, event.KindAdmission, s, "inskrivningsmeddelande (law 2017:612)")
 		}
 		for _, exp := range s.expected {
@@ -352,6 +362,7 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 			}
 		}
 	}
+	d.transfers(stays, episodes)
 	return d
 }
 

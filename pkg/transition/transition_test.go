@@ -176,6 +176,58 @@ func TestScenarios(t *testing.T) {
 			want: []string{"discharged>jonkoping-kommun"},
 		},
 		{
+			name:    "hospital flags post-discharge support: inskrivningsmeddelande without an episode",
+			patient: jonkopingPatient,
+			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0, supportNeeded(true))},
+			want:    []string{"admission>jonkoping-kommun", "admission>rjl-vc-haga"},
+		},
+		{
+			name:    "support flag withdrawn before any other fact: the latest word counts",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0, supportNeeded(true)),
+				enc("e1", event.EncounterUpdated, 3, supportNeeded(false))},
+			want: nil,
+		},
+		{
+			name:    "transfer hospital to hospital within a day",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 30),
+				enc("l1", event.EncounterAdmitted, 34, ljungby)},
+			want: []string{"discharged>jonkoping-kommun", "readmission>jonkoping-kommun", "readmission>rjl-ryhov",
+				"transfer>rjl-ryhov", "transfer>rkl-ljungby"},
+		},
+		{
+			name:    "same hospital again within a day is a readmission, not a transfer",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 30),
+				enc("e2", event.EncounterAdmitted, 34)},
+			want: []string{"discharged>jonkoping-kommun", "readmission>jonkoping-kommun", "readmission>rjl-ryhov"},
+		},
+		{
+			name:    "korttidsenhet more than a day after discharge: no transfer",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 30),
+				episode("k1", "jkpg-kortis", "short-term-unit", event.EpisodeStarted, 55)},
+			want: []string{"discharged>jonkoping-kommun"},
+		},
+		{
+			name:    "hospital to korttidsenhet to another hospital: each move told to both sides",
+			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
+			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0),
+				enc("e1", event.EncounterDischarged, 30, func(e *transition.EncounterFact) { e.Destination = "KORTIS" }),
+				episode("k1", "jkpg-kortis", "short-term-unit", event.EpisodeStarted, 31),
+				enc("l1", event.EncounterAdmitted, 100, ljungby),
+				episode("k1", "jkpg-kortis", "short-term-unit", event.EpisodePaused, 101),
+			},
+			want: []string{
+				"admission>jkpg-kortis", "admission>jonkoping-kommun",
+				"discharged>jkpg-kortis", "discharged>jonkoping-kommun",
+				"home-to-hospital>jkpg-kortis", "home-to-hospital>rkl-ljungby",
+				"readmission>jkpg-kortis", "readmission>jonkoping-kommun", "readmission>rjl-ryhov",
+				"transfer>jkpg-kortis", "transfer>jkpg-kortis", "transfer>rjl-ryhov", "transfer>rkl-ljungby",
+			},
+		},
+		{
 			name:    "municipality missing from the directory is reported, not dropped",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0999"},
 			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10)},
@@ -201,6 +253,10 @@ func TestScenarios(t *testing.T) {
 }
 
 func ljungby(e *transition.EncounterFact) { e.OrgID = "rkl-ljungby" }
+
+func supportNeeded(v bool) func(*transition.EncounterFact) {
+	return func(e *transition.EncounterFact) { e.PostDischargeSupport = &v }
+}
 
 // TestPalliativePathJonkoping follows the seed case: an SSIH patient at
 // home is admitted acutely, goes to a korttidsenhet and home again.
@@ -265,7 +321,14 @@ func generateHistory(rng *rand.Rand) []transition.Fact {
 	for s := range 1 + rng.IntN(3) {
 		id := fmt.Sprintf("e%d", s)
 		h += float64(rng.IntN(24 * 40))
-		facts = append(facts, enc(id, event.EncounterAdmitted, h))
+		var mods []func(*transition.EncounterFact)
+		if rng.IntN(3) == 0 {
+			mods = append(mods, ljungby)
+		}
+		if rng.IntN(4) == 0 {
+			mods = append(mods, supportNeeded(true))
+		}
+		facts = append(facts, enc(id, event.EncounterAdmitted, h, mods...))
 		if rng.IntN(2) == 0 {
 			facts = append(facts, enc(id, event.EncounterDischargePlanned, h+5, func(e *transition.EncounterFact) { x := at(h + 72); e.ExpectedDischarge = &x }))
 		}
@@ -273,12 +336,18 @@ func generateHistory(rng *rand.Rand) []transition.Fact {
 			facts = append(facts, enc(id, event.EncounterDischargeReady, h+30))
 		}
 		h += float64(24 + rng.IntN(200))
-		facts = append(facts, enc(id, event.EncounterDischarged, h))
+		facts = append(facts, enc(id, event.EncounterDischarged, h, mods...))
+		if rng.IntN(3) == 0 {
+			// On to a korttidsenhet, for a while.
+			k := fmt.Sprintf("k%d", s)
+			facts = append(facts, episode(k, "jkpg-kortis", "short-term-unit", event.EpisodeStarted, h+float64(rng.IntN(30))))
+			facts = append(facts, episode(k, "jkpg-kortis", "short-term-unit", event.EpisodeEnded, h+float64(30+rng.IntN(300))))
+		}
 		switch rng.IntN(5) {
 		case 0:
-			facts = append(facts, enc(id, event.EncounterCancelled, h+1))
+			facts = append(facts, enc(id, event.EncounterCancelled, h+1, mods...))
 		case 1:
-			facts = append(facts, enc(id, event.EncounterCancelled, h+1, func(e *transition.EncounterFact) { e.Status = "entered-in-error" }))
+			facts = append(facts, enc(id, event.EncounterCancelled, h+1, append(mods, func(e *transition.EncounterFact) { e.Status = "entered-in-error" })...))
 		}
 	}
 	return facts
