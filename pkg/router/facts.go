@@ -26,6 +26,7 @@ const (
 	extPostDischarge      = "https://carehub.se/fhir/StructureDefinition/post-discharge-support"
 	extCareUnit           = "https://carehub.se/fhir/StructureDefinition/care-unit"
 	extCareContext        = "https://carehub.se/fhir/StructureDefinition/care-context"
+	extMergedPatientKey   = "https://carehub.se/fhir/StructureDefinition/merged-patient-key"
 	systemHomecareService = "https://carehub.se/fhir/CodeSystem/homecare-service"
 )
 
@@ -40,6 +41,8 @@ type decodedFact struct {
 	// From the Patient in the event, empty when the event does not say.
 	municipalityCode, primaryCareHSA string
 	encounter                        *encounterRow
+	// mergedFrom is, for patient.merged, the prior patient key.
+	mergedFrom string
 }
 
 type encounterRow struct {
@@ -75,6 +78,8 @@ func decodeFact(e cloudevents.Event) (decodedFact, error) {
 			return d, fmt.Errorf("%w: first bundle entry is not an EpisodeOfCare", errPoison)
 		}
 		subject, err = d.decodeEpisode()
+	case "patient":
+		return d, d.decodeMerge(resources)
 	default:
 		return d, nil
 	}
@@ -176,6 +181,30 @@ func (d *decodedFact) decodeEpisode() (*samply.Reference, error) {
 	d.fact.Episode = f
 	subject := ep.Patient
 	return &subject, nil
+}
+
+// decodeMerge reads the prior patient key of an A40 merge from the
+// surviving Patient's extension.
+func (d *decodedFact) decodeMerge(resources []fhir.Resource) error {
+	if d.fact.Type != event.PatientMerged {
+		return nil
+	}
+	for _, r := range resources {
+		if r.Type != "Patient" {
+			continue
+		}
+		var p samply.Patient
+		if err := json.Unmarshal(r.Raw, &p); err != nil {
+			return fmt.Errorf("%w: decoding Patient: %w", errPoison, err)
+		}
+		for _, x := range p.Extension {
+			if x.Url == extMergedPatientKey && x.ValueString != nil {
+				d.mergedFrom = *x.ValueString
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: patient.merged without the merged patient key", errPoison)
 }
 
 func findPatient(subject *samply.Reference, resources []fhir.Resource, idx *fhir.ResourceIndex) *fhir.Resource {

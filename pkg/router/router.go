@@ -284,19 +284,22 @@ func (r *Router) apply(ctx context.Context, tx *store.Tx, p pending) error {
 	if err != nil || !st.Fresh {
 		return err
 	}
+	if f.mergedFrom != "" {
+		return r.merge(ctx, tx, st.Patient.Key, f)
+	}
 	if f.fact.Encounter == nil && f.fact.Episode == nil {
-		return nil // patient.merged: recorded; merging timelines is not done yet
+		return nil
 	}
 	patient := mergePatient(st.Patient, f)
 	var enc *store.Encounter
 	var ep *store.Episode
 	if e := f.fact.Encounter; e != nil {
 		enc = &store.Encounter{
-			OrgID: e.OrgID, ID: e.ID, PatientKey: f.patientKey, ClassCode: e.ClassCode, Status: e.Status,
+			OrgID: e.OrgID, ID: e.ID, PatientKey: patient.Key, ClassCode: e.ClassCode, Status: e.Status,
 			LastEventType: string(f.fact.Type), PeriodStart: e.Start, PeriodEnd: e.End, Resource: f.focus.Raw,
 		}
 	} else {
-		ep = &store.Episode{ID: f.fact.Episode.ID, PatientKey: f.patientKey, OrgID: f.fact.Episode.OrgID, Resource: f.focus.Raw}
+		ep = &store.Episode{ID: f.fact.Episode.ID, PatientKey: patient.Key, OrgID: f.fact.Episode.OrgID, Resource: f.focus.Raw}
 	}
 	factJSON, err := json.Marshal(f.fact)
 	if err != nil {
@@ -308,18 +311,42 @@ func (r *Router) apply(ctx context.Context, tx *store.Tx, p pending) error {
 	return r.evaluate(ctx, tx, patient, st, f.fact, enc)
 }
 
+// merge applies an A40: the prior patient's timeline joins the survivor's,
+// and the rules run over the joined timeline — a readmission or a
+// home-to-hospital that only the two records together show is found now.
+// Notifications both records already produced have the same ids and are
+// not sent again.
+func (r *Router) merge(ctx context.Context, tx *store.Tx, survivor string, f decodedFact) error {
+	if err := tx.MergePatients(ctx, f.mergedFrom, survivor, f.fact.EventID); err != nil {
+		return err
+	}
+	st, err := tx.State(ctx, survivor)
+	if err != nil {
+		return err
+	}
+	if len(st.Facts) == 0 {
+		return nil
+	}
+	return r.evaluate(ctx, tx, st.Patient, st, f.fact, nil)
+}
+
 // mergePatient merges what the fact says about the patient into state: a
 // fact that does not mention the address or the listed unit keeps what
 // earlier facts said.
 func mergePatient(patient store.Patient, f decodedFact) store.Patient {
-	patient.Key = f.patientKey
+	if patient.Key == "" {
+		patient.Key = f.patientKey
+	}
 	if f.municipalityCode != "" {
 		patient.MunicipalityCode = f.municipalityCode
 	}
 	if f.primaryCareHSA != "" {
 		patient.PrimaryCareHSA = f.primaryCareHSA
 	}
-	if f.patient != nil && (f.fact.Encounter != nil || len(patient.Resource) == 0) {
+	// A late fact under a merged-away key does not bring the old identity
+	// back.
+	if f.patient != nil && (f.patientKey == patient.Key || len(patient.Resource) == 0) &&
+		(f.fact.Encounter != nil || len(patient.Resource) == 0) {
 		patient.Resource = f.patient.Raw
 	}
 	return patient

@@ -13,7 +13,9 @@ import (
 // round trip (see Prefetch).
 type PatientState struct {
 	// Fresh is false when the event was applied before: change nothing.
-	Fresh        bool
+	Fresh bool
+	// Patient.Key is the key the fact belongs to: the surviving key when
+	// the event's patient was merged into another (A40).
 	Patient      Patient
 	KnownPatient bool
 	Facts        []json.RawMessage // before this event's fact
@@ -21,31 +23,56 @@ type PatientState struct {
 	Deadlines    []Deadline
 }
 
+// resolvedKey is SQL for the key $1 stands for after merges.
+const resolvedKey = `(SELECT coalesce((SELECT survivor_key FROM patient_merges WHERE prior_key = $1), $1))`
+
 // Prefetch marks the event processed and reads the patient's state, timeline,
-// notification log and deadlines — pipelined, one round trip instead of five.
-// The patient row is locked for the rest of the transaction.
+// notification log and deadlines — pipelined, one round trip instead of six.
+// The patient row is locked for the rest of the transaction. A merged
+// patient key is resolved to its survivor.
 func (t *Tx) Prefetch(ctx context.Context, eventID, eventType, patientKey string, streamSeq uint64) (PatientState, error) {
-	var st PatientState
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO processed_events (event_id, event_type, patient_key, stream_seq)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, eventID, eventType, patientKey, int64(streamSeq))
-	b.Queue(`SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource
-		FROM patients WHERE patient_key = $1 FOR UPDATE`, patientKey)
-	b.Queue(`SELECT fact FROM patient_facts WHERE patient_key = $1 ORDER BY received_at, event_id`, patientKey)
-	b.Queue(`SELECT id, kind, org_id, encounter_org, encounter_id FROM notification_log WHERE patient_key = $1 ORDER BY id`, patientKey)
-	b.Queue(`SELECT `+deadlineColumns+` FROM deadlines WHERE patient_key = $1`, patientKey)
-	br := t.tx.SendBatch(ctx, b)
+	br := t.queueState(ctx, b, patientKey)
 	defer func() { _ = br.Close() }()
 
 	tag, err := br.Exec()
 	if err != nil {
-		return st, fmt.Errorf("marking event processed: %w", err)
+		return PatientState{}, fmt.Errorf("marking event processed: %w", err)
 	}
+	st, err := readState(br)
 	st.Fresh = tag.RowsAffected() == 1
-	err = br.QueryRow().Scan(&st.Patient.Key, &st.Patient.MunicipalityCode, &st.Patient.PrimaryCareHSA, &st.Patient.Resource)
+	return st, err
+}
+
+// State reads a patient's state like Prefetch, without marking an event.
+func (t *Tx) State(ctx context.Context, patientKey string) (PatientState, error) {
+	br := t.queueState(ctx, &pgx.Batch{}, patientKey)
+	defer func() { _ = br.Close() }()
+	return readState(br)
+}
+
+func (t *Tx) queueState(ctx context.Context, b *pgx.Batch, patientKey string) pgx.BatchResults {
+	b.Queue(`SELECT `+resolvedKey, patientKey)
+	b.Queue(`SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource
+		FROM patients WHERE patient_key = `+resolvedKey+` FOR UPDATE`, patientKey)
+	b.Queue(`SELECT fact FROM patient_facts WHERE patient_key = `+resolvedKey+` ORDER BY received_at, event_id`, patientKey)
+	b.Queue(`SELECT id, kind, org_id, encounter_org, encounter_id FROM notification_log WHERE patient_key = `+resolvedKey+` ORDER BY id`, patientKey)
+	b.Queue(`SELECT `+deadlineColumns+` FROM deadlines WHERE patient_key = `+resolvedKey, patientKey)
+	return t.tx.SendBatch(ctx, b)
+}
+
+func readState(br pgx.BatchResults) (PatientState, error) {
+	var st PatientState
+	var key string
+	if err := br.QueryRow().Scan(&key); err != nil {
+		return st, fmt.Errorf("resolving patient key: %w", err)
+	}
+	err := br.QueryRow().Scan(&st.Patient.Key, &st.Patient.MunicipalityCode, &st.Patient.PrimaryCareHSA, &st.Patient.Resource)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		st.Patient = Patient{Key: patientKey}
+		st.Patient = Patient{Key: key}
 	case err != nil:
 		return st, fmt.Errorf("loading patient: %w", err)
 	default:
