@@ -2,6 +2,7 @@ package test
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -89,5 +90,40 @@ func TestUnroutableIsVisible(t *testing.T) {
 	}
 	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/unroutable", tokenJonkoping, "", nil); r.status != http.StatusUnauthorized {
 		t.Errorf("an organisation token listed unroutable notifications: %d", r.status)
+	}
+}
+
+// TestTransferKeepsTheChainOfCustody: discharged from Ryhov (HL7) into the
+// municipality's korttidsenhet (home-care JSON, an hour later): Ryhov learns
+// where the patient went and the municipality where the patient came from,
+// both with the korttidsenhet episode.
+func TestTransferKeepsTheChainOfCustody(t *testing.T) {
+	cfg := hubConfig(t)
+	cfg.MLLP.Addr = "127.0.0.1:0"
+	h := startHub(t, cfg)
+	for _, f := range []string{"a01-ryhov-utf8.hl7", "a03-ryhov-utf8.hl7"} {
+		if sum := sendHL7(t, h.MLLPAddr(), hl7Fixture(t, f)); sum.Code != hl7v2.AckAccept {
+			t.Fatalf("%s: %s %s", f, sum.Code, sum.Text)
+		}
+	}
+	kortis := `{"id":"kt-2026-000042","occurredAt":"2026-11-24T15:30:00+01:00","organisation":"jonkoping-kommun",
+		"municipalityCode":"0680","patient":{"personnummer":"194502134317"},"service":"short-term-unit","status":"started",
+		"unit":{"name":"Korttidsenheten Råslätt","phone":"036-000001"},"careContext":"Rehabilitering efter fraktur."}`
+	if r := do(t, http.MethodPost, "http://"+h.HTTPAddr()+"/adapters/homecare/v1/events", tokenJonkoping, "application/json", []byte(kortis)); r.status != http.StatusCreated {
+		t.Fatalf("home-care event: %d %s", r.status, r.body)
+	}
+	waitSettled(t, h)
+	transfers := streamMessages(t, h, event.StreamNotify, "carehub.notify.*.transfer")
+	var subjects []string
+	for _, m := range transfers {
+		subjects = append(subjects, m.Subject())
+		assertSchemaValid(t, string(event.KindTransfer.Type()), m.Data())
+		if !strings.Contains(string(m.Data()), "Korttidsenheten Råslätt") {
+			t.Errorf("%s lacks the korttidsenhet episode", m.Subject())
+		}
+	}
+	sort.Strings(subjects)
+	if want := []string{"carehub.notify.jonkoping-kommun.transfer", "carehub.notify.rjl-ryhov.transfer"}; !slices.Equal(subjects, want) {
+		t.Errorf("transfer notices on %v, want %v", subjects, want)
 	}
 }

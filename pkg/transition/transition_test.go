@@ -275,7 +275,8 @@ func TestPalliativePathJonkoping(t *testing.T) {
 	d := transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: facts}, dir, transition.Config{})
 	got := strings.Join(summary(d), " ")
 	for _, want := range []string{"home-to-hospital>rjl-ryhov", "home-to-hospital>rjl-ssih", "admission>jonkoping-kommun",
-		"admission>rjl-ssih", "discharge-ready>rjl-ssih", "discharged>jkpg-kortis", "discharged>jonkoping-kommun", "discharged>rjl-vc-haga"} {
+		"admission>rjl-ssih", "discharge-ready>rjl-ssih", "discharged>jkpg-kortis", "discharged>jonkoping-kommun", "discharged>rjl-vc-haga",
+		"transfer>rjl-ryhov", "transfer>jkpg-kortis"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %s in %s", want, got)
 		}
