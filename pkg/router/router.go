@@ -155,14 +155,7 @@ func (r *Router) process(ctx context.Context, batch []jetstream.Msg) {
 	if len(items) == 0 {
 		return
 	}
-	err := r.store.InTx(ctx, func(tx *store.Tx) error {
-		for _, p := range items {
-			if err := r.apply(ctx, tx, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.applyBatch(ctx, tx, items) })
 	if err == nil {
 		r.ackAll(items)
 		r.onCommit()
@@ -175,7 +168,7 @@ func (r *Router) process(ctx context.Context, batch []jetstream.Msg) {
 	// One event may be at fault: apply them singly so the others go on.
 	r.log.Warn("router: batch failed, applying events one by one", zap.Int("events", len(items)), zap.Error(err))
 	for _, p := range items {
-		if err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.apply(ctx, tx, p) }); err != nil {
+		if err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.applyBatch(ctx, tx, []pending{p}) }); err != nil {
 			r.handleFailure(ctx, p, err)
 			continue
 		}
@@ -278,65 +271,11 @@ func isPermanent(err error) bool {
 	return false
 }
 
-func (r *Router) apply(ctx context.Context, tx *store.Tx, p pending) error {
-	f := p.fact
-	st, err := tx.Prefetch(ctx, p.ce.ID(), p.ce.Type(), event.PatientKey(p.ce), p.seq)
-	if err != nil || !st.Fresh {
-		return err
-	}
-	if f.mergedFrom != "" {
-		return r.merge(ctx, tx, st.Patient.Key, f)
-	}
-	if f.fact.Encounter == nil && f.fact.Episode == nil {
-		return nil
-	}
-	patient := mergePatient(st.Patient, f)
-	var enc *store.Encounter
-	var ep *store.Episode
-	if e := f.fact.Encounter; e != nil {
-		enc = &store.Encounter{
-			OrgID: e.OrgID, ID: e.ID, PatientKey: patient.Key, ClassCode: e.ClassCode, Status: e.Status,
-			LastEventType: string(f.fact.Type), PeriodStart: e.Start, PeriodEnd: e.End, Resource: f.focus.Raw,
-		}
-	} else {
-		ep = &store.Episode{ID: f.fact.Episode.ID, PatientKey: patient.Key, OrgID: f.fact.Episode.OrgID, Resource: f.focus.Raw}
-	}
-	factJSON, err := json.Marshal(f.fact)
-	if err != nil {
-		return fmt.Errorf("encoding fact: %w", err)
-	}
-	if err := tx.WriteState(ctx, patient, enc, ep, f.fact.EventID, factJSON); err != nil {
-		return err
-	}
-	return r.evaluate(ctx, tx, patient, st, f.fact, enc)
-}
-
-// merge applies an A40: the prior patient's timeline joins the survivor's,
-// and the rules run over the joined timeline — a readmission or a
-// home-to-hospital that only the two records together show is found now.
-// Notifications both records already produced have the same ids and are
-// not sent again.
-func (r *Router) merge(ctx context.Context, tx *store.Tx, survivor string, f decodedFact) error {
-	if err := tx.MergePatients(ctx, f.mergedFrom, survivor, f.fact.EventID); err != nil {
-		return err
-	}
-	st, err := tx.State(ctx, survivor)
-	if err != nil {
-		return err
-	}
-	if len(st.Facts) == 0 {
-		return nil
-	}
-	return r.evaluate(ctx, tx, st.Patient, st, f.fact, nil)
-}
-
 // mergePatient merges what the fact says about the patient into state: a
 // fact that does not mention the address or the listed unit keeps what
 // earlier facts said.
-func mergePatient(patient store.Patient, f decodedFact) store.Patient {
-	if patient.Key == "" {
-		patient.Key = f.patientKey
-	}
+func mergePatient(patient store.Patient, key string, f decodedFact) store.Patient {
+	patient.Key = key
 	if f.municipalityCode != "" {
 		patient.MunicipalityCode = f.municipalityCode
 	}
@@ -350,105 +289,6 @@ func mergePatient(patient store.Patient, f decodedFact) store.Patient {
 		patient.Resource = f.patient.Raw
 	}
 	return patient
-}
-
-// evaluate applies the rules to the patient's whole timeline (the stored
-// facts and the new one) and brings the notifications in line: new ones are
-// created, and ones whose facts were cancelled are retracted with a
-// cancellation notice. current is the encounter the new fact updated, if
-// any, so that its notifications need not read it back.
-func (r *Router) evaluate(ctx context.Context, tx *store.Tx, patient store.Patient, st store.PatientState, fact transition.Fact, current *store.Encounter) error {
-	tl := transition.Timeline{Patient: transition.Patient{Key: patient.Key, MunicipalityCode: patient.MunicipalityCode, PrimaryCareHSA: patient.PrimaryCareHSA}}
-	stays := map[string]bool{}
-	for _, b := range st.Facts {
-		var f transition.Fact
-		if err := json.Unmarshal(b, &f); err != nil {
-			return fmt.Errorf("%w: stored fact: %w", errPoison, err)
-		}
-		if f.EventID == fact.EventID {
-			continue
-		}
-		tl.Facts = append(tl.Facts, f)
-	}
-	tl.Facts = append(tl.Facts, fact)
-	for _, f := range tl.Facts {
-		if f.Encounter != nil {
-			stays[f.Encounter.OrgID+"/"+f.Encounter.ID] = true
-		}
-	}
-	decision := transition.Evaluate(tl, r.dir, r.cfg.Rules)
-	for _, reason := range decision.Unresolved {
-		r.log.Warn("router: receiver not found", zap.String("patient_key", patient.Key), zap.String("reason", reason))
-		if err := tx.RecordUnroutable(ctx, patient.Key, reason, fact.EventID); err != nil {
-			return err
-		}
-	}
-	have := make(map[string]store.LoggedNotification, len(st.Log))
-	for _, n := range st.Log {
-		have[n.ID] = n
-	}
-	add := func(n transition.Notification, cancels string) error {
-		return r.addNotification(ctx, tx, patient, n, cancels, current)
-	}
-	want := make(map[string]bool, len(decision.Notifications))
-	for _, n := range decision.Notifications {
-		want[n.ID] = true
-		if _, ok := have[n.ID]; ok {
-			continue
-		}
-		if err := add(n, ""); err != nil {
-			return err
-		}
-	}
-	if err := r.syncDeadlines(ctx, tx, patient.Key, st.Deadlines, decision.Deadlines); err != nil {
-		return err
-	}
-	for _, old := range st.Log {
-		if old.Kind == string(event.KindCancelled) || old.Kind == string(event.KindOverdue) ||
-			old.Kind == string(event.KindPaymentResponsibility) || want[old.ID] || !stays[old.EncounterOrg+"/"+old.EncounterID] {
-			continue
-		}
-		cancelID := transition.CancellationID(old.ID)
-		if _, done := have[cancelID]; done {
-			continue
-		}
-		n := transition.Notification{ID: cancelID, Kind: event.KindCancelled, OrgID: old.OrgID,
-			EncounterOrg: old.EncounterOrg, EncounterID: old.EncounterID,
-			Reason: fmt.Sprintf("retracts %s notification %s: the facts behind it were cancelled", old.Kind, old.ID)}
-		if err := add(n, old.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// syncDeadlines stores the deadlines the rules set and cancels pending ones
-// they no longer set (the patient was discharged, readiness withdrawn).
-func (r *Router) syncDeadlines(ctx context.Context, tx *store.Tx, patientKey string, stored []store.Deadline, want []transition.Deadline) error {
-	have := make(map[string]bool, len(stored))
-	for _, d := range stored {
-		have[d.ID] = true
-	}
-	wanted := make(map[string]bool, len(want))
-	for _, d := range want {
-		wanted[d.ID] = true
-		if have[d.ID] {
-			continue
-		}
-		if err := tx.InsertDeadline(ctx, store.Deadline{ID: d.ID, PatientKey: patientKey, Kind: d.Kind, OrgID: d.OrgID,
-			EscalateTo: d.EscalateTo, DueAt: d.DueAt, NotificationID: d.NotificationID, EncounterOrg: d.EncounterOrg,
-			EncounterID: d.EncounterID, Reason: d.Reason}); err != nil {
-			return err
-		}
-	}
-	for _, d := range stored {
-		if d.Status == store.DeadlinePending && !wanted[d.ID] {
-			if err := tx.SettleDeadline(ctx, d.ID, store.DeadlineCancelled, r.now()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // RunDeadlines fires due deadlines until ctx is cancelled. Several hub
@@ -518,7 +358,7 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 				if exists {
 					continue
 				}
-				if err := r.addNotification(ctx, tx, patient, n, "", nil); err != nil {
+				if err := r.addNotification(ctx, tx, patient, n); err != nil {
 					return err
 				}
 				fired++
@@ -535,14 +375,28 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 	return err
 }
 
-// addNotification writes a notification with the receiver's next sequence
-// number and schedules its webhook deliveries, in the router's transaction.
-func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, cancels string, current *store.Encounter) error {
+// addNotification writes one notification, outside a batch (the deadline
+// watcher): it takes the receiver's next sequence number and schedules its
+// webhook deliveries, in tx.
+func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification) error {
+	enc, ok, err := tx.Encounter(ctx, n.EncounterOrg, n.EncounterID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: notification about unknown encounter", errPoison)
+	}
+	var episode json.RawMessage
+	if n.Episode != nil {
+		if episode, err = tx.Episode(ctx, n.Episode.ID); err != nil {
+			return err
+		}
+	}
 	seq, err := tx.NextSequence(ctx, n.OrgID)
 	if err != nil {
 		return err
 	}
-	row, err := r.notification(ctx, tx, patient, n, seq, cancels, current)
+	row, err := r.render(patient.Key, patient.Resource, n, seq, "", enc, episode)
 	if err != nil {
 		return err
 	}
@@ -550,14 +404,8 @@ func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient stor
 	if err != nil || !inserted {
 		return err
 	}
-	receiver, _ := r.dir.Organisation(n.OrgID)
-	for _, w := range receiver.Webhooks {
-		if !w.Wants(string(n.Kind)) {
-			continue
-		}
-		if err := tx.InsertDelivery(ctx, store.Delivery{
-			NotificationID: n.ID, Endpoint: w.Key(n.OrgID), OrgID: n.OrgID, PatientKey: patient.Key, Seq: seq,
-		}); err != nil {
+	for _, d := range r.deliveries(n, patient.Key, seq) {
+		if err := tx.InsertDelivery(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -577,23 +425,14 @@ var kindText = map[event.NotificationKind]string{
 	event.KindCancelled:               "Earlier notification retracted",
 }
 
-func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification, seq int64, cancels string, current *store.Encounter) (store.Notification, error) {
+// render builds a notification's outbox row: the FHIR message about enc
+// (and the episode, when the notification carries episode context) as a
+// structured CloudEvent with the receiver's sequence number.
+func (r *Router) render(patientKey string, patientRes json.RawMessage, n transition.Notification, seq int64, cancels string,
+	enc store.Encounter, episode json.RawMessage) (store.Notification, error) {
 	now := r.now().UTC()
 	receiver, _ := r.dir.Organisation(n.OrgID)
 	sender, _ := r.dir.Organisation(n.EncounterOrg)
-	var enc store.Encounter
-	if current != nil && current.OrgID == n.EncounterOrg && current.ID == n.EncounterID {
-		enc = *current
-	} else {
-		stored, ok, err := tx.Encounter(ctx, n.EncounterOrg, n.EncounterID)
-		if err != nil {
-			return store.Notification{}, err
-		}
-		if !ok {
-			return store.Notification{}, fmt.Errorf("%w: notification about unknown encounter", errPoison)
-		}
-		enc = stored
-	}
 	msg := fhir.NotificationMessage{
 		ID:          n.ID,
 		Timestamp:   now.Format(time.RFC3339Nano),
@@ -604,17 +443,11 @@ func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.P
 		Sender:      fhir.OrganisationRef{ID: sender.ID, Name: sender.Name, HSAID: sender.HSAID},
 		Encounter:   fhir.Resource{FullURL: "urn:uuid:" + event.ID("encounter", enc.OrgID, enc.ID), Type: "Encounter", ID: enc.ID, Raw: enc.Resource},
 	}
-	if len(patient.Resource) > 0 {
-		msg.Patient = &fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient", patient.Key), Type: "Patient", Raw: patient.Resource}
+	if len(patientRes) > 0 {
+		msg.Patient = &fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient", patientKey), Type: "Patient", Raw: patientRes}
 	}
-	if n.Episode != nil {
-		res, err := tx.Episode(ctx, n.Episode.ID)
-		if err != nil {
-			return store.Notification{}, err
-		}
-		if res != nil {
-			msg.Extra = append(msg.Extra, fhir.Resource{FullURL: "urn:uuid:" + event.ID("episode", n.Episode.ID), Type: "EpisodeOfCare", ID: n.Episode.ID, Raw: res})
-		}
+	if n.Episode != nil && len(episode) > 0 {
+		msg.Extra = append(msg.Extra, fhir.Resource{FullURL: "urn:uuid:" + event.ID("episode", n.Episode.ID), Type: "EpisodeOfCare", ID: n.Episode.ID, Raw: episode})
 	}
 	data, err := msg.Marshal()
 	if err != nil {
@@ -622,7 +455,7 @@ func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.P
 	}
 	ce, err := event.New(event.Fact{
 		ID: n.ID, Type: n.Kind.Type(), Source: "/carehub/router", Subject: "Encounter/" + n.EncounterID,
-		Time: now, PatientKey: patient.Key, Organisation: n.OrgID, Sequence: seq, Cancels: cancels, Data: data,
+		Time: now, PatientKey: patientKey, Organisation: n.OrgID, Sequence: seq, Cancels: cancels, Data: data,
 	})
 	if err != nil {
 		return store.Notification{}, fmt.Errorf("building notification: %w", err)
@@ -632,7 +465,7 @@ func (r *Router) notification(ctx context.Context, tx *store.Tx, patient store.P
 		return store.Notification{}, err
 	}
 	return store.Notification{
-		ID: n.ID, OrgID: n.OrgID, Kind: string(n.Kind), PatientKey: patient.Key, EncounterID: n.EncounterID,
+		ID: n.ID, OrgID: n.OrgID, Kind: string(n.Kind), PatientKey: patientKey, EncounterID: n.EncounterID,
 		EncounterOrg: n.EncounterOrg, EventID: n.ID, CloudEvent: structured, Seq: seq,
 	}, nil
 }

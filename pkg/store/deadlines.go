@@ -34,19 +34,6 @@ func scanDeadline(r pgx.CollectableRow) (Deadline, error) {
 	return d, err
 }
 
-// Deadlines returns a patient's deadlines.
-func (t *Tx) Deadlines(ctx context.Context, patientKey string) ([]Deadline, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+deadlineColumns+` FROM deadlines WHERE patient_key = $1`, patientKey)
-	if err != nil {
-		return nil, fmt.Errorf("loading deadlines: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, scanDeadline)
-	if err != nil {
-		return nil, fmt.Errorf("loading deadlines: %w", err)
-	}
-	return out, nil
-}
-
 // InsertDeadline stores a new deadline (an existing id is left alone).
 func (t *Tx) InsertDeadline(ctx context.Context, d Deadline) error {
 	_, err := t.tx.Exec(ctx, `INSERT INTO deadlines (id, patient_key, kind, org_id, escalate_to, due_at, notification_id,

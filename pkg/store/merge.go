@@ -12,14 +12,13 @@ import (
 // and the residence and listing where the survivor lacks them. It records
 // the merge so that facts arriving later under prior go to survivor too.
 // Notifications already sent keep the key they were sent with: they are
-// history. The caller holds survivor's row lock (Prefetch); prior's is taken
-// here. Merging a key into itself, or again, changes nothing.
+// history. The caller holds both patients' locks (LoadPatients). Merging a
+// key into itself changes nothing.
 func (t *Tx) MergePatients(ctx context.Context, prior, survivor, eventID string) error {
 	if prior == "" || prior == survivor {
 		return nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT 1 FROM patients WHERE patient_key = $1 FOR UPDATE`, prior)
 	// Chains: whatever pointed at prior now points at survivor.
 	b.Queue(`UPDATE patient_merges SET survivor_key = $2 WHERE survivor_key = $1`, prior, survivor)
 	b.Queue(`INSERT INTO patient_merges (prior_key, survivor_key, event_id) VALUES ($1, $2, $3)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/carehub/carehub/pkg/store"
 )
@@ -15,13 +16,14 @@ func TestMergePatientsResolvesChains(t *testing.T) {
 	ctx := testContext(t)
 	fact := json.RawMessage(`{"EventID":"x"}`)
 	err := s.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.WriteState(ctx, store.Patient{Key: "A", MunicipalityCode: "0680"}, nil, nil, "fa", fact); err != nil {
+		if _, _, err := tx.LoadPatients(ctx, []string{"A", "B", "C"}); err != nil {
 			return err
 		}
-		if err := tx.WriteState(ctx, store.Patient{Key: "B", PrimaryCareHSA: "SE2321000057-4455"}, nil, nil, "fb", fact); err != nil {
-			return err
+		w := store.Writes{
+			Patients: []store.Patient{{Key: "A", MunicipalityCode: "0680"}, {Key: "B", PrimaryCareHSA: "SE2321000057-4455"}, {Key: "C"}},
+			Facts:    []store.Fact{{EventID: "fa", PatientKey: "A", JSON: fact}, {EventID: "fb", PatientKey: "B", JSON: fact}, {EventID: "fc", PatientKey: "C", JSON: fact}},
 		}
-		if err := tx.WriteState(ctx, store.Patient{Key: "C"}, nil, nil, "fc", fact); err != nil {
+		if err := tx.Write(ctx, &w, time.Now()); err != nil {
 			return err
 		}
 		if err := tx.MergePatients(ctx, "A", "B", "m1"); err != nil {
@@ -37,12 +39,13 @@ func TestMergePatientsResolvesChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.InTx(ctx, func(tx *store.Tx) error {
-		st, err := tx.Prefetch(ctx, "late-event-for-A", "se.carehub.encounter.updated", "A", 1)
+		resolved, states, err := tx.LoadPatients(ctx, []string{"A"})
 		if err != nil {
 			return err
 		}
-		if st.Patient.Key != "C" || len(st.Facts) != 3 {
-			t.Errorf("A resolves to %q with %d facts, want C with 3", st.Patient.Key, len(st.Facts))
+		st := states[resolved["A"]]
+		if resolved["A"] != "C" || st == nil || len(st.Facts) != 3 {
+			t.Fatalf("A resolves to %q with state %+v, want C with 3 facts", resolved["A"], st)
 		}
 		if st.Patient.MunicipalityCode != "0680" || st.Patient.PrimaryCareHSA != "SE2321000057-4455" {
 			t.Errorf("residence and listing not carried over: %+v", st.Patient)

@@ -42,15 +42,12 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
-// MarkProcessed records that an event is being applied. fresh is false when
-// the event was applied before: the caller must then change nothing.
+// MarkProcessed records that one event is being applied (see
+// MarkProcessedEvents). fresh is false when the event was applied before:
+// the caller must then change nothing.
 func (t *Tx) MarkProcessed(ctx context.Context, eventID, eventType, patientKey string, streamSeq uint64) (fresh bool, err error) {
-	tag, err := t.tx.Exec(ctx, `INSERT INTO processed_events (event_id, event_type, patient_key, stream_seq)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`, eventID, eventType, patientKey, int64(streamSeq))
-	if err != nil {
-		return false, fmt.Errorf("marking event processed: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
+	got, err := t.MarkProcessedEvents(ctx, []ProcessedEvent{{ID: eventID, Type: eventType, PatientKey: patientKey, StreamSeq: streamSeq}})
+	return got[eventID], err
 }
 
 // Patient loads a patient; ok is false when unknown.
