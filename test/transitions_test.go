@@ -73,6 +73,23 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 			t.Errorf("cancellation %s does not reference a discharge notice", m.Subject())
 		}
 	}
+
+	// Discharged again, the next day: the discharge notices are sent
+	// again under new ids (the retracted ids are never reused).
+	again := strings.NewReplacer("|RYH-0002|", "|RYH-0002-2|", "20261124143000", "20261125101500").Replace(string(hl7Fixture(t, "a03-ryhov-utf8.hl7")))
+	if sum := sendHL7(t, h.MLLPAddr(), []byte(again)); sum.Code != hl7v2.AckAccept {
+		t.Fatalf("second A03: %s %s", sum.Code, sum.Text)
+	}
+	waitSettled(t, h)
+	reissued := 0
+	for _, m := range streamMessages(t, h, event.StreamNotify, "carehub.notify.*.discharged") {
+		if id := m.Headers().Get("ce-id"); !discharged[id] {
+			reissued++
+		}
+	}
+	if reissued != 2 {
+		t.Errorf("%d discharge notices after the second discharge, want 2 new ones (municipality and primary care)", reissued)
+	}
 }
 
 // TestUnroutableIsVisible: a discharge for a municipality missing from the

@@ -265,12 +265,18 @@ func (r *Router) evaluate(w *work, key string, pw *patientWork, eventID string) 
 	}
 	want := make(map[string]bool, len(decision.Notifications))
 	for _, n := range decision.Notifications {
+		n.ID = pw.live(n.ID)
 		want[n.ID] = true
 		if _, ok := pw.log[n.ID]; ok {
 			continue
 		}
 		if err := w.add(key, pw, n, ""); err != nil {
 			return err
+		}
+	}
+	for i, d := range decision.Deadlines {
+		if d.NotificationID != "" {
+			decision.Deadlines[i].NotificationID = pw.live(d.NotificationID)
 		}
 	}
 	w.syncDeadlines(key, pw, decision.Deadlines)
@@ -304,6 +310,21 @@ func (r *Router) evaluate(w *work, key string, pw *patientWork, eventID string) 
 		}
 	}
 	return nil
+}
+
+// live is the id under which the notification with the rules' id stands or
+// is to be sent: the id itself, unless a notification under it was sent and
+// retracted — then the reissue, followed as far as it goes.
+func (pw *patientWork) live(id string) string {
+	for {
+		if _, sent := pw.log[id]; !sent {
+			return id
+		}
+		if _, retracted := pw.log[transition.CancellationID(id)]; !retracted {
+			return id
+		}
+		id = transition.ReissueID(id)
+	}
 }
 
 // add records a new notification with the state it is about.

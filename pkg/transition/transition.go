@@ -147,6 +147,12 @@ func NotificationID(kind event.NotificationKind, receiverOrgID, encounterOrg, en
 // CancellationID is the id of the notice retracting notification id.
 func CancellationID(id string) string { return event.ID("cancellation", id) }
 
+// ReissueID is the id a notification is sent under again after the one
+// with id was retracted and its facts came back (a discharge cancelled
+// with A13, then discharged again). Ids, once used, are never reused:
+// receivers deduplicate by them.
+func ReissueID(id string) string { return event.ID("reissue", id) }
+
 // inpatientClasses are the v3 ActCode classes of a stay in sluten vård.
 var inpatientClasses = map[string]bool{"IMP": true, "ACUTE": true, "NONAC": true}
 
