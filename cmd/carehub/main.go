@@ -26,6 +26,7 @@ type cli struct {
 	Migrate migrateCmd `cmd:"" help:"Create the database if missing and apply migrations, then exit."`
 	Send    sendCmd    `cmd:"" help:"Send HL7 v2 files over MLLP and print each acknowledgement; also a load generator."`
 
+	Simulate      simulateCmd      `cmd:"" help:"Generate realistic regional care traffic with its ground truth, send it, verify the outcome."`
 	Notifications notificationsCmd `cmd:"" help:"Operate on notifications: redrive dead letters."`
 	Version       versionCmd       `cmd:"" help:"Print the version."`
 }
