@@ -13,7 +13,7 @@ RUN_HTTP_ADDR   ?= 127.0.0.1:8080
 RUN_MLLP_ADDR   ?= 127.0.0.1:2575
 RUN_DIRECTORY   ?= deploy/directory.example.yaml
 
-.PHONY: all build run test test-short lint bench profile fuzz fmt tools postgres clean
+.PHONY: all build run test test-short lint bench profile fuzz fmt tools postgres clean soak
 
 # Each fuzz target runs this long under `make fuzz`.
 FUZZTIME ?= 30s
@@ -65,3 +65,9 @@ postgres:
 
 clean:
 	rm -rf bin data
+
+## soak: a simulated year of Region Jönköpings län against `carehub serve`,
+## verified against the simulator's ground truth; prints elapsed time and
+## the hub's peak RSS. SOAK_DAYS, SOAK_SCALE, SOAK_SEED, SOAK_REGION.
+soak: build postgres
+	scripts/soak.sh
