@@ -195,7 +195,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		return nil, &StartupError{What: "cannot use PostgreSQL at " + store.RedactURL(cfg.DatabaseURL), Fix: "start PostgreSQL or fix --database-url / CAREHUB_DATABASE_URL", Err: err}
 	}
 
-	relay := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus.JetStream(), log)
+	relay := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus, log)
 	dispatcher, err := newDispatcher(cfg.Webhooks, h.store, dir, log)
 	if err != nil {
 		return nil, err

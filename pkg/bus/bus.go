@@ -151,9 +151,13 @@ func (b *Bus) StreamConfigs() []jetstream.StreamConfig {
 	events := base(event.StreamEvents, event.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)")
 	// Adapters group-commit concurrent input as atomic batches.
 	events.AllowAtomicPublish = true
+	// The outbox relay publishes each claimed batch of notifications as
+	// one atomic batch.
+	notify := base(event.StreamNotify, event.SubjectNotifyAll, "carehub: notifications to receiving organisations")
+	notify.AllowAtomicPublish = true
 	return []jetstream.StreamConfig{
 		events,
-		base(event.StreamNotify, event.SubjectNotifyAll, "carehub: notifications to receiving organisations"),
+		notify,
 		base(event.StreamQuarantine, event.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason"),
 	}
 }

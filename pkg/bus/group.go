@@ -144,17 +144,40 @@ func (g *GroupPublisher) commit(batch []*groupRequest) {
 	if len(live) == 0 {
 		return
 	}
-	if len(live) < g.cfg.MinAtomic {
-		g.publishPipelined(live)
-		return
-	}
 	msgs := make([]*nats.Msg, len(live))
 	for i, r := range live {
 		msgs[i] = r.msg
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	ack, err := jetstreamext.PublishMsgBatch(ctx, g.js, msgs)
-	cancel()
+	defer cancel()
+	for i, res := range publishBatch(ctx, g.js, g.log, g.cfg.MinAtomic, msgs) {
+		live[i].result <- groupResult{ack: res.Ack, err: res.Err}
+	}
+}
+
+// BatchResult is the outcome of one message of PublishBatch.
+type BatchResult struct {
+	Ack *jetstream.PubAck
+	Err error
+}
+
+// PublishBatch makes msgs durable together and returns each message's
+// outcome, in order. Each message must carry a Nats-Msg-Id. The stream
+// must allow atomic publish (EnsureStreams sets it on carehub's streams).
+func (b *Bus) PublishBatch(ctx context.Context, msgs []*nats.Msg) []BatchResult {
+	return publishBatch(ctx, b.js, b.log, b.group.cfg.MinAtomic, msgs)
+}
+
+// publishBatch commits msgs as one atomic batch — one write, one fsync —
+// when there are at least minAtomic of them, else pipelines them as
+// individual asynchronous publishes. A batch the server refuses (it refuses
+// a whole batch holding one duplicate Nats-Msg-Id) is published message by
+// message, so one resent message cannot fail the others.
+func publishBatch(ctx context.Context, js jetstream.JetStream, log *zap.Logger, minAtomic int, msgs []*nats.Msg) []BatchResult {
+	if len(msgs) < minAtomic {
+		return publishPipelined(ctx, js, msgs)
+	}
+	ack, err := jetstreamext.PublishMsgBatch(ctx, js, msgs)
 	for _, m := range msgs {
 		// Batch headers must not travel with a message that is retried alone.
 		m.Header.Del(jetstreamext.BatchIDHeader)
@@ -164,41 +187,44 @@ func (g *GroupPublisher) commit(batch []*groupRequest) {
 	}
 	if err != nil {
 		if !errors.Is(err, jetstream.ErrNoStreamResponse) {
-			g.log.Debug("bus: atomic batch refused, publishing its messages one by one", zap.Int("messages", len(live)), zap.Error(err))
+			log.Debug("bus: atomic batch refused, publishing its messages one by one", zap.Int("messages", len(msgs)), zap.Error(err))
 		}
-		g.publishPipelined(live)
-		return
+		return publishPipelined(ctx, js, msgs)
 	}
 	// The batch is stored contiguously, ending at ack.Sequence.
-	first := ack.Sequence - uint64(len(live)) + 1
-	for i, r := range live {
-		r.result <- groupResult{ack: &jetstream.PubAck{Stream: ack.Stream, Sequence: first + uint64(i), Domain: ack.Domain}}
+	out := make([]BatchResult, len(msgs))
+	first := ack.Sequence - uint64(len(msgs)) + 1
+	for i := range msgs {
+		out[i].Ack = &jetstream.PubAck{Stream: ack.Stream, Sequence: first + uint64(i), Domain: ack.Domain}
 	}
+	return out
 }
 
 // publishPipelined sends each message on its own, all in flight at once,
-// and answers each caller with its own acknowledgement.
-func (g *GroupPublisher) publishPipelined(reqs []*groupRequest) {
-	futures := make([]jetstream.PubAckFuture, len(reqs))
-	for i, r := range reqs {
-		f, err := g.js.PublishMsgAsync(r.msg)
+// and returns each one's acknowledgement.
+func publishPipelined(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) []BatchResult {
+	out := make([]BatchResult, len(msgs))
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		f, err := js.PublishMsgAsync(m)
 		if err != nil {
-			r.result <- groupResult{err: fmt.Errorf("publishing to %s: %w", r.msg.Subject, err)}
+			out[i].Err = fmt.Errorf("publishing to %s: %w", m.Subject, err)
 			continue
 		}
 		futures[i] = f
 	}
-	for i, r := range reqs {
+	for i, m := range msgs {
 		if futures[i] == nil {
 			continue
 		}
 		select {
 		case ack := <-futures[i].Ok():
-			r.result <- groupResult{ack: ack}
+			out[i].Ack = ack
 		case err := <-futures[i].Err():
-			r.result <- groupResult{err: fmt.Errorf("publishing to %s: %w", r.msg.Subject, err)}
-		case <-r.ctx.Done():
-			r.result <- groupResult{err: r.ctx.Err()}
+			out[i].Err = fmt.Errorf("publishing to %s: %w", m.Subject, err)
+		case <-ctx.Done():
+			out[i].Err = ctx.Err()
 		}
 	}
+	return out
 }

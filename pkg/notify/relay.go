@@ -6,12 +6,18 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/store"
 )
+
+// Publisher makes a batch of messages durable and reports each one's
+// outcome (bus.Bus does, as one atomic batch).
+type Publisher interface {
+	PublishBatch(ctx context.Context, msgs []*nats.Msg) []bus.BatchResult
+}
 
 // Outbox is the part of the store the relay needs.
 type Outbox interface {
@@ -45,15 +51,15 @@ func (c *RelayConfig) setDefaults() {
 type Relay struct {
 	cfg    RelayConfig
 	outbox Outbox
-	js     jetstream.JetStream
+	pub    Publisher
 	log    *zap.Logger
 	wake   chan struct{}
 }
 
-// NewRelay returns a relay over outbox publishing with js.
-func NewRelay(cfg RelayConfig, outbox Outbox, js jetstream.JetStream, log *zap.Logger) *Relay {
+// NewRelay returns a relay over outbox publishing with pub.
+func NewRelay(cfg RelayConfig, outbox Outbox, pub Publisher, log *zap.Logger) *Relay {
 	cfg.setDefaults()
-	return &Relay{cfg: cfg, outbox: outbox, js: js, log: log, wake: make(chan struct{}, 1)}
+	return &Relay{cfg: cfg, outbox: outbox, pub: pub, log: log, wake: make(chan struct{}, 1)}
 }
 
 // Wake asks the relay to look at the outbox now. It never blocks.
@@ -96,56 +102,46 @@ func (r *Relay) drain(ctx context.Context) {
 	}
 }
 
-// publish sends a batch asynchronously and waits for every acknowledgement;
-// only acknowledged ids are returned, and so marked published.
+// publish makes a batch durable on CAREHUB_NOTIFY and returns the ids
+// JetStream acknowledged, which are then marked published.
 func (r *Relay) publish(ctx context.Context, batch []store.Notification) ([]string, error) {
-	futures := make([]jetstream.PubAckFuture, 0, len(batch))
+	msgs := make([]*nats.Msg, 0, len(batch))
 	var firstErr error
 	for _, n := range batch {
-		ce, err := event.UnmarshalStructured(n.CloudEvent)
-		if err != nil {
-			firstErr = fmt.Errorf("notification %s: %w", n.ID, err)
-			break
-		}
-		subject, err := event.NotifySubject(n.OrgID, event.NotificationKind(n.Kind))
+		msg, err := notificationMessage(n)
 		if err != nil {
 			firstErr = err
 			break
 		}
-		msg, err := event.ToNATS(ce, subject)
-		if err != nil {
-			firstErr = err
-			break
-		}
-		f, err := r.js.PublishMsgAsync(msg)
-		if err != nil {
-			firstErr = fmt.Errorf("publishing notification %s: %w", n.ID, err)
-			break
-		}
-		futures = append(futures, f)
+		msgs = append(msgs, msg)
 	}
-	timeout := time.NewTimer(r.cfg.PublishTimeout)
-	defer timeout.Stop()
-	published := make([]string, 0, len(futures))
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-			published = append(published, f.Msg().Header.Get(nats.MsgIdHdr))
-		case err := <-f.Err():
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+	defer cancel()
+	published := make([]string, 0, len(msgs))
+	for i, res := range r.pub.PublishBatch(ctx, msgs) {
+		if res.Err != nil {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("publishing notification %s: %w", f.Msg().Header.Get(nats.MsgIdHdr), err)
+				firstErr = fmt.Errorf("publishing notification %s: %w", msgs[i].Header.Get(nats.MsgIdHdr), res.Err)
 			}
-		case <-timeout.C:
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publishing notifications: no acknowledgement within %s", r.cfg.PublishTimeout)
-			}
-			return published, firstErr
-		case <-ctx.Done():
-			return published, ctx.Err()
+			continue
 		}
+		published = append(published, msgs[i].Header.Get(nats.MsgIdHdr))
 	}
 	if len(published) > 0 {
 		r.log.Debug("relay: notifications published", zap.Int("count", len(published)))
 	}
 	return published, firstErr
+}
+
+// notificationMessage is an outbox row as the NATS message receivers get.
+func notificationMessage(n store.Notification) (*nats.Msg, error) {
+	ce, err := event.UnmarshalStructured(n.CloudEvent)
+	if err != nil {
+		return nil, fmt.Errorf("notification %s: %w", n.ID, err)
+	}
+	subject, err := event.NotifySubject(n.OrgID, event.NotificationKind(n.Kind))
+	if err != nil {
+		return nil, err
+	}
+	return event.ToNATS(ce, subject)
 }

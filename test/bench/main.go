@@ -67,6 +67,9 @@ func run() error {
 	rep.Machine.CPUs, rep.Machine.Go = runtime.NumCPU(), runtime.Version()
 	rep.Quick, rep.StartedAt = p.quick, time.Now().UTC()
 
+	// BENCH_ONLY=router skips to the router (for profiling it).
+	routerOnlyRun := os.Getenv("BENCH_ONLY") == "router"
+
 	// Ingest and the raw limits run on an ingest-only hub: same embedded
 	// server and stream settings, no router competing for the CPU.
 	ingestEnv, err := startEnv(ctx, log, true, exampleDirectory)
@@ -79,6 +82,21 @@ func run() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, quick=%v; event payload %d bytes\n", rep.Machine.CPUs, rep.Machine.Go, p.quick, len(sample.Data))
+	if routerOnlyRun {
+		ingestEnv.close()
+		fullEnv, err := startEnv(ctx, log, false, exampleDirectory)
+		if err != nil {
+			return err
+		}
+		defer fullEnv.close()
+		n := 20000
+		if p.quick {
+			n = 3000
+		}
+		r, err := routerOnly(ctx, fullEnv, n)
+		fmt.Fprintf(os.Stderr, "bench: router %.0f facts/s, %.0f allocs/fact\n", r.EventsPerS, r.AllocsPerEvent)
+		return err
+	}
 	rawOne, err := rawJetStreamPublish(ctx, ingestEnv, p, sample)
 	if err == nil {
 		rep.RawLimits = append(rep.RawLimits, rawOne)
