@@ -350,7 +350,10 @@ func (t *Tx) Write(ctx context.Context, w *Writes, settledAt time.Time) error {
 				SELECT i, o, k, p, e, ev, $10, ce::json, s
 				FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])
 					AS x(i, o, k, p, e, ev, ce, s, eo)
-				ON CONFLICT (id) DO NOTHING RETURNING id, org_id, kind, patient_key, encounter_id)
+				ON CONFLICT (id) DO NOTHING RETURNING id, org_id, kind, patient_key, encounter_id),
+			queued AS (
+				INSERT INTO outbox (notification_id)
+				SELECT x.i FROM unnest($1::text[]) WITH ORDINALITY AS x(i, n) WHERE x.i IN (SELECT id FROM ins) ORDER BY x.n)
 			INSERT INTO notification_log (id, patient_key, kind, org_id, encounter_org, encounter_id)
 			SELECT ins.id, ins.patient_key, ins.kind, ins.org_id, x.eo, ins.encounter_id
 			FROM ins JOIN unnest($1::text[], $9::text[]) AS x(i, eo) ON x.i = ins.id

@@ -85,7 +85,8 @@ func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted b
 	// One statement: the notification and its log entry, only if new.
 	tag, err := t.tx.Exec(ctx, `WITH ins AS (
 			INSERT INTO notifications (id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id),
+		queued AS (INSERT INTO outbox (notification_id) SELECT id FROM ins)
 		INSERT INTO notification_log (id, patient_key, kind, org_id, encounter_org, encounter_id)
 		SELECT id, $4, $3, $2, $10, $5 FROM ins ON CONFLICT (id) DO NOTHING`,
 		n.ID, n.OrgID, n.Kind, n.PatientKey, n.EncounterID, n.EventID, StatusPending, n.CloudEvent, seq, n.EncounterOrg)
@@ -103,18 +104,19 @@ func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted b
 	return false, nil
 }
 
-// PublishPending claims up to limit pending notifications, oldest first,
-// hands them to publish, and marks the ones it returns as published — all in
-// one transaction. FOR UPDATE SKIP LOCKED lets several relays (several hub
-// instances) share the outbox without publishing a row twice at once; a row
-// published but not marked (a crash in between) is published again with the
-// same Nats-Msg-Id, which JetStream drops.
+// PublishPending claims up to limit pending notifications from the outbox
+// queue in the order they were written (each organisation's in sequence
+// order), hands them to publish, and marks the ones it returns as published
+// — all in one transaction. FOR UPDATE SKIP LOCKED lets several relays
+// (several hub instances) share the outbox without publishing a row twice
+// at once; a row published but not marked (a crash in between) is
+// published again with the same Nats-Msg-Id, which JetStream drops.
 func (s *Store) PublishPending(ctx context.Context, limit int, publish func(context.Context, []Notification) (published []string, err error)) (int, error) {
 	var count int
 	var publishErr error
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+notificationColumns+` FROM notifications
-			WHERE status = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, StatusPending, limit)
+		rows, err := tx.Query(ctx, `SELECT `+notificationColumns+` FROM outbox o JOIN notifications n ON n.id = o.notification_id
+			ORDER BY o.position LIMIT $1 FOR UPDATE OF o SKIP LOCKED`, limit)
 		if err != nil {
 			return fmt.Errorf("claiming pending notifications: %w", err)
 		}
@@ -132,8 +134,9 @@ func (s *Store) PublishPending(ctx context.Context, limit int, publish func(cont
 		}
 		// What JetStream acknowledged is marked even when the rest of the
 		// batch failed, so it is not published again.
-		if _, err := tx.Exec(ctx, `UPDATE notifications SET status = $1, published_at = clock_timestamp()
-			WHERE id = ANY($2)`, StatusPublished, published); err != nil {
+		if _, err := tx.Exec(ctx, `WITH done AS (DELETE FROM outbox WHERE notification_id = ANY($2))
+			UPDATE notifications SET status = $1, published_at = clock_timestamp() WHERE id = ANY($2)`,
+			StatusPublished, published); err != nil {
 			return fmt.Errorf("marking notifications published: %w", err)
 		}
 		// The publication on the organisation's subjects is a disclosure.
