@@ -20,6 +20,12 @@ type GroupConfig struct {
 	MaxBatch int
 	// QueueSize bounds the messages waiting for the next batch.
 	QueueSize int
+	// Linger is how long a batch smaller than the one before it waits for
+	// the rest of the senders to catch up (default 1 ms). Under load the
+	// senders whose messages the previous batch acknowledged come back a
+	// moment later; waiting for them makes one commit of what would be two.
+	// A lone sender's batch (one message) never waits.
+	Linger time.Duration
 	// MinAtomic is the smallest batch sent as an atomic batch. An atomic
 	// commit has a fixed cost of a few milliseconds on the server (on a
 	// one-replica file stream, nats-server stages every batch in a
@@ -34,6 +40,9 @@ func (c *GroupConfig) setDefaults() {
 	}
 	if c.MinAtomic == 0 {
 		c.MinAtomic = 16
+	}
+	if c.Linger == 0 {
+		c.Linger = time.Millisecond
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 4 * c.MaxBatch
@@ -114,21 +123,53 @@ func (g *GroupPublisher) Close() {
 func (g *GroupPublisher) run() {
 	defer close(g.done)
 	batch := make([]*groupRequest, 0, g.cfg.MaxBatch)
+	previous := 0
+	linger := time.NewTimer(0)
+	<-linger.C
 	for first := range g.queue {
 		batch = append(batch[:0], first)
-	collect:
-		for len(batch) < g.cfg.MaxBatch {
+		g.collect(&batch, nil)
+		if len(batch) > 1 && len(batch) < previous {
+			linger.Reset(g.cfg.Linger)
+			g.collect(&batch, linger.C)
+			if !linger.Stop() {
+				select {
+				case <-linger.C:
+				default:
+				}
+			}
+		}
+		previous = len(batch)
+		g.commit(batch)
+	}
+}
+
+// collect adds queued requests to batch up to MaxBatch. With wait nil it
+// takes only what is queued now; otherwise it waits for more until wait
+// fires.
+func (g *GroupPublisher) collect(batch *[]*groupRequest, wait <-chan time.Time) {
+	for len(*batch) < g.cfg.MaxBatch {
+		if wait == nil {
 			select {
 			case req, ok := <-g.queue:
 				if !ok {
-					break collect
+					return
 				}
-				batch = append(batch, req)
+				*batch = append(*batch, req)
 			default:
-				break collect
+				return
 			}
+			continue
 		}
-		g.commit(batch)
+		select {
+		case req, ok := <-g.queue:
+			if !ok {
+				return
+			}
+			*batch = append(*batch, req)
+		case <-wait:
+			return
+		}
 	}
 }
 
