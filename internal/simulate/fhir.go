@@ -133,7 +133,7 @@ func (s *Simulation) FHIR(e *Event) []byte {
 	if m == nil {
 		return nil
 	}
-	loc := Stockholm()
+	loc := s.loc
 	p := s.People[e.Patient]
 	stay := m.Stay
 	gender := map[string]string{"F": "female", "M": "male"}[p.Sex]

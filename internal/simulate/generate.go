@@ -46,6 +46,8 @@ type Simulation struct {
 	Truth  []*Event
 	Wire   []Delivery
 	world  *world
+	// loc is Europe/Stockholm, loaded once: loading a zone parses tzdata.
+	loc *time.Location
 }
 
 // Delivery is one message as sent: an event, possibly resent.
@@ -90,7 +92,7 @@ func Generate(ctx context.Context, cfg Config) (*Simulation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulate: drawing the population: %w", err)
 	}
-	sim := &Simulation{Config: cfg, People: people, world: w}
+	sim := &Simulation{Config: cfg, People: people, world: w, loc: loc}
 	end := cfg.Start.AddDate(0, 0, cfg.Days)
 	for _, p := range people {
 		if p.Index%4096 == 0 {

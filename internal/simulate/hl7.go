@@ -45,7 +45,7 @@ func (s *Simulation) HL7(e *Event) []byte {
 	if m == nil {
 		return nil
 	}
-	loc := Stockholm()
+	loc := s.loc
 	p := s.People[e.Patient]
 	stay := m.Stay
 	h := stay.Hospital

@@ -37,7 +37,7 @@ func (s *Simulation) HomecareJSON(e *Event) []byte {
 	}
 	p := s.People[e.Patient]
 	b, err := json.Marshal(homecareJSON{
-		ID: h.ID, OccurredAt: e.At.In(Stockholm()).Format(time.RFC3339), Organisation: h.Org,
+		ID: h.ID, OccurredAt: e.At.In(s.loc).Format(time.RFC3339), Organisation: h.Org,
 		MunicipalityCode: p.Municipality.Code, Patient: homecarePatient{Personnummer: p.Personnummer},
 		Service: h.Service, Status: h.Status, Unit: homecareUnit{Name: h.Unit, Phone: h.Phone}, CareContext: h.CareContext,
 	})

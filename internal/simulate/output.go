@@ -73,7 +73,7 @@ func (s *Simulation) writeHL7(dir string) error {
 		return f.Close()
 	}
 	var day, current time.Time
-	loc := Stockholm()
+	loc := s.loc
 	for _, d := range s.Wire {
 		b := s.HL7(d.Event)
 		if b == nil {

@@ -69,6 +69,7 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Rules = c.Rules.WithDefaults()
 }
 
 // Router applies events to state and writes notifications to the outbox.

@@ -75,7 +75,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Durat
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
 		var d Delivery
 		err := r.Scan(&d.NotificationID, &d.Endpoint, &d.OrgID, &d.PatientKey, &d.Seq, &d.Status, &d.Attempts,
-			&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt, &d.CloudEvent)
+			&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt, rawJSON(&d.CloudEvent))
 		return d, err
 	})
 	if err != nil {

@@ -45,7 +45,7 @@ const notificationColumns = `id, org_id, kind, patient_key, encounter_id, event_
 func scanNotification(row pgx.Row) (Notification, error) {
 	var n Notification
 	err := row.Scan(&n.ID, &n.OrgID, &n.Kind, &n.PatientKey, &n.EncounterID, &n.EventID, &n.Status,
-		&n.CloudEvent, &n.CreatedAt, &n.PublishedAt, &n.Seq, &n.AcknowledgedAt, &n.AcknowledgedBy)
+		rawJSON(&n.CloudEvent), &n.CreatedAt, &n.PublishedAt, &n.Seq, &n.AcknowledgedAt, &n.AcknowledgedBy)
 	return n, err
 }
 

@@ -55,7 +55,7 @@ func (t *Tx) Patient(ctx context.Context, key string) (p Patient, ok bool, err e
 	var municipality, primaryCare *string
 	err = t.tx.QueryRow(ctx, `SELECT patient_key, municipality_code, primary_care_hsa, resource
 		FROM patients WHERE patient_key = $1 FOR UPDATE`, key).
-		Scan(&p.Key, &municipality, &primaryCare, &p.Resource)
+		Scan(&p.Key, &municipality, &primaryCare, rawJSON(&p.Resource))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Patient{}, false, nil
 	}
@@ -84,7 +84,7 @@ func (t *Tx) Encounter(ctx context.Context, orgID, id string) (e Encounter, ok b
 	err = t.tx.QueryRow(ctx, `SELECT org_id, encounter_id, patient_key, class_code, status, last_event_type,
 			period_start, period_end, resource
 		FROM encounters WHERE org_id = $1 AND encounter_id = $2 FOR UPDATE`, orgID, id).
-		Scan(&e.OrgID, &e.ID, &e.PatientKey, &e.ClassCode, &e.Status, &e.LastEventType, &e.PeriodStart, &e.PeriodEnd, &e.Resource)
+		Scan(&e.OrgID, &e.ID, &e.PatientKey, &e.ClassCode, &e.Status, &e.LastEventType, &e.PeriodStart, &e.PeriodEnd, rawJSON(&e.Resource))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Encounter{}, false, nil
 	}

@@ -12,7 +12,7 @@ import (
 // Episode returns an episode's latest resource, nil when unknown.
 func (t *Tx) Episode(ctx context.Context, episodeID string) (json.RawMessage, error) {
 	var res json.RawMessage
-	err := t.tx.QueryRow(ctx, `SELECT resource FROM episodes WHERE episode_id = $1`, episodeID).Scan(&res)
+	err := t.tx.QueryRow(ctx, `SELECT resource FROM episodes WHERE episode_id = $1`, episodeID).Scan(rawJSON(&res))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -90,6 +90,14 @@ type Config struct {
 	Location *time.Location
 }
 
+// WithDefaults returns the configuration with every unset parameter at its
+// default. Evaluate applies them itself; callers evaluating often should
+// call this once, as loading the time zone parses tzdata.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
+}
+
 func (c *Config) setDefaults() {
 	if c.AcknowledgeWithin == 0 {
 		c.AcknowledgeWithin = 24 * time.Hour
