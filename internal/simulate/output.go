@@ -32,29 +32,26 @@ func (s *Simulation) WriteFiles(dir string) error {
 	if err := writeWith(filepath.Join(dir, FileExpected), func(w *bufio.Writer) error { return WriteExpected(w, s.Expect()) }); err != nil {
 		return err
 	}
-	if err := writeWith(filepath.Join(dir, FileHomecare), func(w *bufio.Writer) error {
-		for _, d := range s.Wire {
-			if b := s.HomecareJSON(d.Event); b != nil {
-				_, _ = w.Write(b) // bufio errors stick; Flush reports them
-				_ = w.WriteByte('\n')
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := s.writeNDJSON(filepath.Join(dir, FileHomecare), s.HomecareJSON); err != nil {
 		return err
 	}
-	if err := writeWith(filepath.Join(dir, FileFHIR), func(w *bufio.Writer) error {
-		for _, d := range s.Wire {
-			if b := s.FHIR(d.Event); b != nil {
-				_, _ = w.Write(b) // bufio errors stick; Flush reports them
-				_ = w.WriteByte('\n')
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := s.writeNDJSON(filepath.Join(dir, FileFHIR), s.FHIR); err != nil {
 		return err
 	}
 	return s.writeHL7(filepath.Join(dir, DirHL7))
+}
+
+// writeNDJSON writes one line per delivery that render has a form for.
+func (s *Simulation) writeNDJSON(path string, render func(*Event) []byte) error {
+	return writeWith(path, func(w *bufio.Writer) error {
+		for _, d := range s.Wire {
+			if b := render(d.Event); b != nil {
+				_, _ = w.Write(b) // bufio errors stick; Flush reports them
+				_ = w.WriteByte('\n')
+			}
+		}
+		return nil
+	})
 }
 
 // writeHL7 writes one file per simulated day of the delivery order; a
