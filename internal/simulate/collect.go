@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/carehub/carehub/pkg/event"
@@ -24,6 +25,14 @@ func CollectNotifications(ctx context.Context, js jetstream.JetStream, idle time
 	if err != nil {
 		return nil, fmt.Errorf("creating ordered consumer on %s: %w", event.StreamNotify, err)
 	}
+	// A pull iterator keeps thousands of messages in flight; fetching
+	// batch by batch paid a round trip per 500 and read a simulated year's
+	// notifications in minutes.
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", event.StreamNotify, err)
+	}
+	defer it.Stop()
 	var out []Observed
 	var lastSeq uint64
 	quiet := time.Now()
@@ -31,30 +40,21 @@ func CollectNotifications(ctx context.Context, js jetstream.JetStream, idle time
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", event.StreamNotify, err)
 		}
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(500*time.Millisecond))
-		if err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("reading %s: %w", event.StreamNotify, err)
-		}
-		n := 0
-		if batch != nil {
-			for m := range batch.Messages() {
-				n++
-				o, err := observe(m)
-				if err != nil {
-					return nil, err
-				}
-				if md, err := m.Metadata(); err == nil {
-					lastSeq = md.Sequence.Stream
-				}
-				out = append(out, o)
+		m, err := it.Next(jetstream.NextMaxWait(500 * time.Millisecond))
+		switch {
+		case err == nil:
+			o, err := observe(m)
+			if err != nil {
+				return nil, err
 			}
-			if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-				return nil, fmt.Errorf("reading %s: %w", event.StreamNotify, err)
+			if md, err := m.Metadata(); err == nil {
+				lastSeq = md.Sequence.Stream
 			}
-		}
-		if n > 0 {
+			out = append(out, o)
 			quiet = time.Now()
 			continue
+		case !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout):
+			return nil, fmt.Errorf("reading %s: %w", event.StreamNotify, err)
 		}
 		info, err := stream.Info(ctx)
 		if err != nil {
