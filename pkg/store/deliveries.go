@@ -106,51 +106,45 @@ func (s *Store) RecordDelivery(ctx context.Context, r DeliveryResult) error {
 }
 
 // RecordDeliveries stores the outcomes of a round of attempts, each with its
-// audit entry, in one transaction: one commit for the round rather than one
-// per delivery.
+// audit entry, in one transaction and one pipelined round trip: one commit
+// for the round rather than one per delivery.
 func (s *Store) RecordDeliveries(ctx context.Context, results []DeliveryResult) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
 		for _, r := range results {
-			if err := recordDelivery(ctx, tx, r); err != nil {
-				return err
-			}
+			queueDelivery(b, r)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("recording webhook deliveries: %w", err)
 		}
 		return nil
 	})
 }
 
-func recordDelivery(ctx context.Context, tx pgx.Tx, r DeliveryResult) error {
-	{
-		var status any
-		if r.Status != 0 {
-			status = r.Status
-		}
-		var err error
-		switch {
-		case r.Delivered:
-			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
-				delivered_at = clock_timestamp(), last_status = $3, last_error = NULL
-				WHERE notification_id = $1 AND endpoint = $2`, r.NotificationID, r.Endpoint, status)
-		case r.Next.IsZero():
-			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET status = 'dead', attempts = attempts + 1,
-				last_status = $3, last_error = $4 WHERE notification_id = $1 AND endpoint = $2`,
-				r.NotificationID, r.Endpoint, status, r.Error)
-		default:
-			_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $5,
-				last_status = $3, last_error = $4 WHERE notification_id = $1 AND endpoint = $2`,
-				r.NotificationID, r.Endpoint, status, r.Error, r.Next)
-		}
-		if err != nil {
-			return fmt.Errorf("recording webhook delivery: %w", err)
-		}
-		if r.DisableEndpoint {
-			if _, err := tx.Exec(ctx, `INSERT INTO webhook_endpoints_disabled (endpoint, reason) VALUES ($1, $2)
-				ON CONFLICT (endpoint) DO NOTHING`, r.Endpoint, "receiver answered 410 Gone"); err != nil {
-				return fmt.Errorf("disabling webhook endpoint: %w", err)
-			}
-		}
-		return insertAudit(ctx, tx, r.Audit)
+func queueDelivery(b *pgx.Batch, r DeliveryResult) {
+	var status any
+	if r.Status != 0 {
+		status = r.Status
 	}
+	switch {
+	case r.Delivered:
+		b.Queue(`UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1,
+			delivered_at = clock_timestamp(), last_status = $3, last_error = NULL
+			WHERE notification_id = $1 AND endpoint = $2`, r.NotificationID, r.Endpoint, status)
+	case r.Next.IsZero():
+		b.Queue(`UPDATE webhook_deliveries SET status = 'dead', attempts = attempts + 1,
+			last_status = $3, last_error = $4 WHERE notification_id = $1 AND endpoint = $2`,
+			r.NotificationID, r.Endpoint, status, r.Error)
+	default:
+		b.Queue(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $5,
+			last_status = $3, last_error = $4 WHERE notification_id = $1 AND endpoint = $2`,
+			r.NotificationID, r.Endpoint, status, r.Error, r.Next)
+	}
+	if r.DisableEndpoint {
+		b.Queue(`INSERT INTO webhook_endpoints_disabled (endpoint, reason) VALUES ($1, $2)
+			ON CONFLICT (endpoint) DO NOTHING`, r.Endpoint, "receiver answered 410 Gone")
+	}
+	queueAudit(b, r.Audit)
 }
 
 // Redrive puts an organisation's dead-lettered deliveries (one, when
@@ -209,28 +203,26 @@ type AuditEntry struct {
 	Detail         string
 }
 
-func insertAudit(ctx context.Context, tx pgx.Tx, a AuditEntry) error {
+func queueAudit(b *pgx.Batch, a AuditEntry) {
 	if a.OrgID == "" {
-		return nil
+		return
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (org_id, notification_id, patient_key, channel, outcome, detail)
+	b.Queue(`INSERT INTO audit_log (org_id, notification_id, patient_key, channel, outcome, detail)
 		VALUES ($1, $2, $3, $4, $5, $6)`, a.OrgID, a.NotificationID, a.PatientKey, a.Channel, a.Outcome, a.Detail)
-	if err != nil {
-		return fmt.Errorf("writing audit log: %w", err)
-	}
-	return nil
 }
 
-// Audit appends disclosures to the audit log.
+// Audit appends disclosures to the audit log, in one round trip.
 func (s *Store) Audit(ctx context.Context, entries ...AuditEntry) error {
-	if len(entries) == 0 {
+	b := &pgx.Batch{}
+	for _, a := range entries {
+		queueAudit(b, a)
+	}
+	if b.Len() == 0 {
 		return nil
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		for _, a := range entries {
-			if err := insertAudit(ctx, tx, a); err != nil {
-				return err
-			}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("writing audit log: %w", err)
 		}
 		return nil
 	})
