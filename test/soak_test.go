@@ -53,10 +53,12 @@ func TestSoakSimulatedRegion(t *testing.T) {
 	}
 	waitSettled(t, h)
 
+	collectStart := time.Now()
 	observed, err := simulate.CollectNotifications(ctx, jetStreamClient(t, h.NATSURL()), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("read %d notifications in %s", len(observed), time.Since(collectStart).Round(time.Millisecond))
 	// Kinds the hub does not know yet cannot be compared.
 	ignore := slices.Clone(simulate.IgnoredKinds)
 	for k := range simulate.CountByKind(sim.Expect()) {

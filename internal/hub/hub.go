@@ -195,6 +195,10 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		return nil, &StartupError{What: "cannot use PostgreSQL at " + store.RedactURL(cfg.DatabaseURL), Fix: "start PostgreSQL or fix --database-url / CAREHUB_DATABASE_URL", Err: err}
 	}
 
+	if on, err := h.store.Autovacuum(ctx); err == nil && !on {
+		log.Warn("PostgreSQL runs without autovacuum: carehub's tables will bloat and slow down; turn autovacuum on (it is on by default)")
+	}
+
 	relay := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus, log)
 	dispatcher, err := newDispatcher(cfg.Webhooks, h.store, dir, log)
 	if err != nil {

@@ -79,6 +79,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Autovacuum reports whether the server runs autovacuum. carehub's queues
+// (outbox, deliveries, deadlines) and state tables are updated all the
+// time; without vacuum their dead row versions pile up and every claim and
+// lookup slows.
+func (s *Store) Autovacuum(ctx context.Context) (bool, error) {
+	var v string
+	if err := s.pool.QueryRow(ctx, `SHOW autovacuum`).Scan(&v); err != nil {
+		return false, fmt.Errorf("reading the autovacuum setting: %w", err)
+	}
+	return v == "on", nil
+}
+
 // Close closes the pool after in-flight queries end.
 func (s *Store) Close() { s.pool.Close() }
 
