@@ -62,13 +62,24 @@ func run() error {
 	defer stop()
 	p := defaultPlan(os.Getenv("BENCH_QUICK") == "1")
 	log := zap.NewNop()
+	if os.Getenv("BENCH_LOG") == "1" {
+		// The hub's warnings and errors, for finding out why a figure is off.
+		cfg := zap.NewDevelopmentConfig()
+		cfg.Level = zap.NewAtomicLevelAt(zap.WarnLevel)
+		cfg.DisableStacktrace = true
+		if l, err := cfg.Build(); err == nil {
+			log = l
+		}
+	}
 
 	var rep Report
 	rep.Machine.CPUs, rep.Machine.Go = runtime.NumCPU(), runtime.Version()
 	rep.Quick, rep.StartedAt = p.quick, time.Now().UTC()
 
-	// BENCH_ONLY=router skips to the router (for profiling it).
+	// BENCH_ONLY=router skips to the router (for profiling it);
+	// BENCH_ONLY=end-to-end to the end-to-end and webhook paths.
 	routerOnlyRun := os.Getenv("BENCH_ONLY") == "router"
+	e2eOnlyRun := os.Getenv("BENCH_ONLY") == "end-to-end"
 
 	// Ingest and the raw limits run on an ingest-only hub: same embedded
 	// server and stream settings, no router competing for the CPU.
@@ -95,6 +106,29 @@ func run() error {
 		}
 		r, err := routerOnly(ctx, fullEnv, n)
 		fmt.Fprintf(os.Stderr, "bench: router %.0f facts/s, %.0f allocs/fact\n", r.EventsPerS, r.AllocsPerEvent)
+		return err
+	}
+	if e2eOnlyRun {
+		ingestEnv.close()
+		recv, err := startReceiver()
+		if err != nil {
+			return err
+		}
+		defer recv.close()
+		dirPath, cleanupDir, err := directoryWithWebhook(recv.url)
+		if err != nil {
+			return err
+		}
+		defer cleanupDir()
+		fullEnv, err := startEnv(ctx, log, false, dirPath)
+		if err != nil {
+			return err
+		}
+		defer fullEnv.close()
+		e2e, hooks, err := endToEnd(ctx, fullEnv, p, recv)
+		for _, r := range []Result{e2e, hooks} {
+			fmt.Fprintf(os.Stderr, "bench: %s %.0f/s p50 %.1f ms p99 %.1f ms at %.0f/s offered\n", r.Name, r.EventsPerS, r.P50Ms, r.P99Ms, r.OfferedPerS)
+		}
 		return err
 	}
 	rawOne, err := rawJetStreamPublish(ctx, ingestEnv, p, sample)
