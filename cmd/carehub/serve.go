@@ -11,7 +11,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/internal/hub"
+	"github.com/carehub/carehub/pkg/router"
 	"github.com/carehub/carehub/pkg/store"
+	"github.com/carehub/carehub/pkg/transition"
 )
 
 type serveCmd struct {
@@ -30,6 +32,12 @@ type serveCmd struct {
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
 	WebhookTimeout       time.Duration `name:"webhook-timeout" env:"CAREHUB_WEBHOOK_TIMEOUT" default:"15s" help:"A receiver must answer 2xx within this." group:"Webhooks"`
 
+	ReadmissionWindow time.Duration `name:"readmission-window" env:"CAREHUB_READMISSION_WINDOW" default:"720h" help:"An inpatient admission this soon after a discharge is a readmission." group:"Care transition rules"`
+	ReadmissionFlag   time.Duration `name:"readmission-flag" env:"CAREHUB_READMISSION_FLAG" default:"72h" help:"Readmissions this soon are flagged as early." group:"Care transition rules"`
+	ReadyAckWithin    time.Duration `name:"ready-ack-within" env:"CAREHUB_READY_ACK_WITHIN" default:"24h" help:"The municipality must acknowledge an utskrivningsklar notice within this, or it is overdue." group:"Care transition rules"`
+	SIPDays           int           `name:"sip-days" env:"CAREHUB_SIP_DAYS" default:"3" help:"Calendar days after utskrivningsklar for primary care to call a SIP." group:"Care transition rules"`
+	PaymentDays       int           `name:"payment-days" env:"CAREHUB_PAYMENT_DAYS" default:"3" help:"Calendar days after utskrivningsklar until payment responsibility, where the directory has no agreement." group:"Care transition rules"`
+
 	MLLPAddr           string        `name:"mllp-addr" env:"CAREHUB_MLLP_ADDR" default:"127.0.0.1:2575" help:"HL7 v2 over MLLP listen address; empty disables it." group:"HL7 v2 / MLLP"`
 	MLLPMaxBytes       int           `name:"mllp-max-bytes" env:"CAREHUB_MLLP_MAX_BYTES" default:"1048576" help:"Largest HL7 message; longer ones are answered AR." group:"HL7 v2 / MLLP"`
 	MLLPMaxConnections int           `name:"mllp-max-connections" env:"CAREHUB_MLLP_MAX_CONNECTIONS" default:"256" help:"Most MLLP connections served at once." group:"HL7 v2 / MLLP"`
@@ -43,6 +51,22 @@ type serveCmd struct {
 // startupDeadline bounds start-up: an unreachable dependency must be
 // reported promptly, not retried forever.
 const startupDeadline = 15 * time.Second
+
+// Validate rejects rule parameters that cannot be meant, before anything
+// starts.
+func (s *serveCmd) Validate() error {
+	switch {
+	case s.ReadmissionWindow <= 0 || s.ReadmissionFlag <= 0 || s.ReadmissionFlag > s.ReadmissionWindow:
+		return fmt.Errorf("--readmission-window and --readmission-flag must be positive, the flag no longer than the window")
+	case s.ReadyAckWithin <= 0:
+		return fmt.Errorf("--ready-ack-within must be positive")
+	case s.SIPDays < 1 || s.SIPDays > 30:
+		return fmt.Errorf("--sip-days must be 1 to 30 calendar days, not %d", s.SIPDays)
+	case s.PaymentDays < 1 || s.PaymentDays > 30:
+		return fmt.Errorf("--payment-days must be 1 to 30 calendar days, not %d", s.PaymentDays)
+	}
+	return nil
+}
 
 func (s *serveCmd) Run(c *cli) error {
 	log, err := newLogger(c.LogLevel, c.LogFormat)
@@ -60,6 +84,10 @@ func (s *serveCmd) Run(c *cli) error {
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
 		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
 		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
+		Router: router.Config{Rules: transition.Config{
+			ReadmissionWindow: s.ReadmissionWindow, ReadmissionFlag: s.ReadmissionFlag, AcknowledgeWithin: s.ReadyAckWithin,
+			SIPDays: s.SIPDays, Payment: transition.PaymentAgreement{Days: s.PaymentDays},
+		}},
 		MLLP: hub.MLLPConfig{
 			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,
 			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,

@@ -371,3 +371,37 @@ func TestOptOut(t *testing.T) {
 		t.Errorf("got %v: the municipality opted out of discharge-planned only", got)
 	}
 }
+
+// TestReadmissionWindowIsConfigurable: --readmission-window and
+// --readmission-flag reach the rule.
+func TestReadmissionWindowIsConfigurable(t *testing.T) {
+	dir := testDirectory(t)
+	p := transition.Patient{Key: "k", MunicipalityCode: "0680"}
+	facts := []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
+		enc("e2", event.EncounterAdmitted, 10+24*10)} // ten days later
+	tests := []struct {
+		name       string
+		cfg        transition.Config
+		readmitted bool
+		early      bool
+	}{
+		{"default 30 days", transition.Config{}, true, false},
+		{"7-day window", transition.Config{ReadmissionWindow: 7 * 24 * time.Hour}, false, false},
+		{"14-day flag", transition.Config{ReadmissionFlag: 14 * 24 * time.Hour}, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := transition.Evaluate(transition.Timeline{Patient: p, Facts: facts}, dir, tt.cfg)
+			var readmitted, early bool
+			for _, n := range d.Notifications {
+				if n.Kind == event.KindReadmission {
+					readmitted = true
+					early = early || strings.HasPrefix(n.Reason, "early readmission")
+				}
+			}
+			if readmitted != tt.readmitted || early != tt.early {
+				t.Errorf("readmission %v (early %v), want %v (early %v)", readmitted, early, tt.readmitted, tt.early)
+			}
+		})
+	}
+}
