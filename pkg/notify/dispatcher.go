@@ -203,6 +203,11 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.Deli
 			result.Next = d.now().Add(delay)
 		}
 		audit.Outcome = fmt.Sprintf("failed %d: %s", out.Status, result.Error)
+		if !result.Next.IsZero() {
+			d.log.Warn("webhooks: attempt failed, will retry", zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
+				zap.String("notification", del.NotificationID), zap.Int("attempt", attempt), zap.Int("status", out.Status),
+				zap.String("error", result.Error), zap.Duration("retry_in", result.Next.Sub(d.now()).Round(time.Millisecond)))
+		}
 		if result.Next.IsZero() {
 			audit.Outcome += "; dead-lettered"
 			d.log.Warn("webhooks: delivery dead-lettered", zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
