@@ -161,7 +161,7 @@ func waitSettled(t *testing.T, h *hub.Hub) {
 		}
 		var pending int64
 		if err == nil {
-			err = h.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM notifications WHERE status = 'pending'`).Scan(&pending)
+			err = h.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&pending)
 		}
 		cancel()
 		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && pending == 0 {

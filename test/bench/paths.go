@@ -483,7 +483,7 @@ func (e *env) waitIdle(ctx context.Context) error {
 			return err
 		}
 		var pending int64
-		if err := e.hub.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM notifications WHERE status = 'pending'`).Scan(&pending); err != nil {
+		if err := e.hub.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&pending); err != nil {
 			return err
 		}
 		if info.NumPending == 0 && info.NumAckPending == 0 && pending == 0 {
