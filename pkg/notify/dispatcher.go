@@ -2,8 +2,10 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -206,7 +208,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.Deli
 		if !result.Next.IsZero() {
 			d.log.Warn("webhooks: attempt failed, will retry", zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
 				zap.String("notification", del.NotificationID), zap.Int("attempt", attempt), zap.Int("status", out.Status),
-				zap.String("error", result.Error), zap.Duration("retry_in", result.Next.Sub(d.now()).Round(time.Millisecond)))
+				zap.String("error", logSafeError(out.Err)), zap.Duration("retry_in", result.Next.Sub(d.now()).Round(time.Millisecond)))
 		}
 		if result.Next.IsZero() {
 			audit.Outcome += "; dead-lettered"
@@ -216,6 +218,22 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.Deli
 	}
 	result.Audit = audit
 	return result
+}
+
+// logSafeError describes a failed attempt for the log. A status error's
+// text quotes the start of the receiver's response body, which may echo
+// the notification — a name or personnummer — so the log gets only the
+// status; the excerpt stays in the delivery record for the receiver's
+// operators. Transport errors carry no URL (the sender strips it).
+func logSafeError(err error) string {
+	var status *webhook.StatusError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &status):
+		return fmt.Sprintf("%s: %d %s", webhook.ErrStatus, status.StatusCode, http.StatusText(status.StatusCode))
+	}
+	return err.Error()
 }
 
 func (d *Dispatcher) endpoint(del store.Delivery) (directory.Webhook, bool) {
