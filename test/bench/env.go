@@ -35,6 +35,14 @@ func defaultPlan(quick bool) plan {
 	return plan{connections: 32, throughput: 20 * time.Second, offered: 500, latency: 20 * time.Second, e2eSaturation: 8 * time.Second}
 }
 
+// routerFacts is how many facts the router path applies.
+func (p plan) routerFacts() int {
+	if p.quick {
+		return 3000
+	}
+	return 20000
+}
+
 // env is a running hub on a scratch database and data dir.
 type env struct {
 	hub        *hub.Hub

@@ -76,10 +76,12 @@ func run() error {
 	rep.Machine.CPUs, rep.Machine.Go = runtime.NumCPU(), runtime.Version()
 	rep.Quick, rep.StartedAt = p.quick, time.Now().UTC()
 
-	// BENCH_ONLY=router skips to the router (for profiling it);
-	// BENCH_ONLY=end-to-end to the end-to-end and webhook paths.
-	routerOnlyRun := os.Getenv("BENCH_ONLY") == "router"
-	e2eOnlyRun := os.Getenv("BENCH_ONLY") == "end-to-end"
+	switch os.Getenv("BENCH_ONLY") {
+	case "router":
+		return onlyRouter(ctx, log, p)
+	case "end-to-end":
+		return onlyEndToEnd(ctx, log, p)
+	}
 
 	// Ingest and the raw limits run on an ingest-only hub: same embedded
 	// server and stream settings, no router competing for the CPU.
@@ -93,44 +95,6 @@ func run() error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "bench: %d CPUs, %s, quick=%v; event payload %d bytes\n", rep.Machine.CPUs, rep.Machine.Go, p.quick, len(sample.Data))
-	if routerOnlyRun {
-		ingestEnv.close()
-		fullEnv, err := startEnv(ctx, log, false, exampleDirectory)
-		if err != nil {
-			return err
-		}
-		defer fullEnv.close()
-		n := 20000
-		if p.quick {
-			n = 3000
-		}
-		r, err := routerOnly(ctx, fullEnv, n)
-		fmt.Fprintf(os.Stderr, "bench: router %.0f facts/s, %.0f allocs/fact\n", r.EventsPerS, r.AllocsPerEvent)
-		return err
-	}
-	if e2eOnlyRun {
-		ingestEnv.close()
-		recv, err := startReceiver()
-		if err != nil {
-			return err
-		}
-		defer recv.close()
-		dirPath, cleanupDir, err := directoryWithWebhook(recv.url)
-		if err != nil {
-			return err
-		}
-		defer cleanupDir()
-		fullEnv, err := startEnv(ctx, log, false, dirPath)
-		if err != nil {
-			return err
-		}
-		defer fullEnv.close()
-		e2e, hooks, err := endToEnd(ctx, fullEnv, p, recv)
-		for _, r := range []Result{e2e, hooks} {
-			fmt.Fprintf(os.Stderr, "bench: %s %.0f/s p50 %.1f ms p99 %.1f ms at %.0f/s offered\n", r.Name, r.EventsPerS, r.P50Ms, r.P99Ms, r.OfferedPerS)
-		}
-		return err
-	}
 	rawOne, err := rawJetStreamPublish(ctx, ingestEnv, p, sample)
 	if err == nil {
 		rep.RawLimits = append(rep.RawLimits, rawOne)
@@ -158,33 +122,17 @@ func run() error {
 		return err
 	}
 
-	// The full hub delivers Jönköping's notifications to a webhook receiver
-	// in this process as well as on NATS.
-	recv, err := startReceiver()
+	fullEnv, recv, closeFull, err := startWebhookEnv(ctx, log)
 	if err != nil {
 		return err
 	}
-	defer recv.close()
-	dirPath, cleanupDir, err := directoryWithWebhook(recv.url)
-	if err != nil {
-		return err
-	}
-	defer cleanupDir()
-	fullEnv, err := startEnv(ctx, log, false, dirPath)
-	if err != nil {
-		return err
-	}
-	defer fullEnv.close()
+	defer closeFull()
 	e2e, hooks, err := endToEnd(ctx, fullEnv, p, recv)
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
 	rep.Paths = append(rep.Paths, e2e, hooks)
-	routerN := 20000
-	if p.quick {
-		routerN = 3000
-	}
-	rt, err := routerOnly(ctx, fullEnv, routerN)
+	rt, err := routerOnly(ctx, fullEnv, p.routerFacts())
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
@@ -248,4 +196,52 @@ func writeReport(rep Report) error {
 	}
 	fmt.Println("\nwritten: bench/results.json")
 	return nil
+}
+
+// startWebhookEnv starts the full hub with a webhook for Jönköpings kommun
+// pointing at a receiver in this process, so its notifications go to
+// NATS and to the webhook.
+func startWebhookEnv(ctx context.Context, log *zap.Logger) (*env, *receiver, func(), error) {
+	recv, err := startReceiver()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dirPath, cleanupDir, err := directoryWithWebhook(recv.url)
+	if err != nil {
+		recv.close()
+		return nil, nil, nil, err
+	}
+	e, err := startEnv(ctx, log, false, dirPath)
+	if err != nil {
+		cleanupDir()
+		recv.close()
+		return nil, nil, nil, err
+	}
+	return e, recv, func() { e.close(); cleanupDir(); recv.close() }, nil
+}
+
+// onlyRouter is BENCH_ONLY=router: the router path alone, for profiling it.
+func onlyRouter(ctx context.Context, log *zap.Logger, p plan) error {
+	e, err := startEnv(ctx, log, false, exampleDirectory)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	r, err := routerOnly(ctx, e, p.routerFacts())
+	fmt.Fprintf(os.Stderr, "bench: router %.0f facts/s, %.0f allocs/fact\n", r.EventsPerS, r.AllocsPerEvent)
+	return err
+}
+
+// onlyEndToEnd is BENCH_ONLY=end-to-end: the end-to-end and webhook paths.
+func onlyEndToEnd(ctx context.Context, log *zap.Logger, p plan) error {
+	e, recv, closeFull, err := startWebhookEnv(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer closeFull()
+	e2e, hooks, err := endToEnd(ctx, e, p, recv)
+	for _, r := range []Result{e2e, hooks} {
+		fmt.Fprintf(os.Stderr, "bench: %s %.0f/s p50 %.1f ms p99 %.1f ms at %.0f/s offered\n", r.Name, r.EventsPerS, r.P50Ms, r.P99Ms, r.OfferedPerS)
+	}
+	return err
 }
