@@ -2,7 +2,6 @@ package fhirrest_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,19 +13,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/carehub/carehub/adapters/fhirrest"
+	"github.com/carehub/carehub/internal/testsupport/fakebus"
 	"github.com/carehub/carehub/pkg/api"
-	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/fhir"
@@ -67,67 +63,12 @@ var (
 
 // --- fake bus ---------------------------------------------------------------
 
-type publishedEvent struct {
-	event   cloudevents.Event
-	subject string
-	ack     jetstream.PubAck
-}
-
-// fakePublisher records what the adapter publishes and quarantines and
-// acknowledges like JetStream would: a second publish of an event id is a
-// duplicate carrying the first one's sequence.
-type fakePublisher struct {
-	mu                 sync.Mutex
-	publishErr         error
-	quarantineErr      error
-	seqByID            map[string]uint64
-	published          []publishedEvent
-	quarantined        []bus.QuarantineEntry
-	quarantineAttempts int
-}
-
-func (p *fakePublisher) PublishEvent(_ context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.publishErr != nil {
-		return nil, p.publishErr
-	}
-	if p.seqByID == nil {
-		p.seqByID = map[string]uint64{}
-	}
-	seq, dup := p.seqByID[e.ID()]
-	if !dup {
-		seq = uint64(len(p.seqByID) + 1)
-		p.seqByID[e.ID()] = seq
-	}
-	ack := jetstream.PubAck{Stream: event.StreamEvents, Sequence: seq, Duplicate: dup}
-	p.published = append(p.published, publishedEvent{event: e.Clone(), subject: subject, ack: ack})
-	return &ack, nil
-}
-
-func (p *fakePublisher) Quarantine(_ context.Context, q bus.QuarantineEntry) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.quarantineAttempts++
-	if p.quarantineErr != nil {
-		return p.quarantineErr
-	}
-	q.Raw = bytes.Clone(q.Raw)
-	p.quarantined = append(p.quarantined, q)
-	return nil
-}
-
-func (p *fakePublisher) events() []publishedEvent {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]publishedEvent(nil), p.published...)
-}
-
-func (p *fakePublisher) quarantine() []bus.QuarantineEntry {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]bus.QuarantineEntry(nil), p.quarantined...)
-}
+// The mapping tests run against a recording bus; the end-to-end tests in
+// test/ use a real NATS server.
+type (
+	fakePublisher  = fakebus.Publisher
+	publishedEvent = fakebus.Published
+)
 
 // --- test server ------------------------------------------------------------
 
@@ -284,7 +225,7 @@ func outcomeOf(t *testing.T, r response) fhir.OperationOutcome {
 // onlyEvent returns the single event published, failing otherwise.
 func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
 	t.Helper()
-	evs := pub.events()
+	evs := pub.Events()
 	if len(evs) != 1 {
 		t.Fatalf("published %d events, want exactly 1", len(evs))
 	}
@@ -295,7 +236,7 @@ func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
 // returns the resources of its data.
 func checkFact(t *testing.T, p publishedEvent, org string, typ event.Type) []fhir.Resource {
 	t.Helper()
-	e := p.event
+	e := p.Event
 	if err := event.Validate(e); err != nil {
 		t.Errorf("event does not validate: %v", err)
 	}
@@ -315,15 +256,15 @@ func checkFact(t *testing.T, p publishedEvent, org string, typ event.Type) []fhi
 	if !patientKeyShape.MatchString(key) {
 		t.Errorf("patientkey = %q, want 32 lower-case hex characters", key)
 	}
-	if m := factSubjectShape.FindStringSubmatch(p.subject); m == nil || m[1] != typ.Verb() {
-		t.Errorf("NATS subject = %q, want carehub.events.encounter.%s.p<0-15>", p.subject, typ.Verb())
+	if m := factSubjectShape.FindStringSubmatch(p.Subject); m == nil || m[1] != typ.Verb() {
+		t.Errorf("NATS subject = %q, want carehub.events.encounter.%s.p<0-15>", p.Subject, typ.Verb())
 	}
-	if want := event.FactSubject(typ, key); p.subject != want {
-		t.Errorf("NATS subject = %q, want %q (partition of the patient key)", p.subject, want)
+	if want := event.FactSubject(typ, key); p.Subject != want {
+		t.Errorf("NATS subject = %q, want %q (partition of the patient key)", p.Subject, want)
 	}
 	for _, n := range personalNumbers {
-		if strings.Contains(key, n) || strings.Contains(p.subject, n) || strings.Contains(e.Subject(), n) {
-			t.Errorf("patient key %q, subject %q or ce-subject %q contains a personal identifier", key, p.subject, e.Subject())
+		if strings.Contains(key, n) || strings.Contains(p.Subject, n) || strings.Contains(e.Subject(), n) {
+			t.Errorf("patient key %q, subject %q or ce-subject %q contains a personal identifier", key, p.Subject, e.Subject())
 		}
 	}
 	var head struct{ ResourceType, Type string }
@@ -433,21 +374,21 @@ func TestDaVinciNotifications(t *testing.T) {
 			if resources[0].ID != "5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82" {
 				t.Errorf("focus Encounter = %s, want the MessageHeader.focus", resources[0].ID)
 			}
-			if len(env.pub.quarantine()) != 0 {
+			if len(env.pub.Quarantined()) != 0 {
 				t.Errorf("an accepted message was quarantined")
 			}
-			if other, dup := ids[p.event.ID()]; dup {
-				t.Errorf("event id %s is also the id of %s; each message is its own fact", p.event.ID(), other)
+			if other, dup := ids[p.Event.ID()]; dup {
+				t.Errorf("event id %s is also the id of %s; each message is its own fact", p.Event.ID(), other)
 			}
-			ids[p.event.ID()] = name
+			ids[p.Event.ID()] = name
 
 			// The message id identifies the fact: a resend is a duplicate.
 			again := env.post(t, "/fhir/$process-message", tokenDaVinci, body)
 			if again.status != http.StatusOK || !hasIssue(outcomeOf(t, again), "information", "already received") {
 				t.Errorf("resend: %d %s, want 200 naming the duplicate", again.status, again.body)
 			}
-			evs := env.pub.events()
-			if len(evs) != 2 || evs[1].event.ID() != p.event.ID() || !evs[1].ack.Duplicate {
+			evs := env.pub.Events()
+			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
 				t.Errorf("resend published %d events; want the same event id again, acknowledged as duplicate", len(evs))
 			}
 		})
@@ -488,10 +429,10 @@ func TestDaVinciMessageRules(t *testing.T) {
 			if len(o.Issue[0].Expression) == 0 || !strings.HasSuffix(o.Issue[0].Expression[0], tt.wantExpr) {
 				t.Errorf("expression = %v, want …%s", o.Issue[0].Expression, tt.wantExpr)
 			}
-			if n := len(env.pub.events()); n != 0 {
+			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected message", n)
 			}
-			if q := env.pub.quarantine(); len(q) != 1 || !bytes.Equal(q[0].Raw, tt.body) {
+			if q := env.pub.Quarantined(); len(q) != 1 || !bytes.Equal(q[0].Raw, tt.body) {
 				t.Errorf("quarantined %d entries, want the raw message once", len(q))
 			}
 		})
@@ -540,7 +481,7 @@ func TestDeployExampleBundles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			body := readFixture(t, filepath.Join("..", "..", "deploy", "examples", "fhir", tt.file))
-			before := len(env.pub.events())
+			before := len(env.pub.Events())
 
 			tr := decodeTransactionResponse(t, env.post(t, "/fhir", tokenRyhov, body))
 			if tr.Type != "transaction-response" || len(tr.Entry) != 2 {
@@ -550,7 +491,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if enc.Status != "201 Created" || enc.Location != "Encounter/ryhov-vt-2026-1001" {
 				t.Errorf("Encounter entry answered %q at %q, want \"201 Created\" at Encounter/ryhov-vt-2026-1001", enc.Status, enc.Location)
 			}
-			evs := env.pub.events()[before:]
+			evs := env.pub.Events()[before:]
 			if len(evs) != 1 {
 				t.Fatalf("published %d events, want 1", len(evs))
 			}
@@ -562,13 +503,13 @@ func TestDeployExampleBundles(t *testing.T) {
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(pnrDeploySample)) {
 				t.Errorf("event data lacks the request's Patient")
 			}
-			if got, want := event.PatientKey(p.event), env.keys.Key(fhir.SystemPersonnummer, pnrDeploySample); got != want {
+			if got, want := event.PatientKey(p.Event), env.keys.Key(fhir.SystemPersonnummer, pnrDeploySample); got != want {
 				t.Errorf("patientkey = %s, want the key of the personnummer %s", got, want)
 			}
-			if ids[p.event.ID()] {
-				t.Errorf("admission and discharge share event id %s", p.event.ID())
+			if ids[p.Event.ID()] {
+				t.Errorf("admission and discharge share event id %s", p.Event.ID())
 			}
-			ids[p.event.ID()] = true
+			ids[p.Event.ID()] = true
 
 			// Resending the same bytes is the same event, answered 200 OK.
 			tr = decodeTransactionResponse(t, env.post(t, "/fhir", tokenRyhov, body))
@@ -576,8 +517,8 @@ func TestDeployExampleBundles(t *testing.T) {
 			if enc.Status != "200 OK" || enc.Outcome == nil || !hasIssue(*enc.Outcome, "information", "already received") {
 				t.Errorf("resend answered %q (%+v), want \"200 OK\" naming the duplicate", enc.Status, enc.Outcome)
 			}
-			evs = env.pub.events()[before:]
-			if len(evs) != 2 || evs[1].event.ID() != p.event.ID() || !evs[1].ack.Duplicate {
+			evs = env.pub.Events()[before:]
+			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
 				t.Errorf("resend did not republish the same event id as a duplicate")
 			}
 		})
@@ -602,7 +543,7 @@ func TestTransactionBundle(t *testing.T) {
 	if got := types(resources); strings.Join(got, ",") != "Encounter,Patient,Organization" {
 		t.Errorf("event data holds %v, want Encounter, Patient, Organization", got)
 	}
-	if got, want := event.PatientKey(p.event), env.keys.Key(fhir.SystemPersonnummer, pnrTolvan); got != want {
+	if got, want := event.PatientKey(p.Event), env.keys.Key(fhir.SystemPersonnummer, pnrTolvan); got != want {
 		t.Errorf("patientkey = %s, want the key of the personnummer", got)
 	}
 
@@ -631,8 +572,8 @@ func TestEncounterWithoutID(t *testing.T) {
 	if got := again.Entry[2].Response; got.Location != loc || got.Status != "200 OK" {
 		t.Errorf("resend answered %q at %q, want 200 OK at the same %q", got.Status, got.Location, loc)
 	}
-	evs := env.pub.events()
-	if len(evs) != 2 || evs[0].event.Subject() != loc || evs[0].event.ID() != evs[1].event.ID() {
+	evs := env.pub.Events()
+	if len(evs) != 2 || evs[0].Event.Subject() != loc || evs[0].Event.ID() != evs[1].Event.ID() {
 		t.Errorf("events: want the same event twice with subject %s", loc)
 	}
 	resources := checkFact(t, evs[0], orgRyhov, event.EncounterAdmitted)
@@ -671,7 +612,7 @@ func TestEncounterStatusDecidesType(t *testing.T) {
 			p := onlyEvent(t, env.pub)
 			checkFact(t, p, orgRyhov, tt.want)
 			// OID form and hyphen (transfer fixture) key like the URL form.
-			if got, want := event.PatientKey(p.event), env.keys.Key(fhir.SystemPersonnummer, pnrTolvan); got != want {
+			if got, want := event.PatientKey(p.Event), env.keys.Key(fhir.SystemPersonnummer, pnrTolvan); got != want {
 				t.Errorf("patientkey = %s, want the key of the canonical personnummer", got)
 			}
 		})
@@ -714,16 +655,16 @@ func TestPutEncounter(t *testing.T) {
 			if !hasIssue(outcomeOf(t, r), "information", "event") {
 				t.Errorf("outcome does not name the event: %s", r.body)
 			}
-			evs := env.pub.events()
+			evs := env.pub.Events()
 			if len(evs) != i+1 {
 				t.Fatalf("published %d events in all, want %d", len(evs), i+1)
 			}
 			p := evs[i]
-			if p.ack.Duplicate != (tt.status == http.StatusOK) {
-				t.Errorf("ack duplicate = %v for status %d", p.ack.Duplicate, tt.status)
+			if p.Ack.Duplicate != (tt.status == http.StatusOK) {
+				t.Errorf("ack duplicate = %v for status %d", p.Ack.Duplicate, tt.status)
 			}
 			resources := checkFact(t, p, orgRyhov, tt.typ)
-			if got, want := event.PatientKey(p.event), env.keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
+			if got, want := event.PatientKey(p.Event), env.keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
 				t.Errorf("patientkey = %s, want the key of %s|…", got, tt.keyOf[0])
 			}
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(tt.keyOf[1])) {
@@ -731,7 +672,7 @@ func TestPutEncounter(t *testing.T) {
 			}
 		})
 	}
-	if len(env.pub.quarantine()) != 0 {
+	if len(env.pub.Quarantined()) != 0 {
 		t.Errorf("accepted PUTs were quarantined")
 	}
 }
@@ -830,9 +771,9 @@ func TestRejections(t *testing.T) {
 			status: http.StatusUnprocessableEntity, code: "not-found", expr: "Encounter.subject", quarantine: true},
 		{name: "body over the limit", cfg: fhirrest.Config{MaxBodyBytes: 64}, body: admission,
 			status: http.StatusRequestEntityTooLarge, code: "too-costly", quarantine: true},
-		{name: "quarantine unavailable", setup: func(p *fakePublisher) { p.quarantineErr = errors.New("nats: timeout") },
+		{name: "quarantine unavailable", setup: func(p *fakePublisher) { p.QuarantineErr = errors.New("nats: timeout") },
 			body: testdata(t, "searchset.json"), status: http.StatusServiceUnavailable, code: "transient", retryAfter: true},
-		{name: "event store unavailable", setup: func(p *fakePublisher) { p.publishErr = errors.New("nats: no responders available for request") },
+		{name: "event store unavailable", setup: func(p *fakePublisher) { p.PublishErr = errors.New("nats: no responders available for request") },
 			body: admission, status: http.StatusServiceUnavailable, code: "transient", retryAfter: true},
 	}
 	for _, tt := range tests {
@@ -876,24 +817,23 @@ func TestRejections(t *testing.T) {
 			if got := r.header.Get("Retry-After"); (got != "") != tt.retryAfter {
 				t.Errorf("Retry-After = %q, want present=%v", got, tt.retryAfter)
 			}
-			if n := len(env.pub.events()); n != 0 {
+			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected request", n)
 			}
 			if tt.setup != nil {
 				// Invalid input whose quarantine failed was offered to it;
 				// valid input that could not be published was not.
-				env.pub.mu.Lock()
-				attempts, wantAttempts := env.pub.quarantineAttempts, 0
-				if env.pub.quarantineErr != nil {
+				_, attempts := env.pub.Attempts()
+				wantAttempts := 0
+				if env.pub.QuarantineErr != nil {
 					wantAttempts = 1
 				}
-				env.pub.mu.Unlock()
 				if attempts != wantAttempts {
 					t.Errorf("quarantine attempted %d times, want %d", attempts, wantAttempts)
 				}
 			}
 
-			q := env.pub.quarantine()
+			q := env.pub.Quarantined()
 			if !tt.quarantine {
 				if len(q) != 0 {
 					t.Errorf("quarantined %d entries, want none", len(q))
@@ -981,13 +921,13 @@ func TestUnauthenticated(t *testing.T) {
 				res.Header.Get("Content-Type") != fhirrest.ContentType {
 				t.Errorf("401 answer is not a FHIR OperationOutcome with code login: %+v (%v)", oo, decodeErr)
 			}
-			if n := len(env.pub.quarantine()); n != 0 {
+			if n := len(env.pub.Quarantined()); n != 0 {
 				t.Errorf("unauthenticated body quarantined %d times; quarantine is for known senders", n)
 			}
 			if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer ") {
 				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", res.Header.Get("WWW-Authenticate"))
 			}
-			if n := len(env.pub.events()); n != 0 {
+			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events for an unauthenticated request", n)
 			}
 		})

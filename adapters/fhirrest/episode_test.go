@@ -48,17 +48,17 @@ func TestEpisodeOfCare(t *testing.T) {
 			if r.status != tt.want {
 				t.Fatalf("status %d, want %d: %s", r.status, tt.want, r.body)
 			}
-			events := env.pub.events()
+			events := env.pub.Events()
 			if tt.wantType == "" {
 				if len(events) != 0 || !strings.Contains(string(r.body), tt.wantExpr) {
 					t.Errorf("rejection published %d events or lacks %q: %s", len(events), tt.wantExpr, r.body)
 				}
 				return
 			}
-			if len(events) != 1 || event.Type(events[0].event.Type()) != tt.wantType {
+			if len(events) != 1 || event.Type(events[0].Event.Type()) != tt.wantType {
 				t.Fatalf("events %+v, want one %s", events, tt.wantType)
 			}
-			e := events[0].event
+			e := events[0].Event
 			if e.Subject() != "EpisodeOfCare/hsjv-2026-77" || event.Organisation(e) != "jonkoping-kommun" {
 				t.Errorf("subject %s org %s", e.Subject(), event.Organisation(e))
 			}

@@ -119,7 +119,7 @@ var episodeStatus = map[string]struct {
 // its EpisodeOfCare.
 func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episodeOfCare {
 	t.Helper()
-	e := p.event
+	e := p.Event
 	st := episodeStatus[w.status]
 	if err := event.Validate(e); err != nil {
 		t.Errorf("event does not validate: %v", err)
@@ -154,12 +154,12 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 	if want := env.keys.Key(w.system, w.value); key != want || !patientKeyShape.MatchString(key) {
 		t.Errorf("patientkey = %q, want the key of %s|…", key, w.system)
 	}
-	if want := event.FactSubject(st.typ, key); p.subject != want || !factSubjectShape.MatchString(p.subject) {
-		t.Errorf("NATS subject = %q, want %q", p.subject, want)
+	if want := event.FactSubject(st.typ, key); p.Subject != want || !factSubjectShape.MatchString(p.Subject) {
+		t.Errorf("NATS subject = %q, want %q", p.Subject, want)
 	}
 	for _, n := range personalNumbers {
-		if strings.Contains(e.ID()+e.Subject()+p.subject+key+e.Source(), n) {
-			t.Errorf("an id or subject contains a personal identifier: %s %s %s", e.ID(), e.Subject(), p.subject)
+		if strings.Contains(e.ID()+e.Subject()+p.Subject+key+e.Source(), n) {
+			t.Errorf("an id or subject contains a personal identifier: %s %s %s", e.ID(), e.Subject(), p.Subject)
 		}
 	}
 
@@ -275,7 +275,7 @@ func typesOf(rs []fhir.Resource) []string {
 
 func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
 	t.Helper()
-	evs := pub.events()
+	evs := pub.Events()
 	if len(evs) != 1 {
 		t.Fatalf("published %d events, want exactly 1", len(evs))
 	}
@@ -302,8 +302,8 @@ func TestEveryServiceAndStatus(t *testing.T) {
 				}
 				a := decodeAccepted(t, r)
 				p := onlyEvent(t, env.pub)
-				if a.Status != "accepted" || a.EventID != p.event.ID() {
-					t.Errorf("answer %+v, want accepted with the event id %s", a, p.event.ID())
+				if a.Status != "accepted" || a.EventID != p.Event.ID() {
+					t.Errorf("answer %+v, want accepted with the event id %s", a, p.Event.ID())
 				}
 				checkFact(t, env, p, wantFact{
 					org: orgJonkoping, orgName: "Jönköpings kommun", vendorID: id, status: status, service: service,
@@ -311,7 +311,7 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					occurredAt: "2026-11-20T09:00:00+01:00", careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.",
 					unitName: "Hemsjukvård Öster", phone: "036-000000",
 				})
-				if n := len(env.pub.quarantine()); n != 0 {
+				if n := len(env.pub.Quarantined()); n != 0 {
 					t.Errorf("an accepted event was quarantined %d times", n)
 				}
 			})
@@ -384,8 +384,8 @@ func TestEpisodeIdentity(t *testing.T) {
 		if r.status != http.StatusCreated {
 			t.Fatalf("%s: status %d: %s", id, r.status, r.body)
 		}
-		evs := env.pub.events()
-		return evs[len(evs)-1].event.Subject()
+		evs := env.pub.Events()
+		return evs[len(evs)-1].Event.Subject()
 	}
 	episode := post("e1", tokenJonkoping, orgJonkoping, "home-help", pnrAsa, "started")
 	for i, status := range []string{"paused", "resumed", "ended"} {
@@ -483,8 +483,8 @@ func TestResend(t *testing.T) {
 			if a.Status != "duplicate" || a.EventID != a1.EventID {
 				t.Errorf("answer %+v, want duplicate of %s", a, a1.EventID)
 			}
-			evs := env.pub.events()
-			if len(evs) != i+2 || !evs[i+1].ack.Duplicate || evs[i+1].event.ID() != a1.EventID {
+			evs := env.pub.Events()
+			if len(evs) != i+2 || !evs[i+1].Ack.Duplicate || evs[i+1].Event.ID() != a1.EventID {
 				t.Errorf("want the same event id published again and acknowledged as a duplicate")
 			}
 		})
@@ -550,17 +550,17 @@ func TestNDJSONMixed(t *testing.T) {
 		t.Errorf("line 9 reuses line 4's id; error %q should say so", byLine[9].Error)
 	}
 
-	evs := env.pub.events()
+	evs := env.pub.Events()
 	if len(evs) != 3 {
 		t.Fatalf("published %d events, want 3 (lines 1, 4, 10)", len(evs))
 	}
 	for _, p := range evs {
-		if p.ack.Duplicate {
-			t.Errorf("event %s acknowledged as duplicate on first send", p.event.ID())
+		if p.Ack.Duplicate {
+			t.Errorf("event %s acknowledged as duplicate on first send", p.Event.ID())
 		}
 	}
 
-	q := env.pub.quarantine()
+	q := env.pub.Quarantined()
 	if len(q) != 5 {
 		t.Fatalf("quarantined %d entries, want one per rejected line (5)", len(q))
 	}
@@ -592,7 +592,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // order sent while different patients' go out concurrently.
 func TestNDJSONOrder(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
-	env.pub.jitter = true
+	env.pub.Jitter = true
 	patients := []string{pnrAsa, pnrTolvan}
 	for i := 0; i < 40; i++ {
 		nine := fmt.Sprintf("4501%02d%03d", 1+i%28, 100+i)
@@ -615,23 +615,21 @@ func TestNDJSONOrder(t *testing.T) {
 			t.Fatalf("line %d: %+v", r.Line, r)
 		}
 	}
-	evs := env.pub.events()
+	evs := env.pub.Events()
 	if len(evs) != len(patients)*len(statuses) {
 		t.Fatalf("published %d events, want %d", len(evs), len(patients)*len(statuses))
 	}
 	seen := map[string][]string{}
 	for _, p := range evs {
-		key := event.PatientKey(p.event)
-		seen[key] = append(seen[key], event.Type(p.event.Type()).Verb())
+		key := event.PatientKey(p.Event)
+		seen[key] = append(seen[key], event.Type(p.Event.Type()).Verb())
 	}
 	for key, order := range seen {
 		if strings.Join(order, ",") != strings.Join(statuses, ",") {
 			t.Errorf("patient %s: published %v, want %v", key, order, statuses)
 		}
 	}
-	env.pub.mu.Lock()
-	maxIn := env.pub.maxIn
-	env.pub.mu.Unlock()
+	maxIn := env.pub.MaxInFlight()
 	if maxIn < 2 {
 		t.Errorf("at most %d publish in flight; different patients' events should go out concurrently", maxIn)
 	}
@@ -730,10 +728,10 @@ func TestSchemaViolations(t *testing.T) {
 			if strings.Contains(string(r.body), "Åsa") {
 				t.Errorf("the answer repeats a submitted value: %s", r.body)
 			}
-			if n := len(env.pub.events()); n != 0 {
+			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected event", n)
 			}
-			q := env.pub.quarantine()
+			q := env.pub.Quarantined()
 			if len(q) != 1 {
 				t.Fatalf("quarantined %d entries, want 1", len(q))
 			}
@@ -792,7 +790,7 @@ func TestAccess(t *testing.T) {
 			if challenge := res.Header.Get("WWW-Authenticate"); (tt.status == http.StatusUnauthorized) != strings.HasPrefix(challenge, "Bearer ") {
 				t.Errorf("WWW-Authenticate = %q for %d", challenge, tt.status)
 			}
-			if n := len(env.pub.quarantine()) + len(env.pub.events()); n != 0 {
+			if n := len(env.pub.Quarantined()) + len(env.pub.Events()); n != 0 {
 				t.Errorf("%d events or quarantine entries for a refused caller", n)
 			}
 		})
@@ -832,10 +830,10 @@ func TestRequestRejections(t *testing.T) {
 			if e := decodeError(t, r); !strings.Contains(e.Error, tt.message) {
 				t.Errorf("error %q, want it to contain %q", e.Error, tt.message)
 			}
-			if n := len(env.pub.events()); n != 0 {
+			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events", n)
 			}
-			q := env.pub.quarantine()
+			q := env.pub.Quarantined()
 			if len(q) != 1 {
 				t.Fatalf("quarantined %d entries, want the request", len(q))
 			}
@@ -888,10 +886,10 @@ func TestUnavailable(t *testing.T) {
 		wantQAttempts  int
 		wantPublishing bool
 	}{
-		{"publish fails", func(p *fakePublisher) { p.publishErr = nats }, homecare.ContentTypeJSON, good, 0, true},
-		{"quarantine fails", func(p *fakePublisher) { p.quarantineErr = nats }, homecare.ContentTypeJSON, bad, 1, false},
-		{"NDJSON: publish fails after one event", func(p *fakePublisher) { p.publishErr, p.failAfter = nats, 1 }, homecare.ContentTypeNDJSON, ndjson, 0, true},
-		{"NDJSON: quarantine of a bad line fails", func(p *fakePublisher) { p.quarantineErr = nats }, homecare.ContentTypeNDJSON, mixed, 1, false},
+		{"publish fails", func(p *fakePublisher) { p.PublishErr = nats }, homecare.ContentTypeJSON, good, 0, true},
+		{"quarantine fails", func(p *fakePublisher) { p.QuarantineErr = nats }, homecare.ContentTypeJSON, bad, 1, false},
+		{"NDJSON: publish fails after one event", func(p *fakePublisher) { p.PublishErr, p.FailAfter = nats, 1 }, homecare.ContentTypeNDJSON, ndjson, 0, true},
+		{"NDJSON: quarantine of a bad line fails", func(p *fakePublisher) { p.QuarantineErr = nats }, homecare.ContentTypeNDJSON, mixed, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -907,9 +905,7 @@ func TestUnavailable(t *testing.T) {
 			if e := decodeError(t, r); !strings.Contains(e.Error, "nothing was accepted") {
 				t.Errorf("error %q", e.Error)
 			}
-			env.pub.mu.Lock()
-			qa, pa := env.pub.quarantineAttempts, env.pub.publishAttempts
-			env.pub.mu.Unlock()
+			pa, qa := env.pub.Attempts()
 			if qa != tt.wantQAttempts {
 				t.Errorf("quarantine attempted %d times, want %d", qa, tt.wantQAttempts)
 			}

@@ -2,32 +2,25 @@ package homecare_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/carehub/carehub/adapters/homecare"
+	"github.com/carehub/carehub/internal/testsupport/fakebus"
 	"github.com/carehub/carehub/pkg/api"
-	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/fhir"
 )
 
@@ -62,84 +55,12 @@ var personalNumbers = []string{
 
 // --- fake bus ---------------------------------------------------------------
 
-type publishedEvent struct {
-	event   cloudevents.Event
-	subject string
-	ack     jetstream.PubAck
-}
-
-// fakePublisher records what the adapter publishes and quarantines and
-// acknowledges like JetStream: a second publish of an event id is a
-// duplicate carrying the first one's sequence.
-type fakePublisher struct {
-	mu                 sync.Mutex
-	publishErr         error
-	failAfter          int // with publishErr: fail once this many publishes succeeded
-	quarantineErr      error
-	jitter             bool // sleep a little in PublishEvent, to shuffle concurrent publishes
-	seqByID            map[string]uint64
-	published          []publishedEvent
-	quarantined        []bus.QuarantineEntry
-	publishAttempts    int
-	quarantineAttempts int
-	inFlight, maxIn    int
-}
-
-func (p *fakePublisher) PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
-	p.mu.Lock()
-	p.publishAttempts++
-	p.inFlight++
-	p.maxIn = max(p.maxIn, p.inFlight)
-	jitter := p.jitter
-	p.mu.Unlock()
-	if jitter {
-		time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.inFlight--
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if p.publishErr != nil && len(p.published) >= p.failAfter {
-		return nil, p.publishErr
-	}
-	if p.seqByID == nil {
-		p.seqByID = map[string]uint64{}
-	}
-	seq, dup := p.seqByID[e.ID()]
-	if !dup {
-		seq = uint64(len(p.seqByID) + 1)
-		p.seqByID[e.ID()] = seq
-	}
-	ack := jetstream.PubAck{Stream: event.StreamEvents, Sequence: seq, Duplicate: dup}
-	p.published = append(p.published, publishedEvent{event: e.Clone(), subject: subject, ack: ack})
-	return &ack, nil
-}
-
-func (p *fakePublisher) Quarantine(_ context.Context, q bus.QuarantineEntry) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.quarantineAttempts++
-	if p.quarantineErr != nil {
-		return p.quarantineErr
-	}
-	q.Raw = bytes.Clone(q.Raw)
-	p.quarantined = append(p.quarantined, q)
-	return nil
-}
-
-func (p *fakePublisher) events() []publishedEvent {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]publishedEvent(nil), p.published...)
-}
-
-func (p *fakePublisher) quarantine() []bus.QuarantineEntry {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]bus.QuarantineEntry(nil), p.quarantined...)
-}
+// The mapping tests run against a recording bus; the end-to-end tests in
+// test/ use a real NATS server.
+type (
+	fakePublisher  = fakebus.Publisher
+	publishedEvent = fakebus.Published
+)
 
 // --- test server ------------------------------------------------------------
 
@@ -213,7 +134,7 @@ func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 				}
 			}
 		}
-		for _, q := range pub.quarantine() {
+		for _, q := range pub.Quarantined() {
 			for _, n := range personalNumbers {
 				if strings.Contains(q.Reason, n) {
 					t.Errorf("quarantine reason %q contains a personal identifier", q.Reason)
