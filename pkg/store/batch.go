@@ -50,13 +50,12 @@ func (t *Tx) MarkProcessedEvents(ctx context.Context, events []ProcessedEvent) (
 
 // PatientState is everything the router needs to apply facts to a patient.
 type PatientState struct {
-	Patient      Patient
-	KnownPatient bool
-	Facts        []json.RawMessage
-	Log          []LoggedNotification
-	Deadlines    []Deadline
-	Encounters   []Encounter
-	Episodes     []Episode
+	Patient    Patient
+	Facts      []json.RawMessage
+	Log        []LoggedNotification
+	Deadlines  []Deadline
+	Encounters []Encounter
+	Episodes   []Episode
 }
 
 // Episode is the stored form of a municipal or SSIH episode.
@@ -133,7 +132,7 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 			return err
 		}
 		st := state(p.Key)
-		st.Patient, st.KnownPatient = p, true
+		st.Patient = p
 		return nil
 	}); err != nil {
 		return nil, nil, err

@@ -66,17 +66,9 @@ func (t *Tx) Patient(ctx context.Context, key string) (p Patient, ok bool, err e
 	return p, true, nil
 }
 
-// UpsertPatient stores the patient's latest state.
+// UpsertPatient stores the patient's latest state (see Write).
 func (t *Tx) UpsertPatient(ctx context.Context, p Patient) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO patients (patient_key, municipality_code, primary_care_hsa, resource, updated_at)
-		VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), $4, now())
-		ON CONFLICT (patient_key) DO UPDATE SET municipality_code = EXCLUDED.municipality_code,
-			primary_care_hsa = EXCLUDED.primary_care_hsa, resource = EXCLUDED.resource, updated_at = now()`,
-		p.Key, p.MunicipalityCode, p.PrimaryCareHSA, nullJSON(p.Resource))
-	if err != nil {
-		return fmt.Errorf("storing patient: %w", err)
-	}
-	return nil
+	return t.Write(ctx, &Writes{Patients: []Patient{p}}, time.Time{})
 }
 
 // Encounter loads an encounter; ok is false when unknown.
@@ -94,20 +86,9 @@ func (t *Tx) Encounter(ctx context.Context, orgID, id string) (e Encounter, ok b
 	return e, true, nil
 }
 
-// UpsertEncounter stores an encounter's latest state.
+// UpsertEncounter stores an encounter's latest state (see Write).
 func (t *Tx) UpsertEncounter(ctx context.Context, e Encounter) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO encounters (org_id, encounter_id, patient_key, class_code, status,
-			last_event_type, period_start, period_end, resource, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
-		ON CONFLICT (org_id, encounter_id) DO UPDATE SET patient_key = EXCLUDED.patient_key,
-			class_code = EXCLUDED.class_code, status = EXCLUDED.status, last_event_type = EXCLUDED.last_event_type,
-			period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
-			resource = EXCLUDED.resource, updated_at = now()`,
-		e.OrgID, e.ID, e.PatientKey, e.ClassCode, e.Status, e.LastEventType, e.PeriodStart, e.PeriodEnd, e.Resource)
-	if err != nil {
-		return fmt.Errorf("storing encounter: %w", err)
-	}
-	return nil
+	return t.Write(ctx, &Writes{Encounters: []Encounter{e}}, time.Time{})
 }
 
 func deref(s *string) string {
@@ -115,11 +96,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func nullJSON(b json.RawMessage) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }
