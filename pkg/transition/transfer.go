@@ -19,11 +19,11 @@ const ServiceShortTermUnit = "short-term-unit"
 // custody is a period in which one organisation has the patient in its
 // care: an inpatient stay, or an active span of a short-term-unit episode.
 type custody struct {
-	org, key   string
-	from, to   time.Time // to zero: still in care
-	stay       *stay
-	episode    *episode
-	what, unit string // for people: "inpatient stay at X", "korttidsenhet Y"
+	org, key string
+	from, to time.Time // to zero: still in care
+	stay     *stay
+	episode  *episode
+	what     string // for people: "inpatient stay at X", "korttidsenhet of Y"
 }
 
 func (c custody) activeAt(t time.Time) bool {
@@ -53,7 +53,7 @@ func custodies(stays []*stay, episodes []*episode) []custody {
 		}
 		for _, sp := range ep.spans {
 			out = append(out, custody{org: ep.fact.OrgID, key: "episode/" + ep.fact.ID + "/" + sp.from.UTC().Format(time.RFC3339),
-				from: sp.from, to: sp.to, episode: ep, what: "korttidsenhet of " + ep.fact.OrgID, unit: ep.fact.Unit})
+				from: sp.from, to: sp.to, episode: ep, what: "korttidsenhet of " + ep.fact.OrgID})
 		}
 	}
 	return out
