@@ -74,6 +74,13 @@ type LoggedNotification struct {
 const keysCTE = `WITH keys AS (SELECT DISTINCT coalesce(m.survivor_key, k) AS key
 	FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k)`
 
+// ofKeys restricts a query under keysCTE to the resolved keys. As an array
+// the keys reach the planner as one value it can look up in the patient_key
+// index; written as "IN (SELECT key FROM keys)" the planner joined against
+// a sequential scan of the whole table, once per batch, so the router
+// slowed as history grew (7 ms per query at ten thousand facts).
+const ofKeys = `patient_key = ANY (ARRAY(SELECT key FROM keys))`
+
 // LoadPatients locks the patients behind keys and loads their state, in one
 // pipelined round trip. resolved maps each key to the key its state is kept
 // under (the survivor, for a merged-away key); states is by resolved key and
@@ -88,15 +95,15 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 	b.Queue(`SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`, keys)
 	b.Queue(keysCTE+` SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM (SELECT key FROM keys ORDER BY key) AS ordered`, keys)
 	b.Queue(keysCTE+` SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource
-		FROM patients WHERE patient_key IN (SELECT key FROM keys)`, keys)
-	b.Queue(keysCTE+` SELECT patient_key, fact FROM patient_facts WHERE patient_key IN (SELECT key FROM keys)
+		FROM patients WHERE `+ofKeys, keys)
+	b.Queue(keysCTE+` SELECT patient_key, fact FROM patient_facts WHERE `+ofKeys+`
 		ORDER BY received_at, event_id`, keys)
 	b.Queue(keysCTE+` SELECT patient_key, id, kind, org_id, encounter_org, encounter_id FROM notification_log
-		WHERE patient_key IN (SELECT key FROM keys) ORDER BY id`, keys)
-	b.Queue(keysCTE+` SELECT `+deadlineColumns+` FROM deadlines WHERE patient_key IN (SELECT key FROM keys)`, keys)
+		WHERE `+ofKeys+` ORDER BY id`, keys)
+	b.Queue(keysCTE+` SELECT `+deadlineColumns+` FROM deadlines WHERE `+ofKeys, keys)
 	b.Queue(keysCTE+` SELECT org_id, encounter_id, patient_key, class_code, status, last_event_type, period_start, period_end, resource
-		FROM encounters WHERE patient_key IN (SELECT key FROM keys)`, keys)
-	b.Queue(keysCTE+` SELECT episode_id, patient_key, org_id, resource FROM episodes WHERE patient_key IN (SELECT key FROM keys)`, keys)
+		FROM encounters WHERE `+ofKeys, keys)
+	b.Queue(keysCTE+` SELECT episode_id, patient_key, org_id, resource FROM episodes WHERE `+ofKeys, keys)
 	br := t.tx.SendBatch(ctx, b)
 	defer func() { _ = br.Close() }()
 

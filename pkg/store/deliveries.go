@@ -53,9 +53,9 @@ func (t *Tx) InsertDelivery(ctx context.Context, d Delivery) error {
 // same endpoint is still pending — order per patient holds, and other
 // patients are never held up. Deliveries to disabled endpoints wait.
 func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error) {
-	// Planned afresh on every call (QueryExecModeExec): a cached generic
-	// plan, made while the queue was small (or never analyzed, as with
-	// autovacuum off), took 3 s per claim once thousands were pending.
+	// Custom-planned on every call (see Open): a cached generic plan, made
+	// while the queue was small, took 3 s per claim once thousands were
+	// pending.
 	rows, err := s.pool.Query(ctx, `WITH due AS (
 			SELECT d.notification_id, d.endpoint FROM webhook_deliveries d
 			WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp()
@@ -71,7 +71,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, lease time.Durat
 		WHERE w.notification_id = due.notification_id AND w.endpoint = due.endpoint AND n.id = w.notification_id
 		RETURNING w.notification_id, w.endpoint, w.org_id, w.patient_key, w.seq, w.status, w.attempts,
 			w.next_attempt_at, w.last_status, coalesce(w.last_error, ''), w.created_at, w.delivered_at, n.cloudevent`,
-		pgx.QueryExecModeExec, limit, lease.String())
+		limit, lease.String())
 	if err != nil {
 		return nil, fmt.Errorf("claiming webhook deliveries: %w", err)
 	}

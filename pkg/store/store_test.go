@@ -167,6 +167,39 @@ func TestOpenUnreachableServerFailsFast(t *testing.T) {
 	}
 }
 
+// TestOpenPlansEveryExecution guards against cached generic plans: made
+// while the tables were small, they kept the router on sequential scans.
+func TestOpenPlansEveryExecution(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	base := testsupport.Database(t)
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct {
+		name, url, want string
+	}{
+		{"default", base, "force_custom_plan"},
+		{"the URL wins", base + sep + "plan_cache_mode=auto", "auto"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.Open(ctx, store.Config{URL: tc.url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var got string
+			if err := s.Pool().QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("plan_cache_mode = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	s := openStore(t) // Open applied every migration

@@ -100,6 +100,10 @@ func (e *env) close() {
 		return
 	}
 	defer func() { _ = conn.Close(ctx) }()
+	if os.Getenv("BENCH_KEEP_DB") != "" {
+		fmt.Fprintln(os.Stderr, "bench: kept", e.dbName)
+		return
+	}
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+e.dbName+" WITH (FORCE)"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: could not drop", e.dbName, err)
 	}

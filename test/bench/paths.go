@@ -383,13 +383,19 @@ func endToEnd(ctx context.Context, e *env, p plan, recv *receiver) (Result, Resu
 		return Result{}, Result{}, err
 	}
 	defer w.close()
+	stopSatProfile, err := startProfile("end-to-end-saturation")
+	if err != nil {
+		return Result{}, Result{}, err
+	}
 	m0 := mallocs()
 	start := time.Now()
 	n, _, err := e.saturate(ctx, e2eBase, p.connections, p.e2eSaturation)
 	if err != nil {
+		stopSatProfile()
 		return Result{}, Result{}, err
 	}
 	last, err := w.waitFor(ctx, e2eBase, n)
+	stopSatProfile()
 	if err != nil {
 		return Result{}, Result{}, err
 	}
