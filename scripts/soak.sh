@@ -47,7 +47,10 @@ sent=$(date +%s.%N)
 "$BIN" simulate verify --expected "$work/sim/expected.ndjson" --nats "nats://127.0.0.1:$nats_port" --idle 10s || status=1
 end=$(date +%s.%N)
 peak=$(awk '/VmHWM/ {print $2, $3}' "/proc/$hub/status")
+# utime + stime of the hub (fields 14 and 15), in seconds: with the wall
+# time, it shows how much of the machine the hub itself used.
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.0f", ($14 + $15) / hz}' "/proc/$hub/stat")
 messages=$(( $(cat "$work"/sim/hl7/*.hl7 | tr '\r' '\n' | grep -c '^MSH') + $(wc -l <"$work/sim/homecare.ndjson") ))
-awk -v s="$start" -v m="$sent" -v e="$end" -v n="$messages" -v p="$peak" 'BEGIN {
-  printf "soak: %d messages sent in %.1f s (%.0f msg/s), verified after %.1f s in all; hub peak RSS %s\n", n, m-s, n/(m-s), e-s, p }'
+awk -v s="$start" -v m="$sent" -v e="$end" -v n="$messages" -v p="$peak" -v c="$cpu" 'BEGIN {
+  printf "soak: %d messages sent in %.1f s (%.0f msg/s), verified after %.1f s in all; hub peak RSS %s, hub CPU %d s\n", n, m-s, n/(m-s), e-s, p, c }'
 exit $status
