@@ -44,14 +44,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	// Plan every execution with its real arguments and the tables' current
 	// sizes. Our queries take arrays of keys and run against tables that
-	// grow from empty to millions of rows; a generic plan that PostgreSQL
-	// caches after a statement's fifth run, while the tables are small, is
-	// only replaced when ANALYZE runs. With autovacuum behind or off, the
-	// router kept joining against sequential scans (250 ms per batch after
-	// a simulated year) and claims took seconds. Planning these statements
-	// costs well under a millisecond. A plan_cache_mode in the URL wins.
-	if _, set := pcfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !set {
-		pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// grow from empty to millions of rows. pgx's default prepares named
+	// statements, and PostgreSQL then caches a generic plan after a
+	// statement's fifth run, while the tables are small, and replaces it
+	// only when ANALYZE runs. With autovacuum behind or off, the router kept
+	// joining against sequential scans (250 ms per batch after a simulated
+	// year) and claims took seconds. Unnamed statements with cached
+	// descriptions are planned at every execution, still in one round
+	// trip, and need no server setting (so PgBouncer is no obstacle).
+	// default_query_exec_mode in the URL wins.
+	if !setsExecMode(cfg.URL) {
+		pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
@@ -154,4 +157,15 @@ func RedactURL(raw string) string {
 		return u.String()
 	}
 	return regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)`).ReplaceAllString(raw, "${1}xxxxx")
+}
+
+// setsExecMode reports whether the connection string chooses pgx's
+// default_query_exec_mode itself.
+func setsExecMode(connString string) bool {
+	c, err := pgconn.ParseConfig(connString)
+	if err != nil {
+		return false // pgxpool.ParseConfig has reported it already
+	}
+	_, set := c.RuntimeParams["default_query_exec_mode"]
+	return set
 }

@@ -169,6 +169,8 @@ func TestOpenUnreachableServerFailsFast(t *testing.T) {
 
 // TestOpenPlansEveryExecution guards against cached generic plans: made
 // while the tables were small, they kept the router on sequential scans.
+// Statements must not be prepared by name on the server (a named statement
+// gets a generic plan after its fifth run), unless the URL asks for it.
 func TestOpenPlansEveryExecution(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
@@ -178,10 +180,12 @@ func TestOpenPlansEveryExecution(t *testing.T) {
 		sep = "&"
 	}
 	for _, tc := range []struct {
-		name, url, want string
+		name     string
+		url      string
+		prepared bool
 	}{
-		{"default", base, "force_custom_plan"},
-		{"the URL wins", base + sep + "plan_cache_mode=auto", "auto"},
+		{"default", base, false},
+		{"the URL wins", base + sep + "default_query_exec_mode=cache_statement", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := store.Open(ctx, store.Config{URL: tc.url})
@@ -189,12 +193,23 @@ func TestOpenPlansEveryExecution(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			var got string
-			if err := s.Pool().QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&got); err != nil {
+			conn, err := s.Pool().Acquire(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
-				t.Errorf("plan_cache_mode = %q, want %q", got, tc.want)
+			defer conn.Release()
+			for range 6 {
+				var n int
+				if err := conn.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version > $1`, 0).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var named int
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%schema_migrations%'`).Scan(&named); err != nil {
+				t.Fatal(err)
+			}
+			if got := named > 0; got != tc.prepared {
+				t.Errorf("named prepared statements: %d, want prepared = %v", named, tc.prepared)
 			}
 		})
 	}
