@@ -79,21 +79,7 @@ func (s *serveCmd) Run(c *cli) error {
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, startupDeadline)
 	defer cancel()
-	h, err := hub.Start(startCtx, hub.Config{
-		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
-		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
-		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
-		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
-		Router: router.Config{Rules: transition.Config{
-			ReadmissionWindow: s.ReadmissionWindow, ReadmissionFlag: s.ReadmissionFlag, AcknowledgeWithin: s.ReadyAckWithin,
-			SIPDays: s.SIPDays, Payment: transition.PaymentAgreement{Days: s.PaymentDays},
-		}},
-		MLLP: hub.MLLPConfig{
-			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,
-			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,
-			TLSCert: s.MLLPTLSCert, TLSKey: s.MLLPTLSKey, TLSClientCA: s.MLLPTLSClientCA,
-		},
-	}, log)
+	h, err := hub.Start(startCtx, s.hubConfig(), log)
 	if err != nil {
 		var se *hub.StartupError
 		if errors.As(err, &se) {
@@ -114,6 +100,25 @@ func (s *serveCmd) Run(c *cli) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// hubConfig is the hub as the flags and their env twins describe it.
+func (s *serveCmd) hubConfig() hub.Config {
+	return hub.Config{
+		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
+		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
+		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
+		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
+		Router: router.Config{Rules: transition.Config{
+			ReadmissionWindow: s.ReadmissionWindow, ReadmissionFlag: s.ReadmissionFlag, AcknowledgeWithin: s.ReadyAckWithin,
+			SIPDays: s.SIPDays, Payment: transition.PaymentAgreement{Days: s.PaymentDays},
+		}},
+		MLLP: hub.MLLPConfig{
+			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,
+			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,
+			TLSCert: s.MLLPTLSCert, TLSKey: s.MLLPTLSKey, TLSClientCA: s.MLLPTLSClientCA,
+		},
+	}
 }
 
 type migrateCmd struct {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/carehub/carehub/pkg/transition"
+)
+
+// parseServe parses a command line as main does and returns serve's hub
+// configuration.
+func parseServe(t *testing.T, args ...string) (*serveCmd, error) {
+	t.Helper()
+	var c cli
+	parser, err := kong.New(&c, kong.Name("carehub"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = parser.Parse(append([]string{"serve"}, args...))
+	return &c.Serve, err
+}
+
+// TestServeRuleFlagsReachTheRouter: the rule parameters given as flags or
+// env twins are the ones the router evaluates with.
+func TestServeRuleFlagsReachTheRouter(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want transition.Config
+	}{
+		{
+			name: "defaults",
+			want: transition.Config{ReadmissionWindow: 720 * time.Hour, ReadmissionFlag: 72 * time.Hour,
+				AcknowledgeWithin: 24 * time.Hour, SIPDays: 3, Payment: transition.PaymentAgreement{Days: 3}},
+		},
+		{
+			name: "flags",
+			args: []string{"--readmission-window", "240h", "--readmission-flag", "48h", "--ready-ack-within", "12h",
+				"--sip-days", "5", "--payment-days", "4"},
+			want: transition.Config{ReadmissionWindow: 240 * time.Hour, ReadmissionFlag: 48 * time.Hour,
+				AcknowledgeWithin: 12 * time.Hour, SIPDays: 5, Payment: transition.PaymentAgreement{Days: 4}},
+		},
+		{
+			name: "env twins",
+			env: map[string]string{"CAREHUB_READMISSION_WINDOW": "336h", "CAREHUB_READMISSION_FLAG": "24h",
+				"CAREHUB_READY_ACK_WITHIN": "36h", "CAREHUB_SIP_DAYS": "7", "CAREHUB_PAYMENT_DAYS": "2"},
+			want: transition.Config{ReadmissionWindow: 336 * time.Hour, ReadmissionFlag: 24 * time.Hour,
+				AcknowledgeWithin: 36 * time.Hour, SIPDays: 7, Payment: transition.PaymentAgreement{Days: 2}},
+		},
+		{
+			name: "a flag wins over its env twin",
+			args: []string{"--sip-days", "4"},
+			env:  map[string]string{"CAREHUB_SIP_DAYS": "9"},
+			want: transition.Config{ReadmissionWindow: 720 * time.Hour, ReadmissionFlag: 72 * time.Hour,
+				AcknowledgeWithin: 24 * time.Hour, SIPDays: 4, Payment: transition.PaymentAgreement{Days: 3}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			s, err := parseServe(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.hubConfig().Router.Rules; got != tc.want {
+				t.Errorf("rules = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestServeRejectsBadRuleFlags: a bad rule parameter stops serve with one
+// line naming the flag, before anything starts.
+func TestServeRejectsBadRuleFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sip-days", "0"}, "--sip-days"},
+		{[]string{"--payment-days", "31"}, "--payment-days"},
+		{[]string{"--readmission-flag", "800h"}, "--readmission"},
+		{[]string{"--ready-ack-within", "0s"}, "--ready-ack-within"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parseServe(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one naming %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
