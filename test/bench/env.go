@@ -92,6 +92,10 @@ func startEnv(ctx context.Context, log *zap.Logger, ingestOnly bool, directoryPa
 func (e *env) close() {
 	_ = e.hub.Shutdown(context.Background())
 	_ = os.RemoveAll(e.dataDir)
+	if os.Getenv("BENCH_KEEP_DB") != "" {
+		fmt.Fprintln(os.Stderr, "bench: kept database", e.dbName)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, e.adminURL)
@@ -100,10 +104,6 @@ func (e *env) close() {
 		return
 	}
 	defer func() { _ = conn.Close(ctx) }()
-	if os.Getenv("BENCH_KEEP_DB") != "" {
-		fmt.Fprintln(os.Stderr, "bench: kept", e.dbName)
-		return
-	}
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+e.dbName+" WITH (FORCE)"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: could not drop", e.dbName, err)
 	}
