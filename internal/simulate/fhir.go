@@ -4,22 +4,15 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/carehub/carehub/adapters/hl7v2"
+	"github.com/carehub/carehub/pkg/fhir"
 )
 
 // FHIR rendering of hospital events: one transaction Bundle per message
 // with the Patient and the Encounter, as POST /fhir takes them (see
 // deploy/examples/fhir). HL7 is what the soak sends; this is the same
 // traffic for FHIR senders.
-
-const (
-	systemPersonnummer = "http://electronichealth.se/identifier/personnummer"
-	systemHSAID        = "urn:oid:1.2.752.29.4.19"
-	systemFacility     = "https://carehub.se/fhir/NamingSystem/facility"
-	systemVisit        = "https://carehub.se/fhir/NamingSystem/visit-number"
-	systemActCode      = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-	extExpected        = "https://carehub.se/fhir/StructureDefinition/expected-discharge"
-	extReadiness       = "https://carehub.se/fhir/StructureDefinition/discharge-readiness"
-)
 
 type fhirBundle struct {
 	ResourceType string      `json:"resourceType"`
@@ -140,43 +133,43 @@ func (s *Simulation) FHIR(e *Event) []byte {
 	patientURL := "urn:uuid:" + uuidOf("patient", p.Personnummer)
 	patient := fhirPatient{
 		ResourceType: "Patient",
-		Identifier:   []fhirIdentifier{{System: systemPersonnummer, Value: p.Personnummer}},
+		Identifier:   []fhirIdentifier{{System: fhir.SystemPersonnummer, Value: p.Personnummer}},
 		Name:         []fhirName{{Family: p.Family, Given: []string{p.Given}}},
 		Gender:       gender, BirthDate: p.Birth.Format("2006-01-02"),
 		Address: []fhirAddress{{Use: "home", Line: []string{p.Street}, PostalCode: p.PostalCode, City: p.Municipality.Name,
 			District: p.Municipality.Code, Country: "SE"}},
-		GeneralPractitioner: []fhirReference{{Identifier: &fhirIdentifier{System: systemHSAID, Value: p.PrimaryCare.HSAID}, Display: p.PrimaryCare.Name}},
+		GeneralPractitioner: []fhirReference{{Identifier: &fhirIdentifier{System: fhir.SystemHSAID, Value: p.PrimaryCare.HSAID}, Display: p.PrimaryCare.Name}},
 	}
 	class := map[string]string{"I": "IMP", "E": "EMER"}[stay.Class]
 	enc := fhirEncounter{
 		ResourceType: "Encounter", ID: stay.Visit,
 		Meta:       fhirMeta{VersionID: strconv.Itoa(m.version), LastUpdated: e.At.In(loc).Format(time.RFC3339)},
-		Identifier: []fhirIdentifier{{System: systemVisit + "/" + stay.Hospital.OrgID, Value: stay.Visit}},
-		Status:     fhirStatus[m.Trigger], Class: fhirCoding{System: systemActCode, Code: class},
+		Identifier: []fhirIdentifier{{System: hl7v2.SystemVisitNumber + "/" + stay.Hospital.OrgID, Value: stay.Visit}},
+		Status:     fhirStatus[m.Trigger], Class: fhirCoding{System: hl7v2.SystemPatientClass, Code: class},
 		Subject:  fhirReference{Reference: patientURL},
 		Period:   fhirPeriod{Start: stay.AdmitAt.In(loc).Format(time.RFC3339)},
 		Location: []fhirLocation{{Location: fhirReference{Display: stay.Ward + " " + stay.Room + " " + stay.Bed}, Status: "active"}},
-		ServiceProvider: fhirReference{Identifier: &fhirIdentifier{System: systemFacility, Value: stay.Hospital.Facility},
+		ServiceProvider: fhirReference{Identifier: &fhirIdentifier{System: hl7v2.SystemFacility, Value: stay.Hospital.Facility},
 			Display: stay.Hospital.Name},
 	}
 	if !m.Expected.IsZero() {
-		enc.Extension = append(enc.Extension, fhirExtension{URL: extExpected, ValueDateTime: m.Expected.In(loc).Format("2006-01-02")})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: hl7v2.ExtensionExpectedDischarge, ValueDateTime: m.Expected.In(loc).Format("2006-01-02")})
 	}
 	switch m.Readiness {
 	case "Y":
-		enc.Extension = append(enc.Extension, fhirExtension{URL: extReadiness, ValueCode: "ready"})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: hl7v2.ExtensionDischargeReadiness, ValueCode: "ready"})
 	case "N":
-		enc.Extension = append(enc.Extension, fhirExtension{URL: extReadiness, ValueCode: "withdrawn"})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: hl7v2.ExtensionDischargeReadiness, ValueCode: "withdrawn"})
 	}
 	if m.Trigger == TriggerDischarge {
 		enc.Period.End = m.DischargeAt.In(loc).Format(time.RFC3339)
 		enc.Location[0].Status = "completed"
 		if m.Destination != "" {
-			enc.Hospitalization = &fhirHospitalizatn{Destination: &fhirReference{Identifier: &fhirIdentifier{System: systemFacility, Value: m.Destination}}}
+			enc.Hospitalization = &fhirHospitalizatn{Destination: &fhirReference{Identifier: &fhirIdentifier{System: hl7v2.SystemFacility, Value: m.Destination}}}
 		}
 	}
 	b, err := json.Marshal(fhirBundle{ResourceType: "Bundle", Type: "transaction", Entry: []fhirEntry{
-		{FullURL: patientURL, Resource: patient, Request: fhirRequest{Method: "PUT", URL: "Patient?identifier=" + systemPersonnummer + "|" + p.Personnummer}},
+		{FullURL: patientURL, Resource: patient, Request: fhirRequest{Method: "PUT", URL: "Patient?identifier=" + fhir.SystemPersonnummer + "|" + p.Personnummer}},
 		{FullURL: "urn:uuid:" + uuidOf("encounter", stay.Visit), Resource: enc, Request: fhirRequest{Method: "PUT", URL: "Encounter/" + stay.Visit}},
 	}})
 	if err != nil {
