@@ -489,7 +489,7 @@ func TestPostDischargeSupportFlag(t *testing.T) {
 			}
 			var got *bool
 			for _, x := range enc.Extension {
-				if x.URL == ExtensionPostDischargeSupport {
+				if x.URL == fhir.ExtensionPostDischargeSupport {
 					got = x.ValueBoolean
 				}
 			}

@@ -15,17 +15,14 @@ import (
 	"github.com/carehub/carehub/pkg/fhir"
 )
 
-// FHIR systems and extensions carehub defines for what HL7 v2 carries and
-// R4 has no element for (documented in schemas/ and README.md).
+// FHIR systems carehub defines for what HL7 v2 carries and R4 has no
+// element for (documented in schemas/ and README.md); the extensions are
+// in pkg/fhir, shared with the router.
 const (
-	SystemFacility                = "https://carehub.se/fhir/NamingSystem/facility"
-	SystemVisitNumber             = "https://carehub.se/fhir/NamingSystem/visit-number"
-	SystemDischargeDisposition    = "http://terminology.hl7.org/CodeSystem/v2-0112"
-	SystemPatientClass            = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-	ExtensionExpectedDischarge    = "https://carehub.se/fhir/StructureDefinition/expected-discharge"
-	ExtensionDischargeReadiness   = "https://carehub.se/fhir/StructureDefinition/discharge-readiness"
-	ExtensionPostDischargeSupport = "https://carehub.se/fhir/StructureDefinition/post-discharge-support"
-	ExtensionMergedPatientKey     = "https://carehub.se/fhir/StructureDefinition/merged-patient-key"
+	SystemFacility             = "https://carehub.se/fhir/NamingSystem/facility"
+	SystemVisitNumber          = "https://carehub.se/fhir/NamingSystem/visit-number"
+	SystemDischargeDisposition = "http://terminology.hl7.org/CodeSystem/v2-0112"
+	SystemPatientClass         = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 )
 
 // triggerMapping says what an ADT trigger event means.
@@ -423,11 +420,11 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 			if err != nil {
 				return enc, contentError(ErrDataType, location{Segment: "PV2", Seq: 1, Field: 9}, "expected discharge date: %v", err)
 			}
-			enc.Extension = append(enc.Extension, samply.Extension{Url: ExtensionExpectedDischarge, ValueDateTime: &dt})
+			enc.Extension = append(enc.Extension, samply.Extension{Url: fhir.ExtensionExpectedDischarge, ValueDateTime: &dt})
 		}
 	}
 	if r := readiness(msg); r != "" {
-		ext := samply.Extension{Url: ExtensionDischargeReadiness, ValueCode: &r}
+		ext := samply.Extension{Url: fhir.ExtensionDischargeReadiness, ValueCode: &r}
 		enc.Extension = append(enc.Extension, ext)
 	}
 	// ZUK-3: the hospital judges the patient will need municipal or
@@ -436,10 +433,10 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 	switch strings.ToUpper(msg.Get("ZUK-3")) {
 	case "Y":
 		v := true
-		enc.Extension = append(enc.Extension, samply.Extension{Url: ExtensionPostDischargeSupport, ValueBoolean: &v})
+		enc.Extension = append(enc.Extension, samply.Extension{Url: fhir.ExtensionPostDischargeSupport, ValueBoolean: &v})
 	case "N":
 		v := false
-		enc.Extension = append(enc.Extension, samply.Extension{Url: ExtensionPostDischargeSupport, ValueBoolean: &v})
+		enc.Extension = append(enc.Extension, samply.Extension{Url: fhir.ExtensionPostDischargeSupport, ValueBoolean: &v})
 	}
 	return enc, nil
 }
@@ -490,7 +487,7 @@ func (mp *mapper) merge(msg *hl7.Message, org directory.Organisation, patient sa
 			system, value = fhir.CanonicalSystem(kind), v
 		}
 		priorKey := mp.keys.Key(system, value)
-		patient.Extension = append(patient.Extension, samply.Extension{Url: ExtensionMergedPatientKey, ValueString: &priorKey})
+		patient.Extension = append(patient.Extension, samply.Extension{Url: fhir.ExtensionMergedPatientKey, ValueString: &priorKey})
 		other := samply.Reference{Identifier: &samply.Identifier{System: &system, Value: &value}}
 		patient.Link = append(patient.Link, samply.PatientLink{Other: other, Type: samply.LinkTypeReplaces})
 		break

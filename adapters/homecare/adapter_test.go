@@ -194,9 +194,9 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 	if ep.Status != st.fhir {
 		t.Errorf("EpisodeOfCare.status = %q, want %q", ep.Status, st.fhir)
 	}
-	if len(ep.Type) != 1 || len(ep.Type[0].Coding) != 1 || ep.Type[0].Coding[0].System != homecare.SystemHomecareService ||
+	if len(ep.Type) != 1 || len(ep.Type[0].Coding) != 1 || ep.Type[0].Coding[0].System != fhir.SystemHomecareService ||
 		ep.Type[0].Coding[0].Code != w.service || ep.Type[0].Coding[0].Display == "" {
-		t.Errorf("EpisodeOfCare.type = %+v, want %s|%s with a display", ep.Type, homecare.SystemHomecareService, w.service)
+		t.Errorf("EpisodeOfCare.type = %+v, want %s|%s with a display", ep.Type, fhir.SystemHomecareService, w.service)
 	}
 	mo := ep.ManagingOrganization
 	if mo.Identifier.System != fhir.SystemCarehubOrganisationID || mo.Identifier.Value != w.org || mo.Display != w.orgName {
@@ -222,14 +222,14 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 			t.Errorf("period = %+v, want none for %s", ep.Period, w.status)
 		}
 	}
-	cc := ep.extension(homecare.ExtensionCareContext)
+	cc := ep.extension(fhir.ExtensionCareContext)
 	switch {
 	case w.careContext == "" && cc != nil:
 		t.Errorf("care-context extension present without careContext")
 	case w.careContext != "" && (cc == nil || cc.ValueString == nil || *cc.ValueString != w.careContext):
 		t.Errorf("care-context extension = %+v, want valueString %q", cc, w.careContext)
 	}
-	unit := ep.extension(homecare.ExtensionCareUnit)
+	unit := ep.extension(fhir.ExtensionCareUnit)
 	if unit == nil || unit.ValueString != nil || unit.sub("name") != w.unitName || unit.sub("phone") != w.phone {
 		t.Errorf("care-unit extension = %+v, want name %q phone %q", unit, w.unitName, w.phone)
 	}

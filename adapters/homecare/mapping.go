@@ -13,19 +13,6 @@ import (
 	"github.com/carehub/carehub/pkg/fhir"
 )
 
-// FHIR systems and extensions of the home-care mapping.
-const (
-	// SystemHomecareService codes EpisodeOfCare.type with the event's
-	// service (home-help, home-health-care, short-term-unit,
-	// palliative-team, ssih).
-	SystemHomecareService = "https://carehub.se/fhir/CodeSystem/homecare-service"
-	// ExtensionCareContext carries the event's careContext (valueString).
-	ExtensionCareContext = "https://carehub.se/fhir/StructureDefinition/care-context"
-	// ExtensionCareUnit carries the care unit, with sub-extensions name and
-	// phone (valueString).
-	ExtensionCareUnit = "https://carehub.se/fhir/StructureDefinition/care-unit"
-)
-
 // services maps each service code to its display.
 var services = map[string]string{
 	"home-help":        "Hemtjänst",
@@ -83,7 +70,7 @@ func (a *Adapter) toFact(org directory.Organisation, ev checked, received time.T
 		Id:     ptr(episodeID),
 		Status: st.status,
 		Type: []samply.CodeableConcept{{Coding: []samply.Coding{{
-			System: ptr(SystemHomecareService), Code: ptr(ev.Service), Display: ptr(display),
+			System: ptr(fhir.SystemHomecareService), Code: ptr(ev.Service), Display: ptr(display),
 		}}}},
 		Patient: samply.Reference{Reference: ptr(patientURL), Type: ptr("Patient")},
 		ManagingOrganization: &samply.Reference{
@@ -98,9 +85,9 @@ func (a *Adapter) toFact(org directory.Organisation, ev checked, received time.T
 		episode.Period = &samply.Period{End: &occurred}
 	}
 	if ev.CareContext != "" {
-		episode.Extension = append(episode.Extension, samply.Extension{Url: ExtensionCareContext, ValueString: ptr(ev.CareContext)})
+		episode.Extension = append(episode.Extension, samply.Extension{Url: fhir.ExtensionCareContext, ValueString: ptr(ev.CareContext)})
 	}
-	unit := samply.Extension{Url: ExtensionCareUnit, Extension: []samply.Extension{{Url: "name", ValueString: ptr(ev.Unit.Name)}}}
+	unit := samply.Extension{Url: fhir.ExtensionCareUnit, Extension: []samply.Extension{{Url: "name", ValueString: ptr(ev.Unit.Name)}}}
 	if ev.Unit.Phone != "" {
 		unit.Extension = append(unit.Extension, samply.Extension{Url: "phone", ValueString: ptr(ev.Unit.Phone)})
 	}

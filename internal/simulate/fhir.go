@@ -153,13 +153,13 @@ func (s *Simulation) FHIR(e *Event) []byte {
 			Display: stay.Hospital.Name},
 	}
 	if !m.Expected.IsZero() {
-		enc.Extension = append(enc.Extension, fhirExtension{URL: hl7v2.ExtensionExpectedDischarge, ValueDateTime: m.Expected.In(loc).Format("2006-01-02")})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: fhir.ExtensionExpectedDischarge, ValueDateTime: m.Expected.In(loc).Format("2006-01-02")})
 	}
 	switch m.Readiness {
 	case "Y":
-		enc.Extension = append(enc.Extension, fhirExtension{URL: hl7v2.ExtensionDischargeReadiness, ValueCode: "ready"})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: fhir.ExtensionDischargeReadiness, ValueCode: "ready"})
 	case "N":
-		enc.Extension = append(enc.Extension, fhirExtension{URL: hl7v2.ExtensionDischargeReadiness, ValueCode: "withdrawn"})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: fhir.ExtensionDischargeReadiness, ValueCode: "withdrawn"})
 	}
 	if m.Trigger == TriggerDischarge {
 		enc.Period.End = m.DischargeAt.In(loc).Format(time.RFC3339)

@@ -19,17 +19,6 @@ import (
 // partition.
 var errPoison = errors.New("event cannot be applied")
 
-// Extensions the adapters set on Encounter and EpisodeOfCare.
-const (
-	extExpectedDischarge  = "https://carehub.se/fhir/StructureDefinition/expected-discharge"
-	extDischargeReadiness = "https://carehub.se/fhir/StructureDefinition/discharge-readiness"
-	extPostDischarge      = "https://carehub.se/fhir/StructureDefinition/post-discharge-support"
-	extCareUnit           = "https://carehub.se/fhir/StructureDefinition/care-unit"
-	extCareContext        = "https://carehub.se/fhir/StructureDefinition/care-context"
-	extMergedPatientKey   = "https://carehub.se/fhir/StructureDefinition/merged-patient-key"
-	systemHomecareService = "https://carehub.se/fhir/CodeSystem/homecare-service"
-)
-
 // decodedFact is an event decoded for the router: the rules' view, and
 // what the router stores about the focus resource and the patient.
 type decodedFact struct {
@@ -114,11 +103,11 @@ func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
 	}
 	for _, x := range enc.Extension {
 		switch x.Url {
-		case extExpectedDischarge:
+		case fhir.ExtensionExpectedDischarge:
 			ef.ExpectedDischarge = parseTime(x.ValueDateTime)
-		case extDischargeReadiness:
+		case fhir.ExtensionDischargeReadiness:
 			ef.Readiness = deref(x.ValueCode)
-		case extPostDischarge:
+		case fhir.ExtensionPostDischargeSupport:
 			ef.PostDischargeSupport = x.ValueBoolean
 		}
 	}
@@ -158,16 +147,16 @@ func (d *decodedFact) decodeEpisode() (*samply.Reference, error) {
 	}
 	for _, t := range ep.Type {
 		for _, c := range t.Coding {
-			if c.System != nil && *c.System == systemHomecareService {
+			if c.System != nil && *c.System == fhir.SystemHomecareService {
 				f.Service = deref(c.Code)
 			}
 		}
 	}
 	for _, x := range ep.Extension {
 		switch x.Url {
-		case extCareContext:
+		case fhir.ExtensionCareContext:
 			f.CareContext = deref(x.ValueString)
-		case extCareUnit:
+		case fhir.ExtensionCareUnit:
 			for _, sub := range x.Extension {
 				switch sub.Url {
 				case "name":
@@ -198,7 +187,7 @@ func (d *decodedFact) decodeMerge(resources []fhir.Resource) error {
 			return fmt.Errorf("%w: decoding Patient: %w", errPoison, err)
 		}
 		for _, x := range p.Extension {
-			if x.Url == extMergedPatientKey && x.ValueString != nil {
+			if x.Url == fhir.ExtensionMergedPatientKey && x.ValueString != nil {
 				d.mergedFrom = *x.ValueString
 				return nil
 			}
