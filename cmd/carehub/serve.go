@@ -27,6 +27,7 @@ type serveCmd struct {
 	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
 	Retention        time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
+	DebugAddr        string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
 
 	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"5s,5m,30m,2h,5h,10h,10h" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
@@ -77,6 +78,13 @@ func (s *serveCmd) Run(c *cli) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if s.DebugAddr != "" {
+		debug, err := startDebugServer(s.DebugAddr, log)
+		if err != nil {
+			return fmt.Errorf("cannot start: %w", err)
+		}
+		defer func() { _ = debug.Close(context.Background()) }()
+	}
 	startCtx, cancel := context.WithTimeout(ctx, startupDeadline)
 	defer cancel()
 	h, err := hub.Start(startCtx, s.hubConfig(), log)

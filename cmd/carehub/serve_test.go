@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alecthomas/kong"
+	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/pkg/transition"
 )
@@ -95,5 +99,41 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 				t.Errorf("error spans lines: %q", err)
 			}
 		})
+	}
+}
+
+// TestDebugServerServesProfiles: --debug-addr exposes the pprof index and
+// stops serving when closed.
+func TestDebugServerServesProfiles(t *testing.T) {
+	d, err := startDebugServer("127.0.0.1:0", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + d.Addr() + "/debug/pprof/"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine") {
+		t.Fatalf("GET %s: %d, want the profile index; body %.200q", url, resp.StatusCode, body)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Fatal("the debug server still answers after Close")
+	}
+}
+
+func TestDebugServerRejectsBusyAddress(t *testing.T) {
+	d, err := startDebugServer("127.0.0.1:0", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = d.Close(context.Background()) }()
+	if _, err := startDebugServer(d.Addr(), zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--debug-addr") {
+		t.Fatalf("second listener on %s: %v, want an error naming --debug-addr", d.Addr(), err)
 	}
 }
