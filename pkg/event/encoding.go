@@ -112,11 +112,22 @@ func MarshalStructured(e cloudevents.Event) ([]byte, error) {
 	for _, name := range slices.Sorted(maps.Keys(e.Extensions())) {
 		m[name] = e.Extensions()[name]
 	}
-	if !json.Valid(e.Data()) {
+	data := e.Data()
+	if !json.Valid(data) {
 		return nil, fmt.Errorf("%w: data is not JSON", ErrInvalid)
 	}
-	m["data"] = json.RawMessage(e.Data())
-	return json.Marshal(m)
+	// The data is appended as it is rather than marshalled as a
+	// json.RawMessage, which encoding/json would scan and copy a second
+	// time to compact it; the data is most of the event.
+	attributes, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	out := make([]byte, 0, len(attributes)+len(`,"data":`)+len(data))
+	out = append(out, attributes[:len(attributes)-1]...)
+	out = append(out, `,"data":`...)
+	out = append(out, data...)
+	return append(out, '}'), nil
 }
 
 // UnmarshalStructured reads the structured JSON format written by

@@ -218,3 +218,50 @@ func TestStructuredInlinesFHIRData(t *testing.T) {
 		t.Errorf("structured round trip changed the event: %v", back)
 	}
 }
+
+// TestStructuredKeepsDataAsWritten: the data is spliced into the structured
+// event as it is, so whatever JSON the event carries must come back byte for
+// byte, and data that is not JSON must be refused rather than written.
+func TestStructuredKeepsDataAsWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		data    string
+		wantErr bool
+	}{
+		{name: "compact", data: `{"resourceType":"Bundle","type":"collection"}`},
+		{name: "indented", data: "{\n  \"resourceType\": \"Bundle\",\n  \"entry\": [ ]\n}"},
+		{name: "markup characters", data: `{"resourceType":"Bundle","id":"a<b>&c","note":"\u2028"}`},
+		{name: "not JSON", data: `{"resourceType":`, wantErr: true},
+		{name: "two values", data: `{} {}`, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := event.New(validFact())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.SetData(event.ContentTypeFHIR, []byte(tc.data)); err != nil {
+				t.Fatal(err)
+			}
+			b, err := event.MarshalStructured(e)
+			if tc.wantErr {
+				if !errors.Is(err, event.ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(b) {
+				t.Fatalf("structured event is not JSON: %s", b)
+			}
+			back, err := event.UnmarshalStructured(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(back.Data()) != tc.data || back.ID() != e.ID() || event.PatientKey(back) != testKey {
+				t.Errorf("round trip gave id %q type %q data %s", back.ID(), back.Type(), back.Data())
+			}
+		})
+	}
+}
