@@ -25,6 +25,7 @@ type serveCmd struct {
 	Directory        string        `name:"directory" env:"CAREHUB_DIRECTORY" default:"deploy/directory.example.yaml" help:"Organisation directory (YAML)."`
 	PatientKeySecret string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
 	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
+	DuplicateWindow  time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
 	Retention        time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
 	DebugAddr        string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
@@ -59,6 +60,8 @@ func (s *serveCmd) Validate() error {
 	switch {
 	case s.ReadmissionWindow <= 0 || s.ReadmissionFlag <= 0 || s.ReadmissionFlag > s.ReadmissionWindow:
 		return fmt.Errorf("--readmission-window and --readmission-flag must be positive, the flag no longer than the window")
+	case s.DuplicateWindow < time.Second:
+		return fmt.Errorf("--duplicate-window must be at least 1s, not %s", s.DuplicateWindow)
 	case s.ReadyAckWithin <= 0:
 		return fmt.Errorf("--ready-ack-within must be positive")
 	case s.SIPDays < 1 || s.SIPDays > 30:
@@ -115,7 +118,7 @@ func (s *serveCmd) hubConfig() hub.Config {
 	return hub.Config{
 		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
-		StreamReplicas: s.StreamReplicas, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
+		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
 		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
 		Router: router.Config{Rules: transition.Config{
 			ReadmissionWindow: s.ReadmissionWindow, ReadmissionFlag: s.ReadmissionFlag, AcknowledgeWithin: s.ReadyAckWithin,

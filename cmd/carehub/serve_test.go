@@ -78,6 +78,34 @@ func TestServeRuleFlagsReachTheRouter(t *testing.T) {
 	}
 }
 
+// TestServeDuplicateWindowReachesTheBus: the JetStream duplicate window is
+// the operator's to trade against memory, by flag or env twin.
+func TestServeDuplicateWindowReachesTheBus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{name: "default", want: 2 * time.Hour},
+		{name: "flag", args: []string{"--duplicate-window", "15m"}, want: 15 * time.Minute},
+		{name: "env twin", env: map[string]string{"CAREHUB_DUPLICATE_WINDOW": "30m"}, want: 30 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			s, err := parseServe(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.hubConfig().DuplicateWindow; got != tc.want {
+				t.Errorf("duplicate window = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestServeRejectsBadRuleFlags: a bad rule parameter stops serve with one
 // line naming the flag, before anything starts.
 func TestServeRejectsBadRuleFlags(t *testing.T) {
@@ -89,6 +117,7 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 		{[]string{"--payment-days", "31"}, "--payment-days"},
 		{[]string{"--readmission-flag", "800h"}, "--readmission"},
 		{[]string{"--ready-ack-within", "0s"}, "--ready-ack-within"},
+		{[]string{"--duplicate-window", "0s"}, "--duplicate-window"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseServe(t, tc.args...)
