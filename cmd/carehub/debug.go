@@ -21,8 +21,9 @@ type debugServer struct {
 }
 
 // startDebugServer listens on addr and serves /debug/pprof/ until Close.
-func startDebugServer(addr string, log *zap.Logger) (*debugServer, error) {
-	ln, err := net.Listen("tcp", addr)
+func startDebugServer(ctx context.Context, addr string, log *zap.Logger) (*debugServer, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--debug-addr %s: %w", addr, err)
 	}

@@ -82,7 +82,7 @@ func (s *serveCmd) Run(c *cli) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if s.DebugAddr != "" {
-		debug, err := startDebugServer(s.DebugAddr, log)
+		debug, err := startDebugServer(ctx, s.DebugAddr, log)
 		if err != nil {
 			return fmt.Errorf("cannot start: %w", err)
 		}

@@ -134,7 +134,7 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 // TestDebugServerServesProfiles: --debug-addr exposes the pprof index and
 // stops serving when closed.
 func TestDebugServerServesProfiles(t *testing.T) {
-	d, err := startDebugServer("127.0.0.1:0", zap.NewNop())
+	d, err := startDebugServer(t.Context(), "127.0.0.1:0", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,12 +157,12 @@ func TestDebugServerServesProfiles(t *testing.T) {
 }
 
 func TestDebugServerRejectsBusyAddress(t *testing.T) {
-	d, err := startDebugServer("127.0.0.1:0", zap.NewNop())
+	d, err := startDebugServer(t.Context(), "127.0.0.1:0", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = d.Close(context.Background()) }()
-	if _, err := startDebugServer(d.Addr(), zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--debug-addr") {
+	if _, err := startDebugServer(t.Context(), d.Addr(), zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--debug-addr") {
 		t.Fatalf("second listener on %s: %v, want an error naming --debug-addr", d.Addr(), err)
 	}
 }
