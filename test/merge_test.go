@@ -5,9 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/store"
 )
 
 // adt builds a Ryhov ADT message for one of two synthetic people: the
@@ -80,5 +82,93 @@ func TestMergeJoinsTimelines(t *testing.T) {
 		if results[i] != results[0] {
 			t.Errorf("the merge's arrival order changed the outcome:\n%s\n%s", results[0], results[i])
 		}
+	}
+}
+
+// TestEventDuringAnotherInstancesMerge: another hub instance merges the
+// prior record into the survivor and, while its transaction is open, an
+// event for the prior record reaches this hub's router. The router waits
+// for the patient's lock; once the merge commits, the event must be applied
+// to the survivor, at once (the retry delay is an hour here), and nothing
+// may be left under the prior key.
+func TestEventDuringAnotherInstancesMerge(t *testing.T) {
+	cfg := hubConfig(t)
+	cfg.MLLP.Addr = "127.0.0.1:0"
+	cfg.Router.RetryDelay = time.Hour
+	h := startHub(t, cfg)
+	ctx := t.Context()
+	pool := h.Store().Pool()
+
+	for _, msg := range [][]byte{
+		adt("R-1", "A01", "prior", "VT-R-1", "20261101080000", "|||||||||||||||||||||||||20261101080000"),
+		adt("R-2", "A01", "survivor", "VT-R-2", "20261102080000", "|||||||||||||||||||||||||20261102080000"),
+	} {
+		if sum := sendHL7(t, h.MLLPAddr(), msg); sum.Code != hl7v2.AckAccept {
+			t.Fatalf("%s %s %s", sum.Code, sum.ErrorCode, sum.Text)
+		}
+	}
+	waitSettled(t, h)
+	keyOf := func(visit string) string {
+		var key string
+		if err := pool.QueryRow(ctx, `SELECT patient_key FROM encounters WHERE encounter_id = $1`, visit).Scan(&key); err != nil {
+			t.Fatalf("patient of %s: %v", visit, err)
+		}
+		return key
+	}
+	prior, survivor := keyOf("VT-R-1"), keyOf("VT-R-2")
+
+	merging, commit, merged := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		merged <- h.Store().InTx(ctx, func(tx *store.Tx) error {
+			if _, _, err := tx.LoadPatients(ctx, []string{prior, survivor}); err != nil {
+				return err
+			}
+			if err := tx.MergePatients(ctx, prior, survivor, "merge-by-another-instance"); err != nil {
+				return err
+			}
+			close(merging)
+			<-commit
+			return nil
+		})
+	}()
+	select {
+	case <-merging:
+	case err := <-merged:
+		t.Fatalf("merge: %v", err)
+	}
+	discharge := adt("R-3", "A03", "prior", "VT-R-1", "20261105100000", "|||||||||||||||||01|||||||||20261101080000|20261105100000")
+	if sum := sendHL7(t, h.MLLPAddr(), discharge); sum.Code != hl7v2.AckAccept {
+		t.Fatalf("discharge: %s %s %s", sum.Code, sum.ErrorCode, sum.Text)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; {
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the router never waited for the merging patient's lock")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(commit)
+	if err := <-merged; err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	waitSettled(t, h)
+
+	var underPrior int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM patient_facts WHERE patient_key = $1)
+		+ (SELECT count(*) FROM encounters WHERE patient_key = $1) + (SELECT count(*) FROM patients WHERE patient_key = $1)`, prior).Scan(&underPrior); err != nil {
+		t.Fatal(err)
+	}
+	if underPrior != 0 {
+		t.Errorf("%d facts, encounters or patient rows written under the merged-away key", underPrior)
+	}
+	var status string
+	if err := pool.QueryRow(ctx, `SELECT status FROM encounters WHERE encounter_id = 'VT-R-1' AND patient_key = $1`, survivor).Scan(&status); err != nil {
+		t.Fatalf("the prior record's stay under the survivor: %v", err)
+	}
+	if status != "finished" {
+		t.Errorf("the prior record's stay is %q under the survivor, want finished (the discharge applied)", status)
 	}
 }

@@ -156,7 +156,7 @@ func (r *Router) process(ctx context.Context, batch []jetstream.Msg) {
 	if len(items) == 0 {
 		return
 	}
-	err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.applyBatch(ctx, tx, items) })
+	err := r.applyInTx(ctx, items)
 	if err == nil {
 		r.ackAll(items)
 		r.onCommit()
@@ -169,7 +169,7 @@ func (r *Router) process(ctx context.Context, batch []jetstream.Msg) {
 	// One event may be at fault: apply them singly so the others go on.
 	r.log.Warn("router: batch failed, applying events one by one", zap.Int("events", len(items)), zap.Error(err))
 	for _, p := range items {
-		if err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.applyBatch(ctx, tx, []pending{p}) }); err != nil {
+		if err := r.applyInTx(ctx, []pending{p}); err != nil {
 			r.handleFailure(ctx, p, err)
 			continue
 		}
@@ -192,6 +192,24 @@ func (r *Router) decode(m jetstream.Msg) (pending, error) {
 		return pending{}, err
 	}
 	return p, nil
+}
+
+// movedAttempts bounds how often a batch is tried again at once because a
+// merge moved one of its patients meanwhile; each try sees the merge, so a
+// second is all it takes unless merges keep coming.
+const movedAttempts = 3
+
+// applyInTx applies items in one transaction. When another instance merged
+// one of the batch's patients while the transaction waited for its lock,
+// the batch is applied again at once, against the merged state.
+func (r *Router) applyInTx(ctx context.Context, items []pending) error {
+	for attempt := 1; ; attempt++ {
+		err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.applyBatch(ctx, tx, items) })
+		if !errors.Is(err, store.ErrPatientsMoved) || attempt == movedAttempts {
+			return err
+		}
+		r.log.Info("router: a patient of the batch was merged meanwhile; applying it again", zap.Int("events", len(items)))
+	}
 }
 
 func (r *Router) handleFailure(ctx context.Context, p pending, err error) {

@@ -69,6 +69,11 @@ type LoggedNotification struct {
 	ID, Kind, OrgID, EncounterOrg, EncounterID string
 }
 
+// ErrPatientsMoved means a merge of one of the patients committed while
+// LoadPatients waited for their locks: the keys it had resolved are stale.
+// Nothing was changed; the caller rolls back and tries again.
+var ErrPatientsMoved = errors.New("a patient was merged while its lock was awaited; retry")
+
 // keysCTE resolves $1's patient keys through merges (survivor_key is always
 // final, so one lookup suffices).
 const keysCTE = `WITH keys AS (SELECT DISTINCT coalesce(m.survivor_key, k) AS key
@@ -91,9 +96,15 @@ const ofKeys = `patient_key = ANY (ARRAY(SELECT key FROM keys))`
 // instances never apply facts of one patient at once, and the fixed order
 // keeps them from deadlocking.
 func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[string]string, states map[string]*PatientState, err error) {
+	const resolve = `SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`
 	b := &pgx.Batch{}
-	b.Queue(`SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`, keys)
+	b.Queue(resolve, keys)
 	b.Queue(keysCTE+` SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM (SELECT key FROM keys ORDER BY key) AS ordered`, keys)
+	// Resolved again once the locks are held: a merge that committed while
+	// they were awaited (by another instance) moved a key, and what was
+	// resolved and locked before is stale. Merges only move keys forward,
+	// so equal answers before and after mean the locks cover the keys.
+	b.Queue(resolve, keys)
 	b.Queue(keysCTE+` SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource
 		FROM patients WHERE `+ofKeys, keys)
 	b.Queue(keysCTE+` SELECT patient_key, fact FROM patient_facts WHERE `+ofKeys+`
@@ -132,6 +143,20 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 	var locked int64
 	if err := br.QueryRow().Scan(&locked); err != nil {
 		return nil, nil, fmt.Errorf("locking patients: %w", err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("resolving locked patient keys: %w", err)
+	}
+	moved := false
+	if _, err := pgx.ForEachRow(rows, []any{&key, &to}, func() error {
+		moved = moved || resolved[key] != to
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("resolving locked patient keys: %w", err)
+	}
+	if moved {
+		return nil, nil, ErrPatientsMoved
 	}
 	if err := collectInto(br, "patients", func(r pgx.CollectableRow) error {
 		var p Patient

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -54,6 +55,97 @@ func TestMergePatientsResolvesChains(t *testing.T) {
 			if _, ok, err := tx.Patient(ctx, gone); err != nil || ok {
 				t.Errorf("patient %s still exists after its merge (err %v)", gone, err)
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadPatientsNoticesAMergeCommittedWhileWaiting: another hub instance
+// merges P into S while this transaction waits for P's lock. The keys this
+// transaction resolved before it waited are then stale: loading must fail
+// with ErrPatientsMoved, so the caller tries again, rather than hand out
+// P's (now empty) state under a lock S's writers do not respect. Tried
+// again, P resolves to S with both patients' facts.
+func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
+	s := openStore(t)
+	ctx := testContext(t)
+	fact := json.RawMessage(`{"EventID":"x"}`)
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		if _, _, err := tx.LoadPatients(ctx, []string{"P", "S"}); err != nil {
+			return err
+		}
+		w := store.Writes{
+			Patients: []store.Patient{{Key: "P"}, {Key: "S"}},
+			Facts:    []store.Fact{{EventID: "fp", PatientKey: "P", JSON: fact}, {EventID: "fs", PatientKey: "S", JSON: fact}},
+		}
+		return tx.Write(ctx, &w, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	merging, commit, merged := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		merged <- s.InTx(ctx, func(tx *store.Tx) error {
+			if _, _, err := tx.LoadPatients(ctx, []string{"P", "S"}); err != nil {
+				return err
+			}
+			if err := tx.MergePatients(ctx, "P", "S", "merge-1"); err != nil {
+				return err
+			}
+			close(merging)
+			<-commit
+			return nil
+		})
+	}()
+	select {
+	case <-merging:
+	case err := <-merged:
+		t.Fatalf("merge: %v", err)
+	}
+
+	loaded := make(chan error, 1)
+	go func() {
+		loaded <- s.InTx(ctx, func(tx *store.Tx) error {
+			resolved, _, err := tx.LoadPatients(ctx, []string{"P"})
+			if err == nil {
+				t.Errorf("loading P while it was merged resolved it to %q without an error", resolved["P"])
+			}
+			return err
+		})
+	}()
+	for {
+		n, err := s.WaitingAdvisoryLocks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case err := <-loaded:
+			t.Fatalf("loading P did not wait for the merge's lock: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	close(commit)
+	if err := <-merged; err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	if err := <-loaded; !errors.Is(err, store.ErrPatientsMoved) {
+		t.Fatalf("loading P across the merge: %v, want ErrPatientsMoved", err)
+	}
+
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		resolved, states, err := tx.LoadPatients(ctx, []string{"P"})
+		if err != nil {
+			return err
+		}
+		if resolved["P"] != "S" || len(states["S"].Facts) != 2 {
+			t.Errorf("tried again, P resolves to %q with %d facts, want S with 2", resolved["P"], len(states[resolved["P"]].Facts))
 		}
 		return nil
 	})
