@@ -132,7 +132,7 @@ func run() error {
 		return fmt.Errorf("end to end: %w", err)
 	}
 	rep.Paths = append(rep.Paths, e2e, hooks)
-	rt, err := routerOnly(ctx, fullEnv, p.routerFacts())
+	rt, err := routerOnly(ctx, fullEnv, p)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
@@ -227,8 +227,9 @@ func onlyRouter(ctx context.Context, log *zap.Logger, p plan) error {
 		return err
 	}
 	defer e.close()
-	r, err := routerOnly(ctx, e, p.routerFacts())
-	fmt.Fprintf(os.Stderr, "bench: router %.0f facts/s, %.0f allocs/fact\n", r.EventsPerS, r.AllocsPerEvent)
+	r, err := routerOnly(ctx, e, p)
+	fmt.Fprintf(os.Stderr, "bench: router %.0f facts/s, %.0f allocs/fact; p50 %.1f ms p99 %.1f ms at %.0f/s offered\n",
+		r.EventsPerS, r.AllocsPerEvent, r.P50Ms, r.P99Ms, r.OfferedPerS)
 	return err
 }
 

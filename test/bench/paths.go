@@ -195,8 +195,78 @@ func mllpIngest(ctx context.Context, e *env, p plan, conns int) (Result, error) 
 	allocs := float64(mallocs()-m0) / float64(max(n, 1))
 	p50, p99 := summarise(lat)
 	fmt.Fprintf(os.Stderr, "bench: mllp-ingest, %d connections: %d messages in %s\n", conns, n, elapsed.Round(time.Millisecond))
-	return Result{Name: "mllp-ingest", Connections: conns, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
-		AllocsPerEvent: allocs, Events: n, Note: "closed loop: each connection waits for the ACK (AA after the JetStream ack) before the next message"}, nil
+	r := Result{Name: "mllp-ingest", Connections: conns, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+		AllocsPerEvent: allocs, Events: n, Note: "closed loop: each connection waits for the ACK (AA after the JetStream ack) before the next message"}
+	if conns != p.connections {
+		return r, nil
+	}
+	r.OfferedPerS = p.offered
+	if r.P50Ms, r.P99Ms, err = mllpOffered(ctx, e, p, template); err != nil {
+		return Result{}, fmt.Errorf("mllp-ingest at %.0f/s offered: %w", p.offered, err)
+	}
+	r.Note = fmt.Sprintf("throughput closed loop (each connection waits for its ACK); latency at %.0f/s offered over the %d connections, from scheduled send until the AA (after the JetStream ack); closed-loop p50 %.2f ms, p99 %.2f ms",
+		p.offered, conns, p50, p99)
+	return r, nil
+}
+
+// mllpOffered sends distinct messages at p.offered for p.latency over
+// p.connections connections, each timed from its scheduled send time: when
+// every connection is waiting for an ACK, the messages due queue up and
+// that wait counts.
+func mllpOffered(ctx context.Context, e *env, p plan, template []byte) (p50, p99 float64, err error) {
+	n := int(p.latency.Seconds() * p.offered)
+	due := make(chan int, n)
+	lat := make([]time.Duration, n)
+	scheduled := make([]time.Time, n)
+	interval := time.Duration(float64(time.Second) / p.offered)
+	start := time.Now().Add(50 * time.Millisecond)
+	for k := range scheduled {
+		scheduled[k] = start.Add(time.Duration(k) * interval)
+	}
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	for c := range p.connections {
+		client, err := mllp.Dial(ctx, e.hub.MLLPAddr(), nil)
+		if err != nil {
+			close(due)
+			wg.Wait()
+			return 0, 0, err
+		}
+		wg.Go(func() {
+			defer func() { _ = client.Close() }()
+			for k := range due {
+				if failed.Load() != nil {
+					continue
+				}
+				msg := hl7v2.WithControlIDSuffix(template, fmt.Sprintf("-offered-%d-%d", c, k))
+				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				ack, err := client.Send(sctx, msg)
+				cancel()
+				if err == nil {
+					var sum hl7v2.AckSummary
+					if sum, err = hl7v2.SummariseAck(ack); err == nil && sum.Code != hl7v2.AckAccept {
+						err = fmt.Errorf("ACK %s: %s", sum.Code, sum.Text)
+					}
+				}
+				if err != nil {
+					failed.CompareAndSwap(nil, err)
+					continue
+				}
+				lat[k] = time.Since(scheduled[k])
+			}
+		})
+	}
+	for k := range scheduled {
+		time.Sleep(time.Until(scheduled[k]))
+		due <- k
+	}
+	close(due)
+	wg.Wait()
+	if v := failed.Load(); v != nil {
+		return 0, 0, v.(error)
+	}
+	p50, p99 = summarise(lat)
+	return p50, p99, nil
 }
 
 // hl7Sample maps the A03 sample as the adapter does and returns its NATS

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,13 +17,18 @@ import (
 	"github.com/carehub/carehub/pkg/fhir"
 )
 
-const routerBase = 5_000_000
+const (
+	routerBase    = 5_000_000
+	routerLatBase = 6_000_000
+)
 
 // routerOnly publishes n ready-made discharge facts straight onto
 // CAREHUB_EVENTS, bypassing ingest, and times the router (state, rules,
 // notification and outbox in PostgreSQL) and the relay until all are
-// applied and published.
-func routerOnly(ctx context.Context, e *env, n int) (Result, error) {
+// applied and published. Then it offers facts at p.offered for p.latency
+// and times each from its scheduled publication to its notification.
+func routerOnly(ctx context.Context, e *env, p plan) (Result, error) {
+	n := p.routerFacts()
 	keys, err := fhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
 	if err != nil {
 		return Result{}, err
@@ -65,11 +72,64 @@ func routerOnly(ctx context.Context, e *env, n int) (Result, error) {
 		return Result{}, err
 	}
 	elapsed := time.Since(start)
+	allocs := float64(mallocs()-m0) / float64(n)
 	fmt.Fprintf(os.Stderr, "bench: router: %d facts applied with notifications in %s (input published in %s)\n",
 		n, elapsed.Round(time.Millisecond), published.Round(time.Millisecond))
-	return Result{Name: "router", Events: n, EventsPerS: float64(n) / elapsed.Seconds(),
-		AllocsPerEvent: float64(mallocs()-m0) / float64(n),
-		Note:           "discharge facts published straight to CAREHUB_EVENTS; router applies them to PostgreSQL (state, timeline, rules, notification, outbox) and the relay publishes the notifications"}, nil
+	p50, p99, err := routerLatency(ctx, e, js, keys, p)
+	if err != nil {
+		return Result{}, fmt.Errorf("router latency: %w", err)
+	}
+	return Result{Name: "router", Events: n, EventsPerS: float64(n) / elapsed.Seconds(), P50Ms: p50, P99Ms: p99,
+		OfferedPerS: p.offered, AllocsPerEvent: allocs,
+		Note: "discharge facts published straight to CAREHUB_EVENTS; router applies them to PostgreSQL (state, timeline, rules, notification, outbox) and the relay publishes the notifications; latency = fact publication scheduled until its notification is on NATS"}, nil
+}
+
+// routerLatency publishes one discharge fact at a time at p.offered for
+// p.latency, each timed from its scheduled publication (so queueing in the
+// router cannot hide) until its notification arrives.
+func routerLatency(ctx context.Context, e *env, js jetstream.JetStream, keys *fhir.PatientKeyer, p plan) (p50, p99 float64, err error) {
+	w, err := watchNotifications(e)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer w.close()
+	n := int(p.latency.Seconds() * p.offered)
+	msgs := make([]*nats.Msg, n)
+	for k := range msgs {
+		if msgs[k], err = dischargeFact(keys, routerLatBase+k); err != nil {
+			return 0, 0, err
+		}
+	}
+	interval := time.Duration(float64(time.Second) / p.offered)
+	scheduled := make([]time.Time, n)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for k, m := range msgs {
+		scheduled[k] = start.Add(time.Duration(k) * interval)
+		time.Sleep(time.Until(scheduled[k]))
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if _, err := js.PublishMsg(pctx, m); err != nil {
+				failed.CompareAndSwap(nil, err)
+			}
+		})
+	}
+	wg.Wait()
+	if v := failed.Load(); v != nil {
+		return 0, 0, v.(error)
+	}
+	if _, err := w.waitFor(ctx, routerLatBase, n); err != nil {
+		return 0, 0, err
+	}
+	lat := make([]time.Duration, n)
+	for k := range lat {
+		at, _ := w.at(routerLatBase + k)
+		lat[k] = at.Sub(scheduled[k])
+	}
+	p50, p99 = summarise(lat)
+	return p50, p99, e.waitIdle(ctx)
 }
 
 // dischargeFact is the event the FHIR adapter would publish for
