@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/adapters/hl7v2"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/store"
 )
 
 // adt builds a Ryhov ADT message for one of two synthetic people: the
@@ -117,25 +117,7 @@ func TestEventDuringAnotherInstancesMerge(t *testing.T) {
 	}
 	prior, survivor := keyOf("VT-R-1"), keyOf("VT-R-2")
 
-	merging, commit, merged := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		merged <- h.Store().InTx(ctx, func(tx *store.Tx) error {
-			if _, _, err := tx.LoadPatients(ctx, []string{prior, survivor}); err != nil {
-				return err
-			}
-			if err := tx.MergePatients(ctx, prior, survivor, "merge-by-another-instance"); err != nil {
-				return err
-			}
-			close(merging)
-			<-commit
-			return nil
-		})
-	}()
-	select {
-	case <-merging:
-	case err := <-merged:
-		t.Fatalf("merge: %v", err)
-	}
+	commit := testsupport.HoldMerge(t, ctx, h.Store(), prior, survivor)
 	discharge := adt("R-3", "A03", "prior", "VT-R-1", "20261105100000", "|||||||||||||||||01|||||||||20261101080000|20261105100000")
 	if sum := sendHL7(t, h.MLLPAddr(), discharge); sum.Code != hl7v2.AckAccept {
 		t.Fatalf("discharge: %s %s %s", sum.Code, sum.ErrorCode, sum.Text)
@@ -150,8 +132,7 @@ func TestEventDuringAnotherInstancesMerge(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	close(commit)
-	if err := <-merged; err != nil {
+	if err := commit(); err != nil {
 		t.Fatalf("merge: %v", err)
 	}
 	waitSettled(t, h)

@@ -11,6 +11,7 @@ import (
 	"github.com/alecthomas/kong"
 	"go.uber.org/zap"
 
+	"github.com/carehub/carehub/internal/hub"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
@@ -25,6 +26,20 @@ func parseServe(t *testing.T, args ...string) (*serveCmd, error) {
 	}
 	_, err = parser.Parse(append([]string{"serve"}, args...))
 	return &c.Serve, err
+}
+
+// serveHubConfig is the hub configuration serve builds from args with env
+// set.
+func serveHubConfig(t *testing.T, env map[string]string, args ...string) hub.Config {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	s, err := parseServe(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.hubConfig()
 }
 
 // TestServeRuleFlagsReachTheRouter: the rule parameters given as flags or
@@ -64,14 +79,7 @@ func TestServeRuleFlagsReachTheRouter(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			s, err := parseServe(t, tc.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := s.hubConfig().Router.Rules; got != tc.want {
+			if got := serveHubConfig(t, tc.env, tc.args...).Router.Rules; got != tc.want {
 				t.Errorf("rules = %+v, want %+v", got, tc.want)
 			}
 		})
@@ -92,14 +100,7 @@ func TestServeDuplicateWindowReachesTheBus(t *testing.T) {
 		{name: "env twin", env: map[string]string{"CAREHUB_DUPLICATE_WINDOW": "30m"}, want: 30 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			s, err := parseServe(t, tc.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := s.hubConfig().DuplicateWindow; got != tc.want {
+			if got := serveHubConfig(t, tc.env, tc.args...).DuplicateWindow; got != tc.want {
 				t.Errorf("duplicate window = %s, want %s", got, tc.want)
 			}
 		})

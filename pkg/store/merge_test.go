@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/store"
 )
 
@@ -87,25 +88,7 @@ func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	merging, commit, merged := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		merged <- s.InTx(ctx, func(tx *store.Tx) error {
-			if _, _, err := tx.LoadPatients(ctx, []string{"P", "S"}); err != nil {
-				return err
-			}
-			if err := tx.MergePatients(ctx, "P", "S", "merge-1"); err != nil {
-				return err
-			}
-			close(merging)
-			<-commit
-			return nil
-		})
-	}()
-	select {
-	case <-merging:
-	case err := <-merged:
-		t.Fatalf("merge: %v", err)
-	}
+	commit := testsupport.HoldMerge(t, ctx, s, "P", "S")
 
 	loaded := make(chan error, 1)
 	go func() {
@@ -131,8 +114,7 @@ func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	close(commit)
-	if err := <-merged; err != nil {
+	if err := commit(); err != nil {
 		t.Fatalf("merge: %v", err)
 	}
 	if err := <-loaded; !errors.Is(err, store.ErrPatientsMoved) {

@@ -1,0 +1,39 @@
+package testsupport
+
+import (
+	"context"
+	"testing"
+
+	"github.com/carehub/carehub/pkg/store"
+)
+
+// HoldMerge merges prior into survivor in a transaction of its own, as
+// another hub instance would, and keeps that transaction open, holding both
+// patients' locks, until commit is called; commit reports how the merge
+// ended. It returns once the merge is written but not committed.
+func HoldMerge(t *testing.T, ctx context.Context, s *store.Store, prior, survivor string) (commit func() error) {
+	t.Helper()
+	merging, release, merged := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		merged <- s.InTx(ctx, func(tx *store.Tx) error {
+			if _, _, err := tx.LoadPatients(ctx, []string{prior, survivor}); err != nil {
+				return err
+			}
+			if err := tx.MergePatients(ctx, prior, survivor, "merge-held-by-test"); err != nil {
+				return err
+			}
+			close(merging)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-merging:
+	case err := <-merged:
+		t.Fatalf("merging %s into %s: %v", prior, survivor, err)
+	}
+	return func() error {
+		close(release)
+		return <-merged
+	}
+}
