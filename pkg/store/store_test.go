@@ -1094,3 +1094,50 @@ func TestRedactURLEdgeForms(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishingKeepsNotificationsInPlace: marking notifications published
+// rewrites each row; there must be room for the new version on the row's
+// own page, so the update is a HOT update that adds nothing to the table's
+// indexes. A row that moved to another page shows that it was not.
+func TestPublishingKeepsNotificationsInPlace(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := testContext(t)
+	// As large and about as compressible as a real notification's
+	// structured CloudEvent.
+	bundle := strings.Repeat(`{"resource":{"resourceType":"Organization","id":"%03d","name":"Vårdcentralen %03d"}},`, 30)
+	var ns []store.Notification
+	for i := range 40 {
+		n := notification(fmt.Sprintf("inplace-%02d", i), "jonkoping-kommun")
+		n.CloudEvent = json.RawMessage(fmt.Sprintf(`{"specversion":"1.0","id":%q,"data":[`+bundle+`{}]}`,
+			append([]any{n.ID}, slices.Repeat([]any{i, i}, 30)...)...))
+		ns = append(ns, n)
+	}
+	insertNotifications(t, s, ns...)
+	blocks := func() map[string]string {
+		rows, err := s.Pool().Query(ctx, `SELECT id, split_part(ctid::text, ',', 1) FROM notifications WHERE id LIKE 'inplace-%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		var id, block string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &block}, func() error { out[id] = block; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := blocks()
+	if n, err := s.PublishPending(ctx, 100, func(_ context.Context, b []store.Notification) ([]string, error) { return ids(b), nil }); err != nil || n != len(ns) {
+		t.Fatalf("PublishPending = %d, %v; want %d published", n, err, len(ns))
+	}
+	after := blocks()
+	moved := 0
+	for id, block := range before {
+		if after[id] != block {
+			moved++
+		}
+	}
+	if moved > 0 {
+		t.Errorf("%d of %d notifications moved to another page when published (not a HOT update)", moved, len(ns))
+	}
+}
