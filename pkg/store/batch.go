@@ -94,7 +94,9 @@ const ofKeys = `patient_key = ANY (ARRAY(SELECT key FROM keys))`
 // The locks are transaction-scoped advisory locks on the resolved keys,
 // taken in key order: they cover patients not stored yet, too, so two hub
 // instances never apply facts of one patient at once, and the fixed order
-// keeps them from deadlocking.
+// keeps them from deadlocking. When another instance's merge moved one of
+// the keys while the locks were awaited, LoadPatients returns
+// ErrPatientsMoved and the transaction must be tried again.
 func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[string]string, states map[string]*PatientState, err error) {
 	const resolve = `SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`
 	b := &pgx.Batch{}
