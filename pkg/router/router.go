@@ -330,15 +330,19 @@ func (r *Router) RunDeadlines(ctx context.Context) error {
 // fireDeadlines settles the deadlines due now: met when the notice was
 // acknowledged; otherwise the organisation (and its escalation
 // organisation) gets an overdue notice, or — for payment responsibility —
-// the notice that it has begun.
+// the notice that it has begun. The notices are written as a batch's are
+// (sequence numbers, outbox, webhook deliveries), in one write.
 func (r *Router) fireDeadlines(ctx context.Context) error {
 	now := r.now()
 	fired := 0
 	err := r.store.InTx(ctx, func(tx *store.Tx) error {
+		fired = 0
 		due, err := tx.ClaimDueDeadlines(ctx, now, 100)
 		if err != nil {
 			return err
 		}
+		w := &work{}
+		decided := map[string]bool{}
 		for _, d := range due {
 			if d.NotificationID != "" {
 				acked, err := tx.Acknowledged(ctx, d.NotificationID)
@@ -370,6 +374,9 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 					EncounterOrg: d.EncounterOrg, EncounterID: d.EncounterID,
 					Reason: fmt.Sprintf("%s (%s, due %s, for %s)", d.Reason, d.Kind, d.DueAt.UTC().Format(time.RFC3339), d.OrgID),
 				}
+				if decided[n.ID] {
+					continue // an escalation organisation that is the organisation itself
+				}
 				exists, err := tx.NotificationExists(ctx, n.ID)
 				if err != nil {
 					return err
@@ -377,16 +384,22 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 				if exists {
 					continue
 				}
-				if err := r.addNotification(ctx, tx, patient, n); err != nil {
+				nn, err := r.deadlineNotice(ctx, tx, patient, n)
+				if err != nil {
 					return err
 				}
-				fired++
+				w.notifications = append(w.notifications, nn)
+				decided[n.ID] = true
 			}
 			if err := tx.SettleDeadline(ctx, d.ID, store.DeadlineFired, now); err != nil {
 				return err
 			}
 		}
-		return nil
+		fired = len(w.notifications)
+		if fired == 0 {
+			return nil
+		}
+		return r.flush(ctx, tx, w)
 	})
 	if err == nil && fired > 0 {
 		r.onCommit()
@@ -394,41 +407,23 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 	return err
 }
 
-// addNotification writes one notification, outside a batch (the deadline
-// watcher): it takes the receiver's next sequence number and schedules its
-// webhook deliveries, in tx.
-func (r *Router) addNotification(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification) error {
+// deadlineNotice gathers what a deadline's notice is about: the encounter
+// and, for episode context, the episode.
+func (r *Router) deadlineNotice(ctx context.Context, tx *store.Tx, patient store.Patient, n transition.Notification) (newNotification, error) {
 	enc, ok, err := tx.Encounter(ctx, n.EncounterOrg, n.EncounterID)
 	if err != nil {
-		return err
+		return newNotification{}, err
 	}
 	if !ok {
-		return fmt.Errorf("%w: notification about unknown encounter", errPoison)
+		return newNotification{}, fmt.Errorf("%w: notification about unknown encounter", errPoison)
 	}
 	var episode json.RawMessage
 	if n.Episode != nil {
 		if episode, err = tx.Episode(ctx, n.Episode.ID); err != nil {
-			return err
+			return newNotification{}, err
 		}
 	}
-	seq, err := tx.NextSequence(ctx, n.OrgID)
-	if err != nil {
-		return err
-	}
-	row, err := r.render(patient.Key, patient.Resource, n, seq, "", enc, episode)
-	if err != nil {
-		return err
-	}
-	inserted, err := tx.InsertNotification(ctx, row)
-	if err != nil || !inserted {
-		return err
-	}
-	for _, d := range r.deliveries(n, patient.Key, seq) {
-		if err := tx.InsertDelivery(ctx, d); err != nil {
-			return err
-		}
-	}
-	return nil
+	return newNotification{n: n, patientKey: patient.Key, patientRes: patient.Resource, encounter: enc, episode: episode}, nil
 }
 
 // kindText names each notification kind for people reading the message.

@@ -248,8 +248,9 @@ func collectInto(br pgx.BatchResults, what string, each func(pgx.CollectableRow)
 
 // AllocateSequences takes counts[org] consecutive sequence numbers for each
 // organisation and returns the first of each. The counter rows stay locked
-// until the transaction ends (see NextSequence); they are taken in org
-// order so that concurrent transactions cannot deadlock on them.
+// until the transaction ends, so each organisation's numbers commit in
+// order and without gaps; they are taken in org order so that concurrent
+// transactions cannot deadlock on them.
 func (t *Tx) AllocateSequences(ctx context.Context, counts map[string]int) (first map[string]int64, err error) {
 	orgs := make([]string, 0, len(counts))
 	for org := range counts {

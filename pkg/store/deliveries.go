@@ -35,17 +35,6 @@ type Delivery struct {
 	CloudEvent json.RawMessage
 }
 
-// InsertDelivery schedules a notification for a webhook endpoint, in the
-// transaction that created the notification.
-func (t *Tx) InsertDelivery(ctx context.Context, d Delivery) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO webhook_deliveries (notification_id, endpoint, org_id, patient_key, seq)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, d.NotificationID, d.Endpoint, d.OrgID, d.PatientKey, d.Seq)
-	if err != nil {
-		return fmt.Errorf("scheduling webhook delivery: %w", err)
-	}
-	return nil
-}
-
 // ClaimDeliveries leases up to limit due deliveries for lease: it moves
 // their next attempt past the lease, so another dispatcher (or this one
 // after a crash) takes them up again only if no outcome was recorded. A

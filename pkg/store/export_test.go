@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -30,4 +32,30 @@ func (s *Store) WaitingAdvisoryLocks(ctx context.Context) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&n)
 	return n, err
+}
+
+// InsertNotification writes one notification (outbox entry and log row
+// with it) the way the router does, through AllocateSequences and Write,
+// taking the organisation's next sequence number when n.Seq is 0. inserted
+// is false when the id exists already; nothing is written then.
+func (t *Tx) InsertNotification(ctx context.Context, n Notification, deliveries ...Delivery) (inserted bool, err error) {
+	if n.Seq == 0 {
+		first, err := t.AllocateSequences(ctx, map[string]int{n.OrgID: 1})
+		if err != nil {
+			return false, err
+		}
+		n.Seq = first[n.OrgID]
+	}
+	for i := range deliveries {
+		deliveries[i].Seq = n.Seq
+	}
+	if _, err := t.tx.Exec(ctx, `SAVEPOINT insert_notification`); err != nil {
+		return false, err
+	}
+	err = t.Write(ctx, &Writes{Notifications: []Notification{n}, Deliveries: deliveries}, time.Now())
+	if errors.Is(err, ErrNotificationRace) {
+		_, err = t.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT insert_notification`)
+		return false, err
+	}
+	return err == nil, err
 }

@@ -58,52 +58,6 @@ func (t *Tx) NotificationExists(ctx context.Context, id string) (bool, error) {
 	return exists, nil
 }
 
-// NextSequence takes the organisation's next sequence number. The counter
-// row stays locked until the transaction ends, so numbers commit in order
-// and a rollback returns the number.
-func (t *Tx) NextSequence(ctx context.Context, orgID string) (int64, error) {
-	var seq int64
-	err := t.tx.QueryRow(ctx, `INSERT INTO org_sequences (org_id, last_seq) VALUES ($1, 1)
-		ON CONFLICT (org_id) DO UPDATE SET last_seq = org_sequences.last_seq + 1 RETURNING last_seq`, orgID).Scan(&seq)
-	if err != nil {
-		return 0, fmt.Errorf("taking sequence number: %w", err)
-	}
-	return seq, nil
-}
-
-// InsertNotification adds a notification to the outbox. inserted is false
-// when a notification with the same id exists: the receiver was told already.
-//
-// A notification with n.Seq set (from NextSequence in this transaction)
-// that turns out to exist gives its number back, so the sequence stays
-// without gaps even when two routers race for the same notification.
-func (t *Tx) InsertNotification(ctx context.Context, n Notification) (inserted bool, err error) {
-	var seq any
-	if n.Seq > 0 {
-		seq = n.Seq
-	}
-	// One statement: the notification and its log entry, only if new.
-	tag, err := t.tx.Exec(ctx, `WITH ins AS (
-			INSERT INTO notifications (id, org_id, kind, patient_key, encounter_id, event_id, status, cloudevent, seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id),
-		queued AS (INSERT INTO outbox (notification_id) SELECT id FROM ins)
-		INSERT INTO notification_log (id, patient_key, kind, org_id, encounter_org, encounter_id)
-		SELECT id, $4, $3, $2, $10, $5 FROM ins ON CONFLICT (id) DO NOTHING`,
-		n.ID, n.OrgID, n.Kind, n.PatientKey, n.EncounterID, n.EventID, StatusPending, n.CloudEvent, seq, n.EncounterOrg)
-	if err != nil {
-		return false, fmt.Errorf("inserting notification: %w", err)
-	}
-	if tag.RowsAffected() == 1 {
-		return true, nil
-	}
-	if n.Seq > 0 {
-		if _, err := t.tx.Exec(ctx, `UPDATE org_sequences SET last_seq = last_seq - 1 WHERE org_id = $1 AND last_seq = $2`, n.OrgID, n.Seq); err != nil {
-			return false, fmt.Errorf("returning sequence number: %w", err)
-		}
-	}
-	return false, nil
-}
-
 // PublishPending claims up to limit pending notifications from the outbox
 // queue in the order they were written (each organisation's in sequence
 // order), hands them to publish, and marks the ones it returns as published

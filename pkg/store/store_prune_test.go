@@ -23,17 +23,12 @@ func TestPruneKeepsWhatIsStillInFlight(t *testing.T) {
 			if _, err := tx.MarkProcessed(ctx, "ev-"+id, "t", "k", 1); err != nil {
 				return err
 			}
-			seq, err := tx.NextSequence(ctx, "org")
-			if err != nil {
-				return err
-			}
-			if _, err := tx.InsertNotification(ctx, store.Notification{ID: id, OrgID: "org", Kind: "discharged", PatientKey: "k", EventID: "ev-" + id, CloudEvent: ce, Seq: seq}); err != nil {
-				return err
-			}
+			var deliveries []store.Delivery
 			if withDelivery {
-				return tx.InsertDelivery(ctx, store.Delivery{NotificationID: id, Endpoint: "org/e", OrgID: "org", PatientKey: "k", Seq: seq})
+				deliveries = append(deliveries, store.Delivery{NotificationID: id, Endpoint: "org/e", OrgID: "org", PatientKey: "k"})
 			}
-			return nil
+			_, err := tx.InsertNotification(ctx, store.Notification{ID: id, OrgID: "org", Kind: "discharged", PatientKey: "k", EventID: "ev-" + id, CloudEvent: ce}, deliveries...)
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)

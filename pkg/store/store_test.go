@@ -593,7 +593,11 @@ func statuses(t *testing.T, s *store.Store) map[string]string {
 	return out
 }
 
-func TestInsertNotificationIsIdempotent(t *testing.T) {
+// TestWriteKeepsTheFirstNotificationOfAnID: a batch that writes a
+// notification whose id exists fails with ErrNotificationRace, so that it
+// rolls back (its sequence numbers with it) and runs again; the first
+// notification stays as it was.
+func TestWriteKeepsTheFirstNotificationOfAnID(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	ctx := testContext(t)
@@ -604,17 +608,12 @@ func TestInsertNotificationIsIdempotent(t *testing.T) {
 	second := notification("n-1", "jonkoping-kommun")
 	second.Kind = "other"
 	second.CloudEvent = json.RawMessage(`{"changed":true}`)
-	var inserted bool
+	second.Seq = 1
 	err := s.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		inserted, err = tx.InsertNotification(ctx, second)
-		return err
+		return tx.Write(ctx, &store.Writes{Notifications: []store.Notification{second}}, time.Now())
 	})
-	if err != nil {
-		t.Fatalf("second InsertNotification: %v", err)
-	}
-	if inserted {
-		t.Fatal("second InsertNotification with the same id: inserted = true, want false")
+	if !errors.Is(err, store.ErrNotificationRace) {
+		t.Fatalf("writing a notification whose id exists: %v, want ErrNotificationRace", err)
 	}
 
 	got, err := s.ListNotifications(ctx, store.NotificationQuery{OrgID: "rjl-ryhov", Limit: 10})
