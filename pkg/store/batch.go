@@ -98,15 +98,14 @@ const ofKeys = `patient_key = ANY (ARRAY(SELECT key FROM keys))`
 // the keys while the locks were awaited, LoadPatients returns
 // ErrPatientsMoved and the transaction must be tried again.
 func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[string]string, states map[string]*PatientState, err error) {
-	const resolve = `SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`
 	b := &pgx.Batch{}
-	b.Queue(resolve, keys)
-	b.Queue(keysCTE+` SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM (SELECT key FROM keys ORDER BY key) AS ordered`, keys)
-	// Resolved again once the locks are held: a merge that committed while
-	// they were awaited (by another instance) moved a key, and what was
-	// resolved and locked before is stale. Merges only move keys forward,
-	// so equal answers before and after mean the locks cover the keys.
-	b.Queue(resolve, keys)
+	b.Queue(keysCTE+` SELECT coalesce(array_agg(key), '{}') FROM (
+			SELECT key, pg_advisory_xact_lock(hashtextextended(key, 0)) FROM (SELECT key FROM keys ORDER BY key) AS ordered) AS locked`, keys)
+	// Resolved once the locks are held: a merge that committed while they
+	// were awaited (by another instance) may have moved a key past what
+	// was locked. Once every resolved key is locked, no merge of these
+	// patients can commit before this transaction ends.
+	b.Queue(`SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`, keys)
 	b.Queue(keysCTE+` SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource
 		FROM patients WHERE `+ofKeys, keys)
 	b.Queue(keysCTE+` SELECT patient_key, fact FROM patient_facts WHERE `+ofKeys+`
@@ -130,6 +129,14 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 		}
 		return st
 	}
+	var lockedKeys []string
+	if err := br.QueryRow().Scan(&lockedKeys); err != nil {
+		return nil, nil, fmt.Errorf("locking patients: %w", err)
+	}
+	locked := make(map[string]bool, len(lockedKeys))
+	for _, k := range lockedKeys {
+		locked[k] = true
+	}
 	rows, err := br.Query()
 	if err != nil {
 		return nil, nil, fmt.Errorf("resolving patient keys: %w", err)
@@ -142,23 +149,10 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 	}); err != nil {
 		return nil, nil, fmt.Errorf("resolving patient keys: %w", err)
 	}
-	var locked int64
-	if err := br.QueryRow().Scan(&locked); err != nil {
-		return nil, nil, fmt.Errorf("locking patients: %w", err)
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("resolving locked patient keys: %w", err)
-	}
-	moved := false
-	if _, err := pgx.ForEachRow(rows, []any{&key, &to}, func() error {
-		moved = moved || resolved[key] != to
-		return nil
-	}); err != nil {
-		return nil, nil, fmt.Errorf("resolving locked patient keys: %w", err)
-	}
-	if moved {
-		return nil, nil, ErrPatientsMoved
+	for _, to := range resolved {
+		if !locked[to] {
+			return nil, nil, ErrPatientsMoved
+		}
 	}
 	if err := collectInto(br, "patients", func(r pgx.CollectableRow) error {
 		var p Patient

@@ -65,11 +65,11 @@ func TestMergePatientsResolvesChains(t *testing.T) {
 }
 
 // TestLoadPatientsNoticesAMergeCommittedWhileWaiting: another hub instance
-// merges P into S while this transaction waits for P's lock. The keys this
-// transaction resolved before it waited are then stale: loading must fail
-// with ErrPatientsMoved, so the caller tries again, rather than hand out
-// P's (now empty) state under a lock S's writers do not respect. Tried
-// again, P resolves to S with both patients' facts.
+// merges P into S while this transaction waits for P's lock. What it
+// locked is then no longer where P's state lives: loading must fail with
+// ErrPatientsMoved, so the caller tries again, rather than hand out S's
+// state without S's lock. Tried again, P resolves to S with both
+// patients' facts.
 func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 	s := openStore(t)
 	ctx := testContext(t)
