@@ -260,7 +260,7 @@ func TestStructuredKeepsDataAsWritten(t *testing.T) {
 				t.Fatal(err)
 			}
 			if string(back.Data()) != tc.data || back.ID() != e.ID() || event.PatientKey(back) != testKey {
-				t.Errorf("round trip gave id %q type %q data %s", back.ID(), back.Type(), back.Data())
+				t.Errorf("round trip gave id %q patient key %q data %s", back.ID(), event.PatientKey(back), back.Data())
 			}
 		})
 	}

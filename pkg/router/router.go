@@ -336,7 +336,6 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 	now := r.now()
 	fired := 0
 	err := r.store.InTx(ctx, func(tx *store.Tx) error {
-		fired = 0
 		due, err := tx.ClaimDueDeadlines(ctx, now, 100)
 		if err != nil {
 			return err

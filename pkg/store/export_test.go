@@ -37,8 +37,12 @@ func (s *Store) WaitingAdvisoryLocks(ctx context.Context) (int, error) {
 // InsertNotification writes one notification (outbox entry and log row
 // with it) the way the router does, through AllocateSequences and Write,
 // taking the organisation's next sequence number when n.Seq is 0. inserted
-// is false when the id exists already; nothing is written then.
+// is false when the id exists already; nothing is written then, and the
+// sequence number is given back.
 func (t *Tx) InsertNotification(ctx context.Context, n Notification, deliveries ...Delivery) (inserted bool, err error) {
+	if _, err := t.tx.Exec(ctx, `SAVEPOINT insert_notification`); err != nil {
+		return false, err
+	}
 	if n.Seq == 0 {
 		first, err := t.AllocateSequences(ctx, map[string]int{n.OrgID: 1})
 		if err != nil {
@@ -48,9 +52,6 @@ func (t *Tx) InsertNotification(ctx context.Context, n Notification, deliveries 
 	}
 	for i := range deliveries {
 		deliveries[i].Seq = n.Seq
-	}
-	if _, err := t.tx.Exec(ctx, `SAVEPOINT insert_notification`); err != nil {
-		return false, err
 	}
 	err = t.Write(ctx, &Writes{Notifications: []Notification{n}, Deliveries: deliveries}, time.Now())
 	if errors.Is(err, ErrNotificationRace) {
