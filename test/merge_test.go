@@ -122,16 +122,7 @@ func TestEventDuringAnotherInstancesMerge(t *testing.T) {
 	if sum := sendHL7(t, h.MLLPAddr(), discharge); sum.Code != hl7v2.AckAccept {
 		t.Fatalf("discharge: %s %s %s", sum.Code, sum.ErrorCode, sum.Text)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for waiting := 0; waiting == 0; {
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the router never waited for the merging patient's lock")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testsupport.WaitForLockWaiter(t, ctx, h.Store())
 	if err := commit(); err != nil {
 		t.Fatalf("merge: %v", err)
 	}

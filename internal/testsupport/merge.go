@@ -3,6 +3,7 @@ package testsupport
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/carehub/carehub/pkg/store"
 )
@@ -35,5 +36,25 @@ func HoldMerge(t *testing.T, ctx context.Context, s *store.Store, prior, survivo
 	return func() error {
 		close(release)
 		return <-merged
+	}
+}
+
+// WaitForLockWaiter returns once some transaction waits for an advisory
+// lock (a patient's), and fails the test if none does within ten seconds.
+func WaitForLockWaiter(t *testing.T, ctx context.Context, s *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no transaction waited for a patient's lock")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -26,14 +26,6 @@ func (t *Tx) SeqScans(ctx context.Context) (map[string]int64, error) {
 	return out, err
 }
 
-// WaitingAdvisoryLocks counts advisory lock requests not granted yet, so a
-// test can tell that a transaction is waiting for a patient's lock.
-func (s *Store) WaitingAdvisoryLocks(ctx context.Context) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&n)
-	return n, err
-}
-
 // InsertNotification writes one notification (outbox entry and log row
 // with it) the way the router does, through AllocateSequences and Write,
 // taking the organisation's next sequence number when n.Seq is 0. inserted

@@ -100,20 +100,7 @@ func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 			return err
 		})
 	}()
-	for {
-		n, err := s.WaitingAdvisoryLocks(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		select {
-		case err := <-loaded:
-			t.Fatalf("loading P did not wait for the merge's lock: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	testsupport.WaitForLockWaiter(t, ctx, s)
 	if err := commit(); err != nil {
 		t.Fatalf("merge: %v", err)
 	}
