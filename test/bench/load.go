@@ -68,6 +68,16 @@ func (e *env) saturate(ctx context.Context, first, conns int, d time.Duration) (
 // scheduled send time (so a slow hub cannot hide queueing delay), and
 // calls sent with the index and scheduled time of each.
 func (e *env) offer(ctx context.Context, first int, rate float64, d time.Duration, done func(i int, scheduled time.Time, err error)) int {
+	return offerAt(ctx, rate, d,
+		func(ctx context.Context, k int) error { return e.post(ctx, first+k) },
+		func(k int, scheduled time.Time, err error) { done(first+k, scheduled, err) })
+}
+
+// offerAt calls send for k = 0, 1, … at a fixed rate for d, each in its own
+// goroutine (at most 512 at once), and then done with k, the time the send
+// was scheduled for and its error; it returns how many it scheduled. Every
+// latency phase of the bench is an open loop built on it.
+func offerAt(ctx context.Context, rate float64, d time.Duration, send func(ctx context.Context, k int) error, done func(k int, scheduled time.Time, err error)) int {
 	interval := time.Duration(float64(time.Second) / rate)
 	n := int(d.Seconds() * rate)
 	start := time.Now()
@@ -84,8 +94,7 @@ func (e *env) offer(ctx context.Context, first int, rate float64, d time.Duratio
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			err := e.post(ctx, first+k)
-			done(first+k, scheduled, err)
+			done(k, scheduled, send(ctx, k))
 		})
 	}
 	wg.Wait()

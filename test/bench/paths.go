@@ -211,59 +211,50 @@ func mllpIngest(ctx context.Context, e *env, p plan, conns int) (Result, error) 
 
 // mllpOffered sends distinct messages at p.offered for p.latency over
 // p.connections connections, each timed from its scheduled send time: when
-// every connection is waiting for an ACK, the messages due queue up and
-// that wait counts.
+// every connection is waiting for an ACK, the messages due queue up for a
+// free one and that wait counts.
 func mllpOffered(ctx context.Context, e *env, p plan, template []byte) (p50, p99 float64, err error) {
-	n := int(p.latency.Seconds() * p.offered)
-	due := make(chan int, n)
-	lat := make([]time.Duration, n)
-	scheduled := make([]time.Time, n)
-	interval := time.Duration(float64(time.Second) / p.offered)
-	start := time.Now().Add(50 * time.Millisecond)
-	for k := range scheduled {
-		scheduled[k] = start.Add(time.Duration(k) * interval)
-	}
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for c := range p.connections {
-		client, err := mllp.Dial(ctx, e.hub.MLLPAddr(), nil)
+	free := make(chan *mllp.Client, p.connections)
+	defer func() {
+		close(free)
+		for c := range free {
+			_ = c.Close()
+		}
+	}()
+	for range p.connections {
+		c, err := mllp.Dial(ctx, e.hub.MLLPAddr(), nil)
 		if err != nil {
-			close(due)
-			wg.Wait()
 			return 0, 0, err
 		}
-		wg.Go(func() {
-			defer func() { _ = client.Close() }()
-			for k := range due {
-				if failed.Load() != nil {
-					continue
-				}
-				msg := hl7v2.WithControlIDSuffix(template, fmt.Sprintf("-offered-%d-%d", c, k))
-				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				ack, err := client.Send(sctx, msg)
-				cancel()
-				if err == nil {
-					var sum hl7v2.AckSummary
-					if sum, err = hl7v2.SummariseAck(ack); err == nil && sum.Code != hl7v2.AckAccept {
-						err = fmt.Errorf("ACK %s: %s", sum.Code, sum.Text)
-					}
-				}
-				if err != nil {
-					failed.CompareAndSwap(nil, err)
-					continue
-				}
-				lat[k] = time.Since(scheduled[k])
-			}
-		})
+		free <- c
 	}
-	for k := range scheduled {
-		time.Sleep(time.Until(scheduled[k]))
-		due <- k
-	}
-	close(due)
-	wg.Wait()
-	if v := failed.Load(); v != nil {
-		return 0, 0, v.(error)
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed error
+	offerAt(ctx, p.offered, p.latency, func(ctx context.Context, k int) error {
+		c := <-free
+		defer func() { free <- c }()
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ack, err := c.Send(sctx, hl7v2.WithControlIDSuffix(template, fmt.Sprintf("-offered-%d", k)))
+		if err != nil {
+			return err
+		}
+		sum, err := hl7v2.SummariseAck(ack)
+		if err == nil && sum.Code != hl7v2.AckAccept {
+			err = fmt.Errorf("ACK %s: %s", sum.Code, sum.Text)
+		}
+		return err
+	}, func(_ int, scheduled time.Time, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && failed == nil {
+			failed = err
+		}
+		lat = append(lat, time.Since(scheduled))
+	})
+	if failed != nil {
+		return 0, 0, failed
 	}
 	p50, p99 = summarise(lat)
 	return p50, p99, nil

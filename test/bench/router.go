@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -100,23 +99,19 @@ func routerLatency(ctx context.Context, e *env, js jetstream.JetStream, keys *fh
 			return 0, 0, err
 		}
 	}
-	interval := time.Duration(float64(time.Second) / p.offered)
 	scheduled := make([]time.Time, n)
-	var wg sync.WaitGroup
 	var failed atomic.Value
-	start := time.Now()
-	for k, m := range msgs {
-		scheduled[k] = start.Add(time.Duration(k) * interval)
-		time.Sleep(time.Until(scheduled[k]))
-		wg.Go(func() {
-			pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if _, err := js.PublishMsg(pctx, m); err != nil {
-				failed.CompareAndSwap(nil, err)
-			}
-		})
-	}
-	wg.Wait()
+	offerAt(ctx, p.offered, p.latency, func(ctx context.Context, k int) error {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := js.PublishMsg(pctx, msgs[k])
+		return err
+	}, func(k int, at time.Time, err error) {
+		scheduled[k] = at
+		if err != nil {
+			failed.CompareAndSwap(nil, err)
+		}
+	})
 	if v := failed.Load(); v != nil {
 		return 0, 0, v.(error)
 	}
