@@ -209,8 +209,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.Deli
 			d.log.Warn("webhooks: attempt failed, will retry", zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
 				zap.String("notification", del.NotificationID), zap.Int("attempt", attempt), zap.Int("status", out.Status),
 				zap.String("error", logSafeError(out.Err)), zap.Duration("retry_in", result.Next.Sub(d.now()).Round(time.Millisecond)))
-		}
-		if result.Next.IsZero() {
+		} else {
 			audit.Outcome += "; dead-lettered"
 			d.log.Warn("webhooks: delivery dead-lettered", zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
 				zap.String("notification", del.NotificationID), zap.Int("attempts", attempt))
