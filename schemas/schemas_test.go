@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/schemas"
 )
 
@@ -16,8 +16,8 @@ func TestEveryEventTypeHasASchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	types := v.Types()
-	want := event.FactTypes()
-	for _, k := range event.NotificationKinds() {
+	want := careevent.FactTypes()
+	for _, k := range careevent.NotificationKinds() {
 		want = append(want, k.Type())
 	}
 	for _, typ := range want {
@@ -34,18 +34,18 @@ func TestValidate(t *testing.T) {
 	}
 	tests := []struct {
 		file      string
-		eventType event.Type
+		eventType careevent.Type
 		valid     bool
 	}{
-		{"discharged.json", event.EncounterDischarged, true},
-		{"admitted.json", event.EncounterAdmitted, true},
-		{"admitted.json", event.EncounterTransferred, true},
-		{"admitted.json", event.EncounterDischarged, false},   // a discharge is a finished Encounter
-		{"discharged.json", event.EncounterAdmitted, false},   // an admission is not finished
-		{"no-patient.json", event.EncounterDischarged, false}, // the Patient must travel with the fact
-		{"discharged.json", event.EpisodeStarted, false},      // focus must be an EpisodeOfCare
-		{"notification-discharged.json", event.KindDischarged.Type(), true},
-		{"discharged.json", event.KindDischarged.Type(), false},
+		{"discharged.json", careevent.EncounterDischarged, true},
+		{"admitted.json", careevent.EncounterAdmitted, true},
+		{"admitted.json", careevent.EncounterTransferred, true},
+		{"admitted.json", careevent.EncounterDischarged, false},   // a discharge is a finished Encounter
+		{"discharged.json", careevent.EncounterAdmitted, false},   // an admission is not finished
+		{"no-patient.json", careevent.EncounterDischarged, false}, // the Patient must travel with the fact
+		{"discharged.json", careevent.EpisodeStarted, false},      // focus must be an EpisodeOfCare
+		{"notification-discharged.json", careevent.KindDischarged.Type(), true},
+		{"discharged.json", careevent.KindDischarged.Type(), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+" as "+string(tt.eventType), func(t *testing.T) {

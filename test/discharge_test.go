@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/carehub/carehub/internal/hub"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestDischargeNotifiesMunicipalityExactlyOnce is the vertical slice: a
@@ -56,12 +56,12 @@ func TestDischargeNotifiesMunicipalityExactlyOnce(t *testing.T) {
 	}
 	waitSettled(t, h)
 	assertOneDischarge(t, h)
-	facts := streamMessages(t, h, event.StreamEvents, event.SubjectEventsAll)
+	facts := streamMessages(t, h, careevent.StreamEvents, careevent.SubjectEventsAll)
 	if len(facts) != 3 {
 		t.Errorf("CAREHUB_EVENTS holds %d facts, want 3 (admission, discharge, corrected discharge)", len(facts))
 	}
 	for _, m := range facts {
-		ce, err := event.FromNATS(m.Headers(), m.Data())
+		ce, err := careevent.FromNATS(m.Headers(), m.Data())
 		if err != nil {
 			t.Fatalf("fact on %s: %v", m.Subject(), err)
 		}
@@ -81,7 +81,7 @@ func TestDischargeNotifiesMunicipalityExactlyOnce(t *testing.T) {
 // subjects, one row in the API, both the same CloudEvent.
 func assertOneDischarge(t *testing.T, h *hub.Hub) {
 	t.Helper()
-	msgs := notifyMessages(t, h, event.NotifySubjectFilter("jonkoping-kommun"))
+	msgs := notifyMessages(t, h, careevent.NotifySubjectFilter("jonkoping-kommun"))
 	if len(msgs) != 1 {
 		t.Fatalf("carehub.notify.jonkoping-kommun.> holds %d messages, want exactly 1", len(msgs))
 	}
@@ -89,7 +89,7 @@ func assertOneDischarge(t *testing.T, h *hub.Hub) {
 	if m.Subject() != "carehub.notify.jonkoping-kommun.discharged" {
 		t.Errorf("subject = %s", m.Subject())
 	}
-	ce, err := event.FromNATS(m.Headers(), m.Data())
+	ce, err := careevent.FromNATS(m.Headers(), m.Data())
 	if err != nil {
 		t.Fatalf("decoding notification: %v", err)
 	}
@@ -110,7 +110,7 @@ func assertOneDischarge(t *testing.T, h *hub.Hub) {
 	if strings.Contains(n.PatientKey, "194502134317") || len(n.PatientKey) != 32 {
 		t.Errorf("patient key %q is not a pseudonym", n.PatientKey)
 	}
-	apiEvent, err := event.UnmarshalStructured(n.Event)
+	apiEvent, err := careevent.UnmarshalStructured(n.Event)
 	if err != nil {
 		t.Fatalf("API event is not a structured CloudEvent: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/carehub/carehub/internal/hub"
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/api"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/schemas"
 )
 
@@ -154,7 +154,7 @@ func waitSettled(t *testing.T, h *hub.Hub) {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		cons, err := js.Consumer(ctx, event.StreamEvents, "carehub-router")
+		cons, err := js.Consumer(ctx, careevent.StreamEvents, "carehub-router")
 		var info *jetstream.ConsumerInfo
 		if err == nil {
 			info, err = cons.Info(ctx)
@@ -175,7 +175,7 @@ func waitSettled(t *testing.T, h *hub.Hub) {
 // notifyMessages reads every message on CAREHUB_NOTIFY for subject filter.
 func notifyMessages(t *testing.T, h *hub.Hub, filter string) []jetstream.Msg {
 	t.Helper()
-	return streamMessages(t, h, event.StreamNotify, filter)
+	return streamMessages(t, h, careevent.StreamNotify, filter)
 }
 
 func assertSchemaValid(t *testing.T, eventType string, data []byte) {

@@ -15,7 +15,7 @@ import (
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestKilledHubLosesAndDuplicatesNothing kills `carehub serve` with SIGKILL
@@ -108,7 +108,7 @@ func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
 	}
 
 	js := jetStreamClient(t, "nats://"+natsAddr)
-	cons, err := js.OrderedConsumer(ctx, event.StreamEvents, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, careevent.StreamEvents, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
 		}
 	}
 	for i := range total {
-		id := event.ID("hl7v2", "COSMIC", "RYHOV", fmt.Sprintf("RYH-0001-K%05d", i))
+		id := careevent.ID("hl7v2", "COSMIC", "RYHOV", fmt.Sprintf("RYH-0001-K%05d", i))
 		if seen[id] != 1 {
 			t.Fatalf("message %d is %d times in CAREHUB_EVENTS, want exactly once", i, seen[id])
 		}

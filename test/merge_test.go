@@ -9,7 +9,7 @@ import (
 
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // adt builds a Ryhov ADT message for one of two synthetic people: the
@@ -62,7 +62,7 @@ func TestMergeJoinsTimelines(t *testing.T) {
 			waitSettled(t, h)
 			var got []string
 			ids := map[string]int{}
-			for _, m := range streamMessages(t, h, event.StreamNotify, event.SubjectNotifyAll) {
+			for _, m := range streamMessages(t, h, careevent.StreamNotify, careevent.SubjectNotifyAll) {
 				ids[m.Headers().Get("Nats-Msg-Id")]++
 				got = append(got, strings.TrimPrefix(m.Subject(), "carehub.notify."))
 			}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 func hl7Fixture(t *testing.T, name string) []byte {
@@ -73,11 +73,11 @@ func TestHL7DischargesReachTheRightMunicipality(t *testing.T) {
 	if len(ljungby) == 1 && !strings.Contains(string(ljungby[0].Event), "Ångström") {
 		t.Error("the ISO-8859-1 name did not survive into the notification")
 	}
-	facts := streamMessages(t, h, event.StreamEvents, event.SubjectEventsAll)
+	facts := streamMessages(t, h, careevent.StreamEvents, careevent.SubjectEventsAll)
 	if len(facts) != 3 {
 		t.Errorf("%d facts on CAREHUB_EVENTS, want 3 (the resend is not a new event)", len(facts))
 	}
-	if q := streamMessages(t, h, event.StreamQuarantine, event.QuarantineSubject("hl7v2")); len(q) != 1 {
+	if q := streamMessages(t, h, careevent.StreamQuarantine, careevent.QuarantineSubject("hl7v2")); len(q) != 1 {
 		t.Errorf("%d quarantined HL7 messages, want 1", len(q))
 	}
 	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/readyz", "", "", nil); r.status != http.StatusOK {

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestNATSPermissionsExample runs deploy/nats/carehub.conf and proves that
@@ -47,7 +47,7 @@ func TestNATSPermissionsExample(t *testing.T) {
 	}
 	defer hub.Close()
 	hubJS, _ := jetstream.New(hub)
-	if _, err := hubJS.CreateStream(ctx, jetstream.StreamConfig{Name: event.StreamNotify, Subjects: []string{event.SubjectNotifyAll}}); err != nil {
+	if _, err := hubJS.CreateStream(ctx, jetstream.StreamConfig{Name: careevent.StreamNotify, Subjects: []string{careevent.SubjectNotifyAll}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, org := range []string{"jonkoping-kommun", "ljungby-kommun"} {
@@ -65,8 +65,8 @@ func TestNATSPermissionsExample(t *testing.T) {
 	defer jkpg.Close()
 	js, _ := jetstream.New(jkpg)
 
-	own, err := js.CreateOrUpdateConsumer(ctx, event.StreamNotify, jetstream.ConsumerConfig{
-		Durable: "jonkoping-kommun", FilterSubject: event.NotifySubjectFilter("jonkoping-kommun"), AckPolicy: jetstream.AckExplicitPolicy,
+	own, err := js.CreateOrUpdateConsumer(ctx, careevent.StreamNotify, jetstream.ConsumerConfig{
+		Durable: "jonkoping-kommun", FilterSubject: careevent.NotifySubjectFilter("jonkoping-kommun"), AckPolicy: jetstream.AckExplicitPolicy,
 	})
 	if err != nil {
 		t.Fatalf("Jönköping cannot create its own consumer: %v", err)
@@ -83,16 +83,16 @@ func TestNATSPermissionsExample(t *testing.T) {
 	// request gets no answer, hence the short wait)
 	denied, cancelDenied := context.WithTimeout(ctx, 2*time.Second)
 	defer cancelDenied()
-	_, err = js.CreateOrUpdateConsumer(denied, event.StreamNotify, jetstream.ConsumerConfig{
-		Durable: "jonkoping-kommun-2", FilterSubject: event.NotifySubjectFilter("ljungby-kommun"),
+	_, err = js.CreateOrUpdateConsumer(denied, careevent.StreamNotify, jetstream.ConsumerConfig{
+		Durable: "jonkoping-kommun-2", FilterSubject: careevent.NotifySubjectFilter("ljungby-kommun"),
 	})
 	if err == nil {
 		t.Fatal("Jönköping created a consumer on Ljungby's notifications")
 	}
 	denied2, cancelDenied2 := context.WithTimeout(ctx, 2*time.Second)
 	defer cancelDenied2()
-	_, err = js.CreateOrUpdateConsumer(denied2, event.StreamNotify, jetstream.ConsumerConfig{
-		Durable: "ljungby-kommun", FilterSubject: event.NotifySubjectFilter("ljungby-kommun"),
+	_, err = js.CreateOrUpdateConsumer(denied2, careevent.StreamNotify, jetstream.ConsumerConfig{
+		Durable: "ljungby-kommun", FilterSubject: careevent.NotifySubjectFilter("ljungby-kommun"),
 	})
 	if err == nil {
 		t.Fatal("Jönköping created Ljungby's consumer")

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/pkg/bus"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestRouterQuarantinesPoisonEventsAndGoesOn: an event the router can never
@@ -18,15 +18,15 @@ func TestRouterQuarantinesPoisonEventsAndGoesOn(t *testing.T) {
 	h := startHub(t, hubConfig(t))
 	js := jetStreamClient(t, h.NATSURL())
 	const key = "00112233445566778899aabbccddeeff"
-	poison, err := event.New(event.Fact{
-		ID: event.ID("poison"), Type: event.EncounterDischarged, Source: "/test", Subject: "Encounter/x",
+	poison, err := careevent.New(careevent.Fact{
+		ID: careevent.ID("poison"), Type: careevent.EncounterDischarged, Source: "/test", Subject: "Encounter/x",
 		Time: time.Now(), PatientKey: key, Organisation: "rjl-ryhov",
 		Data: []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p"}}]}`),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := event.ToNATS(poison, event.FactSubject(event.EncounterDischarged, key))
+	msg, err := careevent.ToNATS(poison, careevent.FactSubject(careevent.EncounterDischarged, key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestRouterQuarantinesPoisonEventsAndGoesOn(t *testing.T) {
 	if page := listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, ""); len(page.Notifications) != 1 {
 		t.Errorf("%d notifications after a poison event, want 1", len(page.Notifications))
 	}
-	q := streamMessages(t, h, event.StreamQuarantine, event.QuarantineSubject("router"))
+	q := streamMessages(t, h, careevent.StreamQuarantine, careevent.QuarantineSubject("router"))
 	if len(q) != 1 {
 		t.Fatalf("%d quarantined router events, want 1", len(q))
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/internal/simulate"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestSoakSimulatedRegion sends a simulated Region Jönköpings län — HL7 v2
@@ -62,7 +62,7 @@ func TestSoakSimulatedRegion(t *testing.T) {
 	// Kinds the hub does not know yet cannot be compared.
 	ignore := slices.Clone(simulate.IgnoredKinds)
 	for k := range simulate.CountByKind(sim.Expect()) {
-		if !slices.Contains(event.NotificationKinds(), event.NotificationKind(k)) {
+		if !slices.Contains(careevent.NotificationKinds(), careevent.NotificationKind(k)) {
 			t.Logf("the hub has no %q notifications yet: not compared", k)
 			ignore = append(ignore, k)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/carehub/carehub/adapters/hl7v2"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestTransitionsThroughTheHub: a municipal home health care episode (JSON)
@@ -35,7 +35,7 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 	waitSettled(t, h)
 	subjects := func(filter string) []string {
 		var out []string
-		for _, m := range streamMessages(t, h, event.StreamNotify, filter) {
+		for _, m := range streamMessages(t, h, careevent.StreamNotify, filter) {
 			out = append(out, strings.TrimPrefix(m.Subject(), "carehub.notify."))
 		}
 		sort.Strings(out)
@@ -46,11 +46,11 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 		"rjl-ryhov.home-to-hospital",
 		"rjl-vc-haga.admission", "rjl-vc-haga.discharged",
 	}
-	if got := subjects(event.SubjectNotifyAll); strings.Join(got, " ") != strings.Join(want, " ") {
+	if got := subjects(careevent.SubjectNotifyAll); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("notifications\n got %v\nwant %v", got, want)
 	}
 	// The home-to-hospital notice to the hospital carries the episode.
-	ryhov := streamMessages(t, h, event.StreamNotify, "carehub.notify.rjl-ryhov.>")
+	ryhov := streamMessages(t, h, careevent.StreamNotify, "carehub.notify.rjl-ryhov.>")
 	if len(ryhov) != 1 || !strings.Contains(string(ryhov[0].Data()), "Hemsjukvård Öster") || !strings.Contains(string(ryhov[0].Data()), `"EpisodeOfCare"`) {
 		t.Errorf("home-to-hospital notice lacks the episode context")
 	}
@@ -60,16 +60,16 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 		t.Fatalf("A13: %s", sum.Code)
 	}
 	waitSettled(t, h)
-	cancelled := streamMessages(t, h, event.StreamNotify, "carehub.notify.*.cancelled")
+	cancelled := streamMessages(t, h, careevent.StreamNotify, "carehub.notify.*.cancelled")
 	if len(cancelled) != 2 {
 		t.Fatalf("%d cancellation notices, want 2 (municipality and primary care)", len(cancelled))
 	}
 	discharged := map[string]bool{}
-	for _, m := range streamMessages(t, h, event.StreamNotify, "carehub.notify.*.discharged") {
+	for _, m := range streamMessages(t, h, careevent.StreamNotify, "carehub.notify.*.discharged") {
 		discharged[m.Headers().Get("ce-id")] = true
 	}
 	for _, m := range cancelled {
-		if !discharged[m.Headers().Get("ce-"+event.ExtCancels)] {
+		if !discharged[m.Headers().Get("ce-"+careevent.ExtCancels)] {
 			t.Errorf("cancellation %s does not reference a discharge notice", m.Subject())
 		}
 	}
@@ -82,7 +82,7 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 	}
 	waitSettled(t, h)
 	reissued := 0
-	for _, m := range streamMessages(t, h, event.StreamNotify, "carehub.notify.*.discharged") {
+	for _, m := range streamMessages(t, h, careevent.StreamNotify, "carehub.notify.*.discharged") {
 		if id := m.Headers().Get("ce-id"); !discharged[id] {
 			reissued++
 		}
@@ -130,11 +130,11 @@ func TestTransferKeepsTheChainOfCustody(t *testing.T) {
 		t.Fatalf("home-care event: %d %s", r.status, r.body)
 	}
 	waitSettled(t, h)
-	transfers := streamMessages(t, h, event.StreamNotify, "carehub.notify.*.transfer")
+	transfers := streamMessages(t, h, careevent.StreamNotify, "carehub.notify.*.transfer")
 	var subjects []string
 	for _, m := range transfers {
 		subjects = append(subjects, m.Subject())
-		assertSchemaValid(t, string(event.KindTransfer.Type()), m.Data())
+		assertSchemaValid(t, string(careevent.KindTransfer.Type()), m.Data())
 		if !strings.Contains(string(m.Data()), "Korttidsenheten Råslätt") {
 			t.Errorf("%s lacks the korttidsenhet episode", m.Subject())
 		}

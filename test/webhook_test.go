@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/notify/webhook"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -71,13 +71,13 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status >= 200 && status < 300 {
-		ce, err := event.UnmarshalStructured(body)
+		ce, err := careevent.UnmarshalStructured(body)
 		rc.mu.Lock()
 		if err == nil && ce.ID() == id {
 			if _, dup := rc.firstSeen[id]; !dup {
 				rc.firstSeen[id] = len(rc.firstSeen)
-				key := event.PatientKey(ce)
-				rc.perPatient[key] = append(rc.perPatient[key], event.Sequence(ce))
+				key := careevent.PatientKey(ce)
+				rc.perPatient[key] = append(rc.perPatient[key], careevent.Sequence(ce))
 			}
 		}
 		rc.mu.Unlock()
@@ -133,7 +133,7 @@ func directoryWithWebhook(t *testing.T, url string) string {
 // none is a readmission.
 func dischargeFor(p, enc int) []byte {
 	nine := fmt.Sprintf("5001%02d%03d", 1+p%28, p)
-	pnr := "19" + nine + string(fhir.LuhnCheckDigit(nine))
+	pnr := "19" + nine + string(swefhir.LuhnCheckDigit(nine))
 	start := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC).AddDate(0, 0, 60*enc)
 	end := start.AddDate(0, 0, 5)
 	return fmt.Appendf(nil, `{"resourceType":"Bundle","type":"transaction","entry":[

@@ -11,15 +11,15 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // AdapterName names this adapter in quarantine subjects and event sources.
@@ -31,7 +31,7 @@ const ContentType = "application/fhir+json"
 // Publisher is what the adapter needs of the bus: durable publishing and
 // quarantine, both returning only after JetStream acknowledged.
 type Publisher interface {
-	PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error)
+	PublishEvent(ctx context.Context, e event.Event, subject string) (*jetstream.PubAck, error)
 	Quarantine(ctx context.Context, q bus.QuarantineEntry) error
 }
 
@@ -51,13 +51,13 @@ type Config struct {
 type Adapter struct {
 	cfg  Config
 	pub  Publisher
-	keys *fhir.PatientKeyer
+	keys *swefhir.PatientKeyer
 	log  *zap.Logger
 	now  func() time.Time
 }
 
 // New returns an adapter.
-func New(cfg Config, pub Publisher, keys *fhir.PatientKeyer, log *zap.Logger) *Adapter {
+func New(cfg Config, pub Publisher, keys *swefhir.PatientKeyer, log *zap.Logger) *Adapter {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -82,7 +82,7 @@ func authenticated(s *api.Server, next http.Handler) http.Handler {
 		org, err := s.Authenticate(r)
 		if err != nil {
 			api.Challenge(w)
-			writeOutcome(w, http.StatusUnauthorized, fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "login",
+			writeOutcome(w, http.StatusUnauthorized, swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "login",
 				Diagnostics: strings.TrimPrefix(err.Error(), api.ErrUnauthenticated.Error()+": ")}))
 			return
 		}
@@ -122,7 +122,7 @@ func (a *Adapter) handle(h handlerFunc) http.Handler {
 					fmt.Sprintf("request body over %d bytes", a.cfg.MaxBodyBytes)))
 				return
 			}
-			writeOutcome(w, http.StatusBadRequest, fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "incomplete", Diagnostics: "reading request body: " + err.Error()}))
+			writeOutcome(w, http.StatusBadRequest, swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "incomplete", Diagnostics: "reading request body: " + err.Error()}))
 			return
 		}
 		if ierr := checkContentType(r.Header.Get("Content-Type")); ierr != nil {
@@ -142,13 +142,13 @@ func (a *Adapter) handle(h handlerFunc) http.Handler {
 				// must retry, and the deterministic id makes that safe.
 				a.log.Error("fhir: publishing event failed", zap.String("org", org.ID), zap.String("event_id", m.event.ID()), zap.Error(err))
 				w.Header().Set("Retry-After", "5")
-				writeOutcome(w, http.StatusServiceUnavailable, fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "transient",
+				writeOutcome(w, http.StatusServiceUnavailable, swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "transient",
 					Diagnostics: "the event store is unavailable; nothing was accepted, retry the request"}))
 				return
 			}
 			acks[i] = ack
 			a.log.Info("fhir: event accepted", zap.String("org", org.ID), zap.String("event_id", m.event.ID()),
-				zap.String("type", m.event.Type()), zap.String("patient_key", event.PatientKey(m.event)),
+				zap.String("type", m.event.Type()), zap.String("patient_key", careevent.PatientKey(m.event)),
 				zap.Uint64("stream_seq", ack.Sequence), zap.Bool("duplicate", ack.Duplicate))
 		}
 		res.respond(w, acks)
@@ -166,12 +166,12 @@ func (a *Adapter) rejectRequest(w http.ResponseWriter, req request, ierr *ingest
 	if err != nil {
 		a.log.Error("fhir: quarantine failed", zap.String("org", req.org.ID), zap.Error(err))
 		w.Header().Set("Retry-After", "5")
-		writeOutcome(w, http.StatusServiceUnavailable, fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "transient",
+		writeOutcome(w, http.StatusServiceUnavailable, swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "transient",
 			Diagnostics: "the request was invalid but could not be kept in quarantine; retry: " + ierr.Error()}))
 		return
 	}
 	a.log.Info("fhir: request rejected", zap.String("org", req.org.ID), zap.Int("status", ierr.status), zap.String("reason", ierr.Error()))
-	writeOutcome(w, ierr.status, fhir.NewOutcome(ierr.issues...))
+	writeOutcome(w, ierr.status, swefhir.NewOutcome(ierr.issues...))
 }
 
 func checkContentType(ct string) *ingestError {
@@ -183,7 +183,7 @@ func checkContentType(ct string) *ingestError {
 		"Content-Type must be application/fhir+json (FHIR R4 JSON); XML is not supported")
 }
 
-func writeOutcome(w http.ResponseWriter, status int, o fhir.OperationOutcome) {
+func writeOutcome(w http.ResponseWriter, status int, o swefhir.OperationOutcome) {
 	w.Header().Set("Content-Type", ContentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(o.JSON())
@@ -196,17 +196,17 @@ func writeFHIR(w http.ResponseWriter, status int, v any) {
 }
 
 // acceptedOutcome tells the sender which events its request became.
-func acceptedOutcome(events []mapped, acks []*jetstream.PubAck) fhir.OperationOutcome {
-	var issues []fhir.Issue
+func acceptedOutcome(events []mapped, acks []*jetstream.PubAck) swefhir.OperationOutcome {
+	var issues []swefhir.Issue
 	for i, m := range events {
 		text := fmt.Sprintf("accepted as event %s (%s)", m.event.ID(), m.event.Type())
 		if acks[i].Duplicate {
 			text = fmt.Sprintf("already received as event %s (%s); not published again", m.event.ID(), m.event.Type())
 		}
-		issues = append(issues, fhir.Issue{Severity: "information", Code: "informational", Diagnostics: text})
+		issues = append(issues, swefhir.Issue{Severity: "information", Code: "informational", Diagnostics: text})
 		issues = append(issues, m.warnings...)
 	}
-	return fhir.NewOutcome(issues...)
+	return swefhir.NewOutcome(issues...)
 }
 
 // wireBundle is a request Bundle as read from the wire.
@@ -223,7 +223,7 @@ type wireBundle struct {
 	} `json:"entry"`
 }
 
-func parseBundle(body []byte) (wireBundle, []fhir.Resource, *ingestError) {
+func parseBundle(body []byte) (wireBundle, []swefhir.Resource, *ingestError) {
 	var b wireBundle
 	if err := json.Unmarshal(body, &b); err != nil {
 		return b, nil, invalid("", "the body is not valid JSON: "+err.Error())
@@ -231,17 +231,17 @@ func parseBundle(body []byte) (wireBundle, []fhir.Resource, *ingestError) {
 	if b.ResourceType != "Bundle" {
 		return b, nil, invalid("resourceType", fmt.Sprintf("expected a Bundle, got %q", b.ResourceType))
 	}
-	resources := make([]fhir.Resource, len(b.Entry))
+	resources := make([]swefhir.Resource, len(b.Entry))
 	for i, e := range b.Entry {
 		path := fmt.Sprintf("Bundle.entry[%d].resource", i)
 		if len(e.Resource) == 0 {
 			return b, nil, invalid(path, "entry has no resource")
 		}
-		typ, id, _, err := fhir.Header(e.Resource)
+		typ, id, _, err := swefhir.Header(e.Resource)
 		if err != nil || typ == "" {
 			return b, nil, invalid(path+".resourceType", "entry resource has no resourceType")
 		}
-		resources[i] = fhir.Resource{FullURL: e.FullURL, Type: typ, ID: id, Raw: e.Resource}
+		resources[i] = swefhir.Resource{FullURL: e.FullURL, Type: typ, ID: id, Raw: e.Resource}
 	}
 	return b, resources, nil
 }
@@ -288,9 +288,9 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 	}
 	return result{events: events, respond: func(w http.ResponseWriter, acks []*jetstream.PubAck) {
 		type entryResponse struct {
-			Status   string                 `json:"status"`
-			Location string                 `json:"location,omitempty"`
-			Outcome  *fhir.OperationOutcome `json:"outcome,omitempty"`
+			Status   string                    `json:"status"`
+			Location string                    `json:"location,omitempty"`
+			Outcome  *swefhir.OperationOutcome `json:"outcome,omitempty"`
 		}
 		type entry struct {
 			Response entryResponse `json:"response"`
@@ -334,7 +334,7 @@ func (a *Adapter) putEpisode(req request) (result, *ingestError) {
 // URL's, and the answer is 201 for a new event, 200 for a resend.
 func (a *Adapter) put(req request, resourceType string, mapFn func(encounterInput) (mapped, *ingestError)) (result, *ingestError) {
 	urlID := req.http.PathValue("id")
-	typ, id, _, err := fhir.Header(req.body)
+	typ, id, _, err := swefhir.Header(req.body)
 	if err != nil {
 		return result{}, invalid("", "the body is not valid JSON: "+err.Error())
 	}
@@ -345,7 +345,7 @@ func (a *Adapter) put(req request, resourceType string, mapFn func(encounterInpu
 		return result{}, invalid(resourceType+".id", resourceType+".id must equal the id in the URL")
 	}
 	m, ierr := mapFn(encounterInput{
-		org: req.org, encounter: fhir.Resource{Type: resourceType, ID: id, Raw: req.body},
+		org: req.org, encounter: swefhir.Resource{Type: resourceType, ID: id, Raw: req.body},
 		path: resourceType, received: req.received,
 	})
 	if ierr != nil {
@@ -390,8 +390,8 @@ func (a *Adapter) processMessage(req request) (result, *ingestError) {
 	if header.ID == "" {
 		return result{}, unprocessable("required", "Bundle.entry[0].resource.id", "the MessageHeader needs an id: it identifies the message for deduplication")
 	}
-	idx := fhir.NewResourceIndex(resources)
-	var focus *fhir.Resource
+	idx := swefhir.NewResourceIndex(resources)
+	var focus *swefhir.Resource
 	for _, f := range header.Focus {
 		if r, ok := idx.Resolve(f.Reference); ok && r.Type == "Encounter" {
 			focus = r
@@ -421,7 +421,7 @@ func (a *Adapter) processMessage(req request) (result, *ingestError) {
 }
 
 // entryPaths maps each resource of a Bundle to its FHIRPath in the request.
-func entryPaths(rs []fhir.Resource) map[string]string {
+func entryPaths(rs []swefhir.Resource) map[string]string {
 	paths := make(map[string]string, len(rs))
 	for i, r := range rs {
 		paths[resourceKey(r)] = fmt.Sprintf("Bundle.entry[%d].resource", i)
@@ -429,8 +429,8 @@ func entryPaths(rs []fhir.Resource) map[string]string {
 	return paths
 }
 
-func without(rs []fhir.Resource, i int) []fhir.Resource {
-	out := make([]fhir.Resource, 0, len(rs)-1)
+func without(rs []swefhir.Resource, i int) []swefhir.Resource {
+	out := make([]swefhir.Resource, 0, len(rs)-1)
 	out = append(out, rs[:i]...)
 	return append(out, rs[i+1:]...)
 }

@@ -23,9 +23,9 @@ import (
 	"github.com/carehub/carehub/adapters/fhirrest"
 	"github.com/carehub/carehub/internal/testsupport/fakebus"
 	"github.com/carehub/carehub/pkg/api"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -75,7 +75,7 @@ type (
 type testEnv struct {
 	url  string
 	pub  *fakePublisher
-	keys *fhir.PatientKeyer
+	keys *swefhir.PatientKeyer
 }
 
 func newDirectory(t *testing.T) *directory.Directory {
@@ -112,7 +112,7 @@ func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	log := zaptest.NewLogger(t, zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 		return zapcore.NewTee(c, observed)
 	})))
-	keys, err := fhir.NewPatientKeyer([]byte(patientKeySecret))
+	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +210,12 @@ func editEncounter(t *testing.T, bundle []byte, edit func(enc map[string]any)) [
 	return out
 }
 
-func outcomeOf(t *testing.T, r response) fhir.OperationOutcome {
+func outcomeOf(t *testing.T, r response) swefhir.OperationOutcome {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != fhirrest.ContentType {
 		t.Errorf("Content-Type = %q, want %s", ct, fhirrest.ContentType)
 	}
-	var o fhir.OperationOutcome
+	var o swefhir.OperationOutcome
 	if err := json.Unmarshal(r.body, &o); err != nil || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 {
 		t.Fatalf("answer is not an OperationOutcome with issues (%v): %s", err, r.body)
 	}
@@ -234,32 +234,32 @@ func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
 
 // checkFact checks what every fact from this adapter must satisfy and
 // returns the resources of its data.
-func checkFact(t *testing.T, p publishedEvent, org string, typ event.Type) []fhir.Resource {
+func checkFact(t *testing.T, p publishedEvent, org string, typ careevent.Type) []swefhir.Resource {
 	t.Helper()
 	e := p.Event
-	if err := event.Validate(e); err != nil {
+	if err := careevent.Validate(e); err != nil {
 		t.Errorf("event does not validate: %v", err)
 	}
-	if got := event.Type(e.Type()); got != typ {
+	if got := careevent.Type(e.Type()); got != typ {
 		t.Errorf("event type = %s, want %s", got, typ)
 	}
-	if got := event.Organisation(e); got != org {
+	if got := careevent.Organisation(e); got != org {
 		t.Errorf("carehuborg = %q, want %q", got, org)
 	}
 	if got, want := e.Source(), "/adapters/fhir/"+org; got != want {
 		t.Errorf("source = %q, want %q", got, want)
 	}
-	if e.DataContentType() != event.ContentTypeFHIR {
+	if e.DataContentType() != careevent.ContentTypeFHIR {
 		t.Errorf("datacontenttype = %q", e.DataContentType())
 	}
-	key := event.PatientKey(e)
+	key := careevent.PatientKey(e)
 	if !patientKeyShape.MatchString(key) {
 		t.Errorf("patientkey = %q, want 32 lower-case hex characters", key)
 	}
 	if m := factSubjectShape.FindStringSubmatch(p.Subject); m == nil || m[1] != typ.Verb() {
 		t.Errorf("NATS subject = %q, want carehub.events.encounter.%s.p<0-15>", p.Subject, typ.Verb())
 	}
-	if want := event.FactSubject(typ, key); p.Subject != want {
+	if want := careevent.FactSubject(typ, key); p.Subject != want {
 		t.Errorf("NATS subject = %q, want %q (partition of the patient key)", p.Subject, want)
 	}
 	for _, n := range personalNumbers {
@@ -271,7 +271,7 @@ func checkFact(t *testing.T, p publishedEvent, org string, typ event.Type) []fhi
 	if err := json.Unmarshal(e.Data(), &head); err != nil || head.ResourceType != "Bundle" || head.Type != "collection" {
 		t.Fatalf("event data is not a collection Bundle (%v): %.200s", err, e.Data())
 	}
-	resources, err := fhir.ParseCollectionBundle(e.Data())
+	resources, err := swefhir.ParseCollectionBundle(e.Data())
 	if err != nil {
 		t.Fatalf("event data: %v", err)
 	}
@@ -287,7 +287,7 @@ func checkFact(t *testing.T, p publishedEvent, org string, typ event.Type) []fhi
 	return resources
 }
 
-func types(rs []fhir.Resource) []string {
+func types(rs []swefhir.Resource) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.Type)
@@ -295,7 +295,7 @@ func types(rs []fhir.Resource) []string {
 	return out
 }
 
-func patientOf(rs []fhir.Resource) *fhir.Resource {
+func patientOf(rs []swefhir.Resource) *swefhir.Resource {
 	for i := range rs {
 		if rs[i].Type == "Patient" {
 			return &rs[i]
@@ -304,7 +304,7 @@ func patientOf(rs []fhir.Resource) *fhir.Resource {
 	return nil
 }
 
-func hasIssue(o fhir.OperationOutcome, severity, diagnosticsPart string) bool {
+func hasIssue(o swefhir.OperationOutcome, severity, diagnosticsPart string) bool {
 	for _, is := range o.Issue {
 		if is.Severity == severity && strings.Contains(is.Diagnostics, diagnosticsPart) {
 			return true
@@ -335,17 +335,17 @@ func TestDaVinciNotifications(t *testing.T) {
 	files := daVinciExamples(t)
 	byPrefix := []struct {
 		prefix string
-		want   event.Type
+		want   careevent.Type
 	}{
-		{"discharge-", event.EncounterDischarged},
-		{"transfer-", event.EncounterTransferred},
-		{"admit-", event.EncounterAdmitted},
+		{"discharge-", careevent.EncounterDischarged},
+		{"transfer-", careevent.EncounterTransferred},
+		{"admit-", careevent.EncounterAdmitted},
 	}
 	ids := map[string]string{}
 	for _, file := range files {
 		name := filepath.Base(file)
 		t.Run(name, func(t *testing.T) {
-			var want event.Type
+			var want careevent.Type
 			for _, p := range byPrefix {
 				if strings.HasPrefix(name, p.prefix) {
 					want = p.want
@@ -446,9 +446,9 @@ type transactionResponse struct {
 	Type         string `json:"type"`
 	Entry        []struct {
 		Response struct {
-			Status   string                 `json:"status"`
-			Location string                 `json:"location"`
-			Outcome  *fhir.OperationOutcome `json:"outcome"`
+			Status   string                    `json:"status"`
+			Location string                    `json:"location"`
+			Outcome  *swefhir.OperationOutcome `json:"outcome"`
 		} `json:"response"`
 	} `json:"entry"`
 }
@@ -471,10 +471,10 @@ func decodeTransactionResponse(t *testing.T, r response) transactionResponse {
 func TestDeployExampleBundles(t *testing.T) {
 	tests := []struct {
 		file string
-		want event.Type
+		want careevent.Type
 	}{
-		{"admission-bundle.json", event.EncounterAdmitted},
-		{"discharge-bundle.json", event.EncounterDischarged},
+		{"admission-bundle.json", careevent.EncounterAdmitted},
+		{"discharge-bundle.json", careevent.EncounterDischarged},
 	}
 	env := newEnv(t, fhirrest.Config{})
 	ids := map[string]bool{}
@@ -503,7 +503,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(pnrDeploySample)) {
 				t.Errorf("event data lacks the request's Patient")
 			}
-			if got, want := event.PatientKey(p.Event), env.keys.Key(fhir.SystemPersonnummer, pnrDeploySample); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrDeploySample); got != want {
 				t.Errorf("patientkey = %s, want the key of the personnummer %s", got, want)
 			}
 			if ids[p.Event.ID()] {
@@ -539,11 +539,11 @@ func TestTransactionBundle(t *testing.T) {
 	}
 	p := onlyEvent(t, env.pub)
 	// serviceProvider references an Organization carrying the caller's HSA-id.
-	resources := checkFact(t, p, orgRyhov, event.EncounterAdmitted)
+	resources := checkFact(t, p, orgRyhov, careevent.EncounterAdmitted)
 	if got := types(resources); strings.Join(got, ",") != "Encounter,Patient,Organization" {
 		t.Errorf("event data holds %v, want Encounter, Patient, Organization", got)
 	}
-	if got, want := event.PatientKey(p.Event), env.keys.Key(fhir.SystemPersonnummer, pnrTolvan); got != want {
+	if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
 		t.Errorf("patientkey = %s, want the key of the personnummer", got)
 	}
 
@@ -576,7 +576,7 @@ func TestEncounterWithoutID(t *testing.T) {
 	if len(evs) != 2 || evs[0].Event.Subject() != loc || evs[0].Event.ID() != evs[1].Event.ID() {
 		t.Errorf("events: want the same event twice with subject %s", loc)
 	}
-	resources := checkFact(t, evs[0], orgRyhov, event.EncounterAdmitted)
+	resources := checkFact(t, evs[0], orgRyhov, careevent.EncounterAdmitted)
 	if resources[0].ID != strings.TrimPrefix(loc, "Encounter/") {
 		t.Errorf("Encounter in the event has id %q, want the assigned %q", resources[0].ID, loc)
 	}
@@ -590,17 +590,17 @@ func TestEncounterStatusDecidesType(t *testing.T) {
 	tests := []struct {
 		name string
 		body []byte
-		want event.Type
+		want careevent.Type
 	}{
-		{"planned", status("planned"), event.EncounterPreAdmitted},
-		{"arrived", status("arrived"), event.EncounterAdmitted},
-		{"triaged", status("triaged"), event.EncounterAdmitted},
-		{"in-progress", base, event.EncounterAdmitted},
-		{"onleave", status("onleave"), event.EncounterAdmitted},
-		{"in-progress after a move", testdata(t, "transaction-transfer.json"), event.EncounterTransferred},
-		{"finished", status("finished"), event.EncounterDischarged},
-		{"cancelled", status("cancelled"), event.EncounterCancelled},
-		{"entered-in-error", status("entered-in-error"), event.EncounterCancelled},
+		{"planned", status("planned"), careevent.EncounterPreAdmitted},
+		{"arrived", status("arrived"), careevent.EncounterAdmitted},
+		{"triaged", status("triaged"), careevent.EncounterAdmitted},
+		{"in-progress", base, careevent.EncounterAdmitted},
+		{"onleave", status("onleave"), careevent.EncounterAdmitted},
+		{"in-progress after a move", testdata(t, "transaction-transfer.json"), careevent.EncounterTransferred},
+		{"finished", status("finished"), careevent.EncounterDischarged},
+		{"cancelled", status("cancelled"), careevent.EncounterCancelled},
+		{"entered-in-error", status("entered-in-error"), careevent.EncounterCancelled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -612,7 +612,7 @@ func TestEncounterStatusDecidesType(t *testing.T) {
 			p := onlyEvent(t, env.pub)
 			checkFact(t, p, orgRyhov, tt.want)
 			// OID form and hyphen (transfer fixture) key like the URL form.
-			if got, want := event.PatientKey(p.Event), env.keys.Key(fhir.SystemPersonnummer, pnrTolvan); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
 				t.Errorf("patientkey = %s, want the key of the canonical personnummer", got)
 			}
 		})
@@ -631,17 +631,17 @@ func TestPutEncounter(t *testing.T) {
 		path     string
 		body     []byte
 		status   int
-		typ      event.Type
+		typ      careevent.Type
 		keyOf    [2]string // system, value the patient key must be derived from
 		location string
 	}{
 		{"contained Patient", "/fhir/Encounter/ryhov-vt-2026-2002", contained, http.StatusCreated,
-			event.EncounterAdmitted, [2]string{fhir.SystemPersonnummer, pnrTolvan}, "Encounter/ryhov-vt-2026-2002"},
+			careevent.EncounterAdmitted, [2]string{swefhir.SystemPersonnummer, pnrTolvan}, "Encounter/ryhov-vt-2026-2002"},
 		{"same PUT again", "/fhir/Encounter/ryhov-vt-2026-2002", contained, http.StatusOK,
-			event.EncounterAdmitted, [2]string{fhir.SystemPersonnummer, pnrTolvan}, "Encounter/ryhov-vt-2026-2002"},
+			careevent.EncounterAdmitted, [2]string{swefhir.SystemPersonnummer, pnrTolvan}, "Encounter/ryhov-vt-2026-2002"},
 		// Subject by samordningsnummer (OID form) only; serviceProvider by the caller's HSA-id.
 		{"subject by identifier only", "/fhir/Encounter/ryhov-vt-2026-2003", byIdentifier, http.StatusCreated,
-			event.EncounterDischarged, [2]string{fhir.SystemSamordningsnummer, samordningsnr}, "Encounter/ryhov-vt-2026-2003"},
+			careevent.EncounterDischarged, [2]string{swefhir.SystemSamordningsnummer, samordningsnr}, "Encounter/ryhov-vt-2026-2003"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -664,7 +664,7 @@ func TestPutEncounter(t *testing.T) {
 				t.Errorf("ack duplicate = %v for status %d", p.Ack.Duplicate, tt.status)
 			}
 			resources := checkFact(t, p, orgRyhov, tt.typ)
-			if got, want := event.PatientKey(p.Event), env.keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
 				t.Errorf("patientkey = %s, want the key of %s|…", got, tt.keyOf[0])
 			}
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(tt.keyOf[1])) {
@@ -911,7 +911,7 @@ func TestUnauthenticated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var oo fhir.OperationOutcome
+			var oo swefhir.OperationOutcome
 			decodeErr := json.NewDecoder(res.Body).Decode(&oo)
 			_ = res.Body.Close()
 			if res.StatusCode != http.StatusUnauthorized {

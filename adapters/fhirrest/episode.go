@@ -6,22 +6,22 @@ import (
 	"net/http"
 	"time"
 
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // episodeTypes maps EpisodeOfCare.status to the fact it reports. An active
 // episode is reported as started; the rules treat a start of an episode
 // they already know as a resumption.
-var episodeTypes = map[samply.EpisodeOfCareStatus]event.Type{
-	samply.EpisodeOfCareStatusActive:         event.EpisodeStarted,
-	samply.EpisodeOfCareStatusOnhold:         event.EpisodePaused,
-	samply.EpisodeOfCareStatusFinished:       event.EpisodeEnded,
-	samply.EpisodeOfCareStatusCancelled:      event.EpisodeEnded,
-	samply.EpisodeOfCareStatusEnteredInError: event.EpisodeEnded,
+var episodeTypes = map[fhir.EpisodeOfCareStatus]careevent.Type{
+	fhir.EpisodeOfCareStatusActive:         careevent.EpisodeStarted,
+	fhir.EpisodeOfCareStatusOnhold:         careevent.EpisodePaused,
+	fhir.EpisodeOfCareStatusFinished:       careevent.EpisodeEnded,
+	fhir.EpisodeOfCareStatusCancelled:      careevent.EpisodeEnded,
+	fhir.EpisodeOfCareStatusEnteredInError: careevent.EpisodeEnded,
 }
 
 // mayReportEpisodes are the organisations that run municipal or SSIH
@@ -42,7 +42,7 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 		return out, reject(http.StatusForbidden, "forbidden", in.path,
 			fmt.Sprintf("organisation %s is a %s; EpisodeOfCare is reported by municipalities, SSIH and short-term units", in.org.ID, in.org.Kind))
 	}
-	var ep samply.EpisodeOfCare
+	var ep fhir.EpisodeOfCare
 	if err := json.Unmarshal(in.encounter.Raw, &ep); err != nil {
 		return out, invalid(in.path, "not a valid R4 EpisodeOfCare: "+err.Error())
 	}
@@ -58,7 +58,7 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 		return out, unprocessable("code-invalid", in.path+".status",
 			"EpisodeOfCare.status "+ep.Status.Code()+" reports no change of care; send active, onhold or finished")
 	}
-	idx := fhir.NewResourceIndex(append([]fhir.Resource{in.encounter}, in.others...))
+	idx := swefhir.NewResourceIndex(append([]swefhir.Resource{in.encounter}, in.others...))
 	if ierr := checkManagingOrganization(in.org, ep, idx, in.path); ierr != nil {
 		return out, ierr
 	}
@@ -70,7 +70,7 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 	at := in.received
 	if ep.Period != nil {
 		when := ep.Period.Start
-		if typ == event.EpisodeEnded && ep.Period.End != nil {
+		if typ == careevent.EpisodeEnded && ep.Period.End != nil {
 			when = ep.Period.End
 		}
 		if when != nil {
@@ -79,11 +79,11 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 			}
 		}
 	}
-	ce, ierr := in.fact(fhir.Resource{FullURL: in.encounter.FullURL, Type: "EpisodeOfCare", ID: id, Raw: in.encounter.Raw}, patient, key, typ, at)
+	ce, ierr := in.fact(swefhir.Resource{FullURL: in.encounter.FullURL, Type: "EpisodeOfCare", ID: id, Raw: in.encounter.Raw}, patient, key, typ, at)
 	if ierr != nil {
 		return out, ierr
 	}
-	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
+	out.event, out.subject, out.encounterID = ce, careevent.FactSubject(typ, key), id
 	out.location = "EpisodeOfCare/" + id
 	return out, nil
 }
@@ -91,7 +91,7 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 // checkManagingOrganization requires that the caller reports its own
 // episodes: managingOrganization names it by carehub id or HSA-id, directly
 // or through an Organization in the request.
-func checkManagingOrganization(org directory.Organisation, ep samply.EpisodeOfCare, idx *fhir.ResourceIndex, path string) *ingestError {
+func checkManagingOrganization(org directory.Organisation, ep fhir.EpisodeOfCare, idx *swefhir.ResourceIndex, path string) *ingestError {
 	mo := ep.ManagingOrganization
 	if mo == nil {
 		return unprocessable("required", path+".managingOrganization", "EpisodeOfCare.managingOrganization is required: it names the episode's owner")

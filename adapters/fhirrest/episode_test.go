@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/carehub/carehub/adapters/fhirrest"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/schemas"
 )
 
@@ -31,12 +31,12 @@ func TestEpisodeOfCare(t *testing.T) {
 	tests := []struct {
 		name, token, status, managing string
 		want                          int
-		wantType                      event.Type
+		wantType                      careevent.Type
 		wantExpr                      string
 	}{
-		{"municipality starts an episode", tokenJonkoping, "active", "jonkoping-kommun", http.StatusCreated, event.EpisodeStarted, ""},
-		{"paused", tokenJonkoping, "onhold", "jonkoping-kommun", http.StatusCreated, event.EpisodePaused, ""},
-		{"ended", tokenJonkoping, "finished", "jonkoping-kommun", http.StatusCreated, event.EpisodeEnded, ""},
+		{"municipality starts an episode", tokenJonkoping, "active", "jonkoping-kommun", http.StatusCreated, careevent.EpisodeStarted, ""},
+		{"paused", tokenJonkoping, "onhold", "jonkoping-kommun", http.StatusCreated, careevent.EpisodePaused, ""},
+		{"ended", tokenJonkoping, "finished", "jonkoping-kommun", http.StatusCreated, careevent.EpisodeEnded, ""},
 		{"planned carries no change", tokenJonkoping, "planned", "jonkoping-kommun", http.StatusUnprocessableEntity, "", "EpisodeOfCare.status"},
 		{"another organisation's episode", tokenJonkoping, "active", "ljungby-kommun", http.StatusForbidden, "", "EpisodeOfCare.managingOrganization"},
 		{"a hospital may not report episodes", tokenRyhov, "active", "rjl-ryhov", http.StatusForbidden, "", "EpisodeOfCare"},
@@ -55,12 +55,12 @@ func TestEpisodeOfCare(t *testing.T) {
 				}
 				return
 			}
-			if len(events) != 1 || event.Type(events[0].Event.Type()) != tt.wantType {
+			if len(events) != 1 || careevent.Type(events[0].Event.Type()) != tt.wantType {
 				t.Fatalf("events %+v, want one %s", events, tt.wantType)
 			}
 			e := events[0].Event
-			if e.Subject() != "EpisodeOfCare/hsjv-2026-77" || event.Organisation(e) != "jonkoping-kommun" {
-				t.Errorf("subject %s org %s", e.Subject(), event.Organisation(e))
+			if e.Subject() != "EpisodeOfCare/hsjv-2026-77" || careevent.Organisation(e) != "jonkoping-kommun" {
+				t.Errorf("subject %s org %s", e.Subject(), careevent.Organisation(e))
 			}
 			if err := validator.Validate(e.Type(), e.Data()); err != nil {
 				t.Errorf("event data breaks its schema: %v", err)

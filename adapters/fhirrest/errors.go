@@ -4,14 +4,14 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // ingestError is a rejection of the request, with the HTTP status and the
 // OperationOutcome issues to answer with.
 type ingestError struct {
 	status int
-	issues []fhir.Issue
+	issues []swefhir.Issue
 }
 
 func (e *ingestError) Error() string {
@@ -27,11 +27,11 @@ func (e *ingestError) Error() string {
 }
 
 func reject(status int, code, expression, diagnostics string) *ingestError {
-	is := fhir.Issue{Severity: "error", Code: code, Diagnostics: diagnostics}
+	is := swefhir.Issue{Severity: "error", Code: code, Diagnostics: diagnostics}
 	if expression != "" {
 		is.Expression = []string{expression}
 	}
-	return &ingestError{status: status, issues: []fhir.Issue{is}}
+	return &ingestError{status: status, issues: []swefhir.Issue{is}}
 }
 
 // invalid is a structurally broken request: 400.

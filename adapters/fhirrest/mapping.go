@@ -10,38 +10,38 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // mapped is one Encounter turned into a fact.
 type mapped struct {
-	event       cloudevents.Event
+	event       event.Event
 	subject     string
 	encounterID string
 	// location is the resource's relative URL for the answer.
 	location string
-	warnings []fhir.Issue
+	warnings []swefhir.Issue
 }
 
 // encounterInput is an Encounter with the request context needed to map it.
 type encounterInput struct {
 	org       directory.Organisation
-	encounter fhir.Resource
+	encounter swefhir.Resource
 	// others are the other resources of the request (Patient, Organization,
 	// Location, ...), used to resolve references.
-	others []fhir.Resource
+	others []swefhir.Resource
 	// path is the FHIRPath of the Encounter in the request, for errors.
 	path string
 	// paths gives the FHIRPath of each other resource in the request (by
 	// resourceKey), so errors in the Patient point at where it was sent.
 	paths map[string]string
 	// hint is the event type a message header announced, if any.
-	hint event.Type
+	hint careevent.Type
 	// identity, when set, identifies the fact (a message id); otherwise the
 	// Encounter's id and version (or content) do.
 	identity string
@@ -49,15 +49,15 @@ type encounterInput struct {
 }
 
 // Da Vinci notification event codes and what they announce.
-var daVinciEvents = map[string]event.Type{
-	"notification-admit":     event.EncounterAdmitted,
-	"notification-discharge": event.EncounterDischarged,
-	"notification-transfer":  event.EncounterTransferred,
+var daVinciEvents = map[string]careevent.Type{
+	"notification-admit":     careevent.EncounterAdmitted,
+	"notification-discharge": careevent.EncounterDischarged,
+	"notification-transfer":  careevent.EncounterTransferred,
 }
 
 func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	var out mapped
-	enc, err := samply.UnmarshalEncounter(in.encounter.Raw)
+	enc, err := fhir.UnmarshalEncounter(in.encounter.Raw)
 	if err != nil {
 		return out, invalid(in.path, "not a valid R4 Encounter: "+err.Error())
 	}
@@ -87,7 +87,7 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	if ierr != nil {
 		return out, ierr
 	}
-	idx := fhir.NewResourceIndex(append([]fhir.Resource{in.encounter}, in.others...))
+	idx := swefhir.NewResourceIndex(append([]swefhir.Resource{in.encounter}, in.others...))
 	if ierr := checkFacility(in.org, enc, idx, in.path); ierr != nil {
 		return out, ierr
 	}
@@ -96,11 +96,11 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 		return out, ierr
 	}
 	out.warnings = warnings
-	ce, ierr := in.fact(fhir.Resource{FullURL: in.encounter.FullURL, Type: "Encounter", ID: id, Raw: raw}, patient, key, typ, in.received)
+	ce, ierr := in.fact(swefhir.Resource{FullURL: in.encounter.FullURL, Type: "Encounter", ID: id, Raw: raw}, patient, key, typ, in.received)
 	if ierr != nil {
 		return out, ierr
 	}
-	out.event, out.subject, out.encounterID = ce, event.FactSubject(typ, key), id
+	out.event, out.subject, out.encounterID = ce, careevent.FactSubject(typ, key), id
 	out.location = "Encounter/" + id
 	return out, nil
 }
@@ -108,20 +108,20 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 // keyedPatient resolves the Patient a focus resource refers to with
 // subject (its element name, for error paths), validates its identifiers,
 // and returns it with its patient key and a fullUrl.
-func (a *Adapter) keyedPatient(in encounterInput, subject *samply.Reference, element string, raw []byte, idx *fhir.ResourceIndex) (fhir.Resource, string, []fhir.Issue, *ingestError) {
+func (a *Adapter) keyedPatient(in encounterInput, subject *fhir.Reference, element string, raw []byte, idx *swefhir.ResourceIndex) (swefhir.Resource, string, []swefhir.Issue, *ingestError) {
 	patient, patientPath, ierr := resolvePatient(subject, element, raw, idx, in.path)
 	if ierr != nil {
-		return fhir.Resource{}, "", nil, ierr
+		return swefhir.Resource{}, "", nil, ierr
 	}
 	if p, ok := in.paths[resourceKey(patient)]; ok {
 		patientPath = p
 	}
 	key, warnings, ierr := a.patientKey(patient, patientPath)
 	if ierr != nil {
-		return fhir.Resource{}, "", nil, ierr
+		return swefhir.Resource{}, "", nil, ierr
 	}
 	if patient.FullURL == "" {
-		patient.FullURL = "urn:uuid:" + event.ID("patient", key)
+		patient.FullURL = "urn:uuid:" + careevent.ID("patient", key)
 	}
 	return patient, key, warnings, nil
 }
@@ -130,30 +130,30 @@ func (a *Adapter) keyedPatient(in encounterInput, subject *samply.Reference, ele
 // its data is a collection Bundle of the focus, the Patient and the
 // request's Organizations and Locations; its id comes from the message id
 // or from the resource's id and version.
-func (in encounterInput) fact(focus, patient fhir.Resource, key string, typ event.Type, at time.Time) (cloudevents.Event, *ingestError) {
+func (in encounterInput) fact(focus, patient swefhir.Resource, key string, typ careevent.Type, at time.Time) (event.Event, *ingestError) {
 	identity := in.identity
 	if identity == "" {
 		identity = focus.Type + "|" + focus.ID + "|" + in.versionOf(focus.Raw)
 	}
 	if focus.FullURL == "" {
-		focus.FullURL = "urn:uuid:" + event.ID("fullUrl", in.org.ID, focus.Type, focus.ID)
+		focus.FullURL = "urn:uuid:" + careevent.ID("fullUrl", in.org.ID, focus.Type, focus.ID)
 	}
-	resources := []fhir.Resource{focus, patient}
+	resources := []swefhir.Resource{focus, patient}
 	for _, r := range in.others {
 		if r.Type == "Organization" || r.Type == "Location" {
 			resources = append(resources, r)
 		}
 	}
-	data, err := json.Marshal(fhir.NewCollectionBundle(in.received.UTC().Format(time.RFC3339Nano), resources))
+	data, err := json.Marshal(swefhir.NewCollectionBundle(in.received.UTC().Format(time.RFC3339Nano), resources))
 	if err != nil {
-		return cloudevents.Event{}, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
+		return event.Event{}, reject(http.StatusInternalServerError, "exception", in.path, "encoding event data")
 	}
-	ce, err := event.New(event.Fact{
-		ID: event.ID("fhir", in.org.ID, identity), Type: typ, Source: "/adapters/fhir/" + in.org.ID,
+	ce, err := careevent.New(careevent.Fact{
+		ID: careevent.ID("fhir", in.org.ID, identity), Type: typ, Source: "/adapters/fhir/" + in.org.ID,
 		Subject: focus.Type + "/" + focus.ID, Time: at, PatientKey: key, Organisation: in.org.ID, Data: data,
 	})
 	if err != nil {
-		return cloudevents.Event{}, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
+		return event.Event{}, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
 	}
 	return ce, nil
 }
@@ -162,32 +162,32 @@ func (in encounterInput) fact(focus, patient fhir.Resource, key string, typ even
 // sender keeps versions, else a hash of its bytes, so that the same content
 // sent twice is one event and changed content is a new one.
 func (in encounterInput) versionOf(raw []byte) string {
-	if _, _, v, err := fhir.Header(raw); err == nil && v != "" {
+	if _, _, v, err := swefhir.Header(raw); err == nil && v != "" {
 		return "v:" + v
 	}
 	sum := sha256.Sum256(raw)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func eventType(enc samply.Encounter, hint event.Type, path string) (event.Type, *ingestError) {
+func eventType(enc fhir.Encounter, hint careevent.Type, path string) (careevent.Type, *ingestError) {
 	switch enc.Status {
-	case samply.EncounterStatusCancelled, samply.EncounterStatusEnteredInError:
-		return event.EncounterCancelled, nil
-	case samply.EncounterStatusFinished:
-		return event.EncounterDischarged, nil
-	case samply.EncounterStatusPlanned:
-		return event.EncounterPreAdmitted, nil
-	case samply.EncounterStatusArrived, samply.EncounterStatusTriaged, samply.EncounterStatusInProgress, samply.EncounterStatusOnleave:
+	case fhir.EncounterStatusCancelled, fhir.EncounterStatusEnteredInError:
+		return careevent.EncounterCancelled, nil
+	case fhir.EncounterStatusFinished:
+		return careevent.EncounterDischarged, nil
+	case fhir.EncounterStatusPlanned:
+		return careevent.EncounterPreAdmitted, nil
+	case fhir.EncounterStatusArrived, fhir.EncounterStatusTriaged, fhir.EncounterStatusInProgress, fhir.EncounterStatusOnleave:
 		switch {
-		case hint == event.EncounterTransferred || hint == event.EncounterUpdated:
+		case hint == careevent.EncounterTransferred || hint == careevent.EncounterUpdated:
 			return hint, nil
-		case hint == event.EncounterDischarged:
+		case hint == careevent.EncounterDischarged:
 			return "", unprocessable("business-rule", path+".status",
 				"the message announces a discharge but Encounter.status is "+enc.Status.Code()+"; a discharged Encounter is finished")
 		case movedLocation(enc):
-			return event.EncounterTransferred, nil
+			return careevent.EncounterTransferred, nil
 		}
-		return event.EncounterAdmitted, nil
+		return careevent.EncounterAdmitted, nil
 	}
 	return "", unprocessable("code-invalid", path+".status",
 		"Encounter.status "+enc.Status.Code()+" says nothing about the stay; use planned, in-progress, finished, cancelled or entered-in-error")
@@ -195,16 +195,16 @@ func eventType(enc samply.Encounter, hint event.Type, path string) (event.Type, 
 
 // movedLocation reports a location history with a completed stop and an
 // active one: the patient moved within the stay.
-func movedLocation(enc samply.Encounter) bool {
+func movedLocation(enc fhir.Encounter) bool {
 	var completed, active bool
 	for _, l := range enc.Location {
 		if l.Status == nil {
 			continue
 		}
 		switch *l.Status {
-		case samply.EncounterLocationStatusCompleted:
+		case fhir.EncounterLocationStatusCompleted:
 			completed = true
-		case samply.EncounterLocationStatusActive:
+		case fhir.EncounterLocationStatusActive:
 			active = true
 		}
 	}
@@ -214,14 +214,14 @@ func movedLocation(enc samply.Encounter) bool {
 // organisationIdentifiers returns the identifier values a reference to an
 // organisation carries: its logical identifier, and the identifiers of the
 // Organization it points at within the request.
-func organisationIdentifiers(ref *samply.Reference, idx *fhir.ResourceIndex, path string) ([]string, *ingestError) {
+func organisationIdentifiers(ref *fhir.Reference, idx *swefhir.ResourceIndex, path string) ([]string, *ingestError) {
 	var values []string
 	if ref.Identifier != nil && ref.Identifier.Value != nil {
 		values = append(values, *ref.Identifier.Value)
 	}
 	if ref.Reference != nil {
 		if r, ok := idx.Resolve(*ref.Reference); ok && r.Type == "Organization" {
-			o, err := samply.UnmarshalOrganization(r.Raw)
+			o, err := fhir.UnmarshalOrganization(r.Raw)
 			if err != nil {
 				return nil, invalid(path, "the referenced Organization is not valid R4: "+err.Error())
 			}
@@ -237,7 +237,7 @@ func organisationIdentifiers(ref *samply.Reference, idx *fhir.ResourceIndex, pat
 
 // checkFacility enforces that an organisation reports only for facilities
 // the directory gives it.
-func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.ResourceIndex, path string) *ingestError {
+func checkFacility(org directory.Organisation, enc fhir.Encounter, idx *swefhir.ResourceIndex, path string) *ingestError {
 	sp := enc.ServiceProvider
 	if sp == nil {
 		return unprocessable("required", path+".serviceProvider", "Encounter.serviceProvider is required: it names the facility the stay belongs to")
@@ -262,19 +262,19 @@ func checkFacility(org directory.Organisation, enc samply.Encounter, idx *fhir.R
 // resolvePatient finds the Encounter's subject: a Patient in the request, a
 // contained Patient, or a logical reference by identifier. It also returns
 // where the Patient sits in the request, for error expressions.
-func resolvePatient(subject *samply.Reference, element string, raw []byte, idx *fhir.ResourceIndex, path string) (fhir.Resource, string, *ingestError) {
+func resolvePatient(subject *fhir.Reference, element string, raw []byte, idx *swefhir.ResourceIndex, path string) (swefhir.Resource, string, *ingestError) {
 	if subject == nil || (subject.Reference == nil && subject.Identifier == nil) {
-		return fhir.Resource{}, "", unprocessable("required", path+"."+element, element+" must reference the Patient")
+		return swefhir.Resource{}, "", unprocessable("required", path+"."+element, element+" must reference the Patient")
 	}
 	if ref := subject.Reference; ref != nil && *ref != "" {
 		if strings.HasPrefix(*ref, "#") {
 			if p, k, ok := containedPatient(raw, strings.TrimPrefix(*ref, "#")); ok {
 				// A Bundle fullUrl must be absolute: name the contained
 				// Patient by the Encounter it came in.
-				p.FullURL = "urn:uuid:" + event.ID("contained", path, p.ID)
+				p.FullURL = "urn:uuid:" + careevent.ID("contained", path, p.ID)
 				return p, fmt.Sprintf("%s.contained[%d]", path, k), nil
 			}
-			return fhir.Resource{}, "", unprocessable("not-found", path+"."+element, "the contained Patient "+*ref+" is missing")
+			return swefhir.Resource{}, "", unprocessable("not-found", path+"."+element, "the contained Patient "+*ref+" is missing")
 		}
 		if r, ok := idx.Resolve(*ref); ok && r.Type == "Patient" {
 			return *r, "Patient", nil
@@ -287,14 +287,14 @@ func resolvePatient(subject *samply.Reference, element string, raw []byte, idx *
 		})
 		// The fullUrl is filled in once the patient key is known: a plain
 		// hash of a personnummer could be reversed by trying them all.
-		return fhir.Resource{Type: "Patient", Raw: p}, path + "." + element + ".identifier", nil
+		return swefhir.Resource{Type: "Patient", Raw: p}, path + "." + element + ".identifier", nil
 	}
-	return fhir.Resource{}, "", unprocessable("not-found", path+"."+element,
+	return swefhir.Resource{}, "", unprocessable("not-found", path+"."+element,
 		element+" must reference a Patient in the request, a contained Patient, or carry an identifier")
 }
 
 // resourceKey identifies a resource of a request for path lookups.
-func resourceKey(r fhir.Resource) string { return r.FullURL + "|" + r.Type + "/" + r.ID }
+func resourceKey(r swefhir.Resource) string { return r.FullURL + "|" + r.Type + "/" + r.ID }
 
 // hasStatus reports whether a raw Encounter carries a non-empty status.
 func hasStatus(raw []byte) bool {
@@ -304,35 +304,35 @@ func hasStatus(raw []byte) bool {
 	return json.Unmarshal(raw, &h) == nil && h.Status != ""
 }
 
-func containedPatient(raw []byte, id string) (fhir.Resource, int, bool) {
+func containedPatient(raw []byte, id string) (swefhir.Resource, int, bool) {
 	var holder struct {
 		Contained []json.RawMessage `json:"contained"`
 	}
 	if json.Unmarshal(raw, &holder) != nil {
-		return fhir.Resource{}, 0, false
+		return swefhir.Resource{}, 0, false
 	}
 	for k, c := range holder.Contained {
-		typ, cid, _, err := fhir.Header(c)
+		typ, cid, _, err := swefhir.Header(c)
 		if err == nil && typ == "Patient" && cid == id {
-			return fhir.Resource{Type: "Patient", ID: cid, Raw: c}, k, true
+			return swefhir.Resource{Type: "Patient", ID: cid, Raw: c}, k, true
 		}
 	}
-	return fhir.Resource{}, 0, false
+	return swefhir.Resource{}, 0, false
 }
 
 // patientKey validates the patient's identifiers and derives the key. A
 // patient without a Swedish national identifier (a foreign visitor, or a
 // test feed such as the Da Vinci examples) is keyed by its first identifier;
 // the response says so in a warning.
-func (a *Adapter) patientKey(p fhir.Resource, path string) (string, []fhir.Issue, *ingestError) {
-	var patient samply.Patient
+func (a *Adapter) patientKey(p swefhir.Resource, path string) (string, []swefhir.Issue, *ingestError) {
+	var patient fhir.Patient
 	if err := json.Unmarshal(p.Raw, &patient); err != nil {
 		return "", nil, invalid(path, "the Patient is not valid R4: "+err.Error())
 	}
-	id, ok, err := fhir.FindNationalID(patient)
+	id, ok, err := swefhir.FindNationalID(patient)
 	if err != nil {
 		expr := path
-		var fe *fhir.FieldError
+		var fe *swefhir.FieldError
 		if errors.As(err, &fe) {
 			expr = path + "." + fe.Path
 		}
@@ -343,17 +343,17 @@ func (a *Adapter) patientKey(p fhir.Resource, path string) (string, []fhir.Issue
 	}
 	for _, ident := range patient.Identifier {
 		if ident.System != nil && ident.Value != nil && *ident.System != "" && *ident.Value != "" {
-			return a.keys.Key(*ident.System, *ident.Value), []fhir.Issue{{
+			return a.keys.Key(*ident.System, *ident.Value), []swefhir.Issue{{
 				Severity: "warning", Code: "incomplete", Expression: []string{path + ".identifier"},
 				Diagnostics: "no personnummer or samordningsnummer: the patient is keyed by another identifier and cannot be matched across organisations",
 			}}, nil
 		}
 	}
 	return "", nil, unprocessable("required", path+".identifier",
-		"the Patient needs a personnummer ("+fhir.SystemPersonnummer+"), a samordningsnummer ("+fhir.SystemSamordningsnummer+") or another identifier")
+		"the Patient needs a personnummer ("+swefhir.SystemPersonnummer+"), a samordningsnummer ("+swefhir.SystemSamordningsnummer+") or another identifier")
 }
 
-func firstIdentifier(ids []samply.Identifier) string {
+func firstIdentifier(ids []fhir.Identifier) string {
 	for _, id := range ids {
 		if id.System != nil && id.Value != nil && *id.Value != "" {
 			return *id.System + "|" + *id.Value

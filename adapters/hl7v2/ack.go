@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // header is what an acknowledgement needs of the message it answers. It
@@ -195,6 +195,6 @@ func itoa(n int) string {
 // ackControlID derives the acknowledgement's own MSH-10 from the answered
 // message's identity, so a resent message gets the same acknowledgement.
 func ackControlID(h header, code string) string {
-	id := event.ID("ack", h.controlID, code)
+	id := careevent.ID("ack", h.controlID, code)
 	return "CH" + strings.ReplaceAll(id, "-", "")[:18]
 }

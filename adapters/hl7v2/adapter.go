@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
 	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // AdapterName names this adapter in quarantine subjects.
@@ -25,7 +25,7 @@ const AdapterName = "hl7v2"
 // publishing and quarantine, both returning only after JetStream
 // acknowledged.
 type Publisher interface {
-	PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error)
+	PublishEvent(ctx context.Context, e event.Event, subject string) (*jetstream.PubAck, error)
 	Quarantine(ctx context.Context, q bus.QuarantineEntry) error
 }
 
@@ -49,7 +49,7 @@ type Adapter struct {
 }
 
 // New returns an adapter.
-func New(cfg Config, pub Publisher, dir *directory.Directory, keys *fhir.PatientKeyer, log *zap.Logger) (*Adapter, error) {
+func New(cfg Config, pub Publisher, dir *directory.Directory, keys *swefhir.PatientKeyer, log *zap.Logger) (*Adapter, error) {
 	if cfg.Location == nil {
 		loc, err := time.LoadLocation("Europe/Stockholm")
 		if err != nil {
@@ -99,7 +99,7 @@ func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote 
 	if rej != nil {
 		return a.reject(ctx, h, raw, rej, org.ID, remote, received)
 	}
-	ce, err := event.New(fact)
+	ce, err := careevent.New(fact)
 	if err != nil {
 		rej := contentError(ErrApplicationError, location{}, "building the event failed")
 		a.log.Error("hl7v2: building event", zap.String("org", org.ID), zap.Error(err))
@@ -107,7 +107,7 @@ func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote 
 	}
 	pctx, cancel := context.WithTimeout(ctx, a.cfg.PublishTimeout)
 	defer cancel()
-	ack, err := a.pub.PublishEvent(pctx, ce, event.FactSubject(fact.Type, fact.PatientKey))
+	ack, err := a.pub.PublishEvent(pctx, ce, careevent.FactSubject(fact.Type, fact.PatientKey))
 	if err != nil {
 		// Valid, but not durable: AR tells the sender to resend, and the
 		// deterministic event id makes the resend safe.

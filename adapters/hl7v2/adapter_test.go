@@ -14,15 +14,15 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
 	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/schemas"
 )
 
@@ -35,14 +35,14 @@ const conformanceDir = "../../../shared/conformance/hl7v2/fhir-converter"
 // got. The real bus is exercised by the end-to-end tests in test/.
 type recordingPublisher struct {
 	mu          sync.Mutex
-	events      []cloudevents.Event
+	events      []event.Event
 	subjects    []string
 	seen        map[string]bool
 	quarantined []bus.QuarantineEntry
 	publishErr  error
 }
 
-func (p *recordingPublisher) PublishEvent(_ context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
+func (p *recordingPublisher) PublishEvent(_ context.Context, e event.Event, subject string) (*jetstream.PubAck, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.publishErr != nil {
@@ -52,12 +52,12 @@ func (p *recordingPublisher) PublishEvent(_ context.Context, e cloudevents.Event
 		p.seen = map[string]bool{}
 	}
 	if p.seen[e.ID()] {
-		return &jetstream.PubAck{Stream: event.StreamEvents, Duplicate: true}, nil
+		return &jetstream.PubAck{Stream: careevent.StreamEvents, Duplicate: true}, nil
 	}
 	p.seen[e.ID()] = true
 	p.events = append(p.events, e.Clone())
 	p.subjects = append(p.subjects, subject)
-	return &jetstream.PubAck{Stream: event.StreamEvents, Sequence: uint64(len(p.events))}, nil
+	return &jetstream.PubAck{Stream: careevent.StreamEvents, Sequence: uint64(len(p.events))}, nil
 }
 
 func (p *recordingPublisher) Quarantine(_ context.Context, q bus.QuarantineEntry) error {
@@ -70,13 +70,13 @@ func (p *recordingPublisher) Quarantine(_ context.Context, q bus.QuarantineEntry
 
 var fixedNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 
-func newTestAdapter(t testing.TB) (*Adapter, *recordingPublisher, *fhir.PatientKeyer) {
+func newTestAdapter(t testing.TB) (*Adapter, *recordingPublisher, *swefhir.PatientKeyer) {
 	t.Helper()
 	dir, err := directory.Load("testdata/directory.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := fhir.NewPatientKeyer([]byte("hl7v2-test-secret-0123456789abcdef"))
+	keys, err := swefhir.NewPatientKeyer([]byte("hl7v2-test-secret-0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,15 +118,15 @@ func TestSwedishMessages(t *testing.T) {
 		file      string
 		ack       string
 		errCode   string
-		eventType event.Type
+		eventType careevent.Type
 		errText   string
 	}{
-		{"a01-ryhov-utf8.hl7", AckAccept, "", event.EncounterAdmitted, ""},
-		{"a03-ryhov-utf8.hl7", AckAccept, "", event.EncounterDischarged, ""},
-		{"a03-ljungby-latin1.hl7", AckAccept, "", event.EncounterDischarged, ""},
-		{"a16-utskrivningsklar.hl7", AckAccept, "", event.EncounterDischargeReady, ""},
-		{"a13-cancel-discharge.hl7", AckAccept, "", event.EncounterCancelled, ""},
-		{"a40-merge.hl7", AckAccept, "", event.PatientMerged, ""},
+		{"a01-ryhov-utf8.hl7", AckAccept, "", careevent.EncounterAdmitted, ""},
+		{"a03-ryhov-utf8.hl7", AckAccept, "", careevent.EncounterDischarged, ""},
+		{"a03-ljungby-latin1.hl7", AckAccept, "", careevent.EncounterDischarged, ""},
+		{"a16-utskrivningsklar.hl7", AckAccept, "", careevent.EncounterDischargeReady, ""},
+		{"a13-cancel-discharge.hl7", AckAccept, "", careevent.EncounterCancelled, ""},
+		{"a40-merge.hl7", AckAccept, "", careevent.PatientMerged, ""},
 		{"a01-bad-check-digit.hl7", AckError, ErrDataType, "", "check digit"},
 		{"a01-unknown-facility.hl7", AckError, ErrTableValue, "", "not in the carehub directory"},
 		{"a01-no-pid3.hl7", AckError, ErrRequiredMissing, "", "PID-3"},
@@ -177,7 +177,7 @@ func TestSwedishMessages(t *testing.T) {
 				t.Fatalf("%d events, %d quarantined; want 1 and 0", len(pub.events), len(pub.quarantined))
 			}
 			e := pub.events[0]
-			if event.Type(e.Type()) != tt.eventType {
+			if careevent.Type(e.Type()) != tt.eventType {
 				t.Errorf("event type %s, want %s", e.Type(), tt.eventType)
 			}
 			validateData(t, e)
@@ -188,7 +188,7 @@ func TestSwedishMessages(t *testing.T) {
 // compiledSchemas compiles the schemas once for all tests of the package.
 var compiledSchemas = sync.OnceValues(schemas.NewValidator)
 
-func validateData(t *testing.T, e cloudevents.Event) {
+func validateData(t *testing.T, e event.Event) {
 	t.Helper()
 	v, err := compiledSchemas()
 	if err != nil {
@@ -216,11 +216,11 @@ func TestLatin1NamesAndMunicipalitySurvive(t *testing.T) {
 			t.Errorf("event data lacks %s", want)
 		}
 	}
-	if got, want := event.PatientKey(e), keys.Key(fhir.SystemPersonnummer, "191212121212"); got != want {
+	if got, want := careevent.PatientKey(e), keys.Key(swefhir.SystemPersonnummer, "191212121212"); got != want {
 		t.Errorf("patient key %s, want the key of the personnummer (%s)", got, want)
 	}
-	if event.Organisation(e) != "rkl-ljungby" || e.Source() != "/adapters/hl7v2/LJUNGBY" || e.Subject() != "Encounter/LJ-77001" {
-		t.Errorf("event org %s source %s subject %s", event.Organisation(e), e.Source(), e.Subject())
+	if careevent.Organisation(e) != "rkl-ljungby" || e.Source() != "/adapters/hl7v2/LJUNGBY" || e.Subject() != "Encounter/LJ-77001" {
+		t.Errorf("event org %s source %s subject %s", careevent.Organisation(e), e.Source(), e.Subject())
 	}
 	if !strings.Contains(data, `"end":"2026-11-24T09:00:00+01:00"`) {
 		t.Errorf("discharge time not mapped from PV1-45 in Stockholm time: %s", data)
@@ -367,7 +367,7 @@ func TestConformanceSamples(t *testing.T) {
 	}
 }
 
-func checkGolden(t *testing.T, name string, e cloudevents.Event) {
+func checkGolden(t *testing.T, name string, e event.Event) {
 	t.Helper()
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, e.Data(), "", "  "); err != nil {
@@ -474,7 +474,7 @@ func TestPostDischargeSupportFlag(t *testing.T) {
 			if code, _, errCode, _ := ackOf(t, acks[0]); code != AckAccept {
 				t.Fatalf("ACK %s %s", code, errCode)
 			}
-			resources, err := fhir.ParseCollectionBundle(pub.events[0].Data())
+			resources, err := swefhir.ParseCollectionBundle(pub.events[0].Data())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -489,7 +489,7 @@ func TestPostDischargeSupportFlag(t *testing.T) {
 			}
 			var got *bool
 			for _, x := range enc.Extension {
-				if x.URL == fhir.ExtensionPostDischargeSupport {
+				if x.URL == swefhir.ExtensionPostDischargeSupport {
 					got = x.ValueBoolean
 				}
 			}

@@ -7,17 +7,17 @@ import (
 	"strings"
 	"time"
 
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // FHIR systems carehub defines for what HL7 v2 carries and R4 has no
 // element for (documented in schemas/ and README.md); the extensions are
-// in pkg/fhir, shared with the router.
+// in pkg/swefhir, shared with the router.
 const (
 	SystemFacility             = "https://carehub.se/fhir/NamingSystem/facility"
 	SystemVisitNumber          = "https://carehub.se/fhir/NamingSystem/visit-number"
@@ -27,28 +27,28 @@ const (
 
 // triggerMapping says what an ADT trigger event means.
 type triggerMapping struct {
-	eventType event.Type
-	status    samply.EncounterStatus
+	eventType careevent.Type
+	status    fhir.EncounterStatus
 }
 
 // triggers maps the ADT trigger events carehub takes (HL7 v2-to-FHIR IG,
 // ADT concept maps). Others are answered AR 201.
 var triggers = map[string]triggerMapping{
-	"A01": {event.EncounterAdmitted, samply.EncounterStatusInProgress},
-	"A04": {event.EncounterAdmitted, samply.EncounterStatusInProgress},
-	"A05": {event.EncounterPreAdmitted, samply.EncounterStatusPlanned},
-	"A14": {event.EncounterPreAdmitted, samply.EncounterStatusPlanned},
-	"A02": {event.EncounterTransferred, samply.EncounterStatusInProgress},
-	"A03": {event.EncounterDischarged, samply.EncounterStatusFinished},
-	"A06": {event.EncounterUpdated, samply.EncounterStatusInProgress},
-	"A07": {event.EncounterUpdated, samply.EncounterStatusInProgress},
-	"A08": {event.EncounterUpdated, samply.EncounterStatusInProgress},
-	"A31": {event.EncounterUpdated, samply.EncounterStatusInProgress},
-	"A11": {event.EncounterCancelled, samply.EncounterStatusEnteredInError},
-	"A12": {event.EncounterCancelled, samply.EncounterStatusInProgress},
-	"A13": {event.EncounterCancelled, samply.EncounterStatusInProgress},
-	"A16": {event.EncounterDischargePlanned, samply.EncounterStatusInProgress},
-	"A40": {event.PatientMerged, samply.EncounterStatusUnknown},
+	"A01": {careevent.EncounterAdmitted, fhir.EncounterStatusInProgress},
+	"A04": {careevent.EncounterAdmitted, fhir.EncounterStatusInProgress},
+	"A05": {careevent.EncounterPreAdmitted, fhir.EncounterStatusPlanned},
+	"A14": {careevent.EncounterPreAdmitted, fhir.EncounterStatusPlanned},
+	"A02": {careevent.EncounterTransferred, fhir.EncounterStatusInProgress},
+	"A03": {careevent.EncounterDischarged, fhir.EncounterStatusFinished},
+	"A06": {careevent.EncounterUpdated, fhir.EncounterStatusInProgress},
+	"A07": {careevent.EncounterUpdated, fhir.EncounterStatusInProgress},
+	"A08": {careevent.EncounterUpdated, fhir.EncounterStatusInProgress},
+	"A31": {careevent.EncounterUpdated, fhir.EncounterStatusInProgress},
+	"A11": {careevent.EncounterCancelled, fhir.EncounterStatusEnteredInError},
+	"A12": {careevent.EncounterCancelled, fhir.EncounterStatusInProgress},
+	"A13": {careevent.EncounterCancelled, fhir.EncounterStatusInProgress},
+	"A16": {careevent.EncounterDischargePlanned, fhir.EncounterStatusInProgress},
+	"A40": {careevent.PatientMerged, fhir.EncounterStatusUnknown},
 }
 
 // patientClasses maps PV1-2 (HL7 table 0004) to v3 ActCode, per the
@@ -63,80 +63,80 @@ var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
 // messages.
 type mapper struct {
 	dir  *directory.Directory
-	keys *fhir.PatientKeyer
+	keys *swefhir.PatientKeyer
 	loc  *time.Location
 }
 
 // mapMessage maps a parsed ADT message; received is when it arrived.
-func (mp *mapper) mapMessage(msg *hl7.Message, received time.Time) (directory.Organisation, event.Fact, *rejection) {
+func (mp *mapper) mapMessage(msg *hl7.Message, received time.Time) (directory.Organisation, careevent.Fact, *rejection) {
 	var none directory.Organisation
 	code, trigger, _ := msg.Type()
 	if code != "ADT" {
-		return none, event.Fact{}, rejectMessage(ErrUnsupportedType, location{Segment: "MSH", Seq: 1, Field: 9, Component: 1},
+		return none, careevent.Fact{}, rejectMessage(ErrUnsupportedType, location{Segment: "MSH", Seq: 1, Field: 9, Component: 1},
 			"message type %q is not supported; carehub takes ADT", safeCode(code))
 	}
 	tm, ok := triggers[trigger]
 	if !ok {
-		return none, event.Fact{}, rejectMessage(ErrUnsupportedEvent, location{Segment: "MSH", Seq: 1, Field: 9, Component: 2},
+		return none, careevent.Fact{}, rejectMessage(ErrUnsupportedEvent, location{Segment: "MSH", Seq: 1, Field: 9, Component: 2},
 			"trigger event %q is not supported; carehub takes A01-A08, A11-A14, A16, A31, A40", safeCode(trigger))
 	}
 	if msg.ControlID() == "" {
-		return none, event.Fact{}, rejectMessage(ErrRequiredMissing, location{Segment: "MSH", Seq: 1, Field: 10}, "MSH-10 message control id is required")
+		return none, careevent.Fact{}, rejectMessage(ErrRequiredMissing, location{Segment: "MSH", Seq: 1, Field: 10}, "MSH-10 message control id is required")
 	}
 	facility := msg.Get("MSH-4.1")
 	org, ok := mp.dir.ByFacility(facility)
 	if !ok {
-		return none, event.Fact{}, contentError(ErrTableValue, location{Segment: "MSH", Seq: 1, Field: 4, Component: 1},
+		return none, careevent.Fact{}, contentError(ErrTableValue, location{Segment: "MSH", Seq: 1, Field: 4, Component: 1},
 			"sending facility %q is not in the carehub directory", safeCode(facility))
 	}
 	pid := msg.Segment("PID")
 	if pid == nil {
-		return org, event.Fact{}, contentError(ErrSegmentSequence, location{Segment: "PID", Seq: 1}, "PID segment is required")
+		return org, careevent.Fact{}, contentError(ErrSegmentSequence, location{Segment: "PID", Seq: 1}, "PID segment is required")
 	}
 	patient, key, rej := mp.patient(msg, pid)
 	if rej != nil {
-		return org, event.Fact{}, rej
+		return org, careevent.Fact{}, rej
 	}
-	eventID := event.ID("hl7v2", msg.Get("MSH-3.1"), facility, msg.ControlID())
+	eventID := careevent.ID("hl7v2", msg.Get("MSH-3.1"), facility, msg.ControlID())
 	source := "/adapters/hl7v2/" + facility
-	if tm.eventType == event.PatientMerged {
+	if tm.eventType == careevent.PatientMerged {
 		return mp.merge(msg, org, patient, key, eventID, source, received)
 	}
 
 	pv1 := msg.Segment("PV1")
 	if pv1 == nil {
-		return org, event.Fact{}, contentError(ErrSegmentSequence, location{Segment: "PV1", Seq: 1}, "PV1 segment is required for %s", trigger)
+		return org, careevent.Fact{}, contentError(ErrSegmentSequence, location{Segment: "PV1", Seq: 1}, "PV1 segment is required for %s", trigger)
 	}
 	if f := pv1.Get(3, 1, 4, 1); f != "" && !org.OwnsFacility(f) {
-		return org, event.Fact{}, contentError(ErrTableValue, location{Segment: "PV1", Seq: 1, Field: 3, Component: 4},
+		return org, careevent.Fact{}, contentError(ErrTableValue, location{Segment: "PV1", Seq: 1, Field: 3, Component: 4},
 			"facility %q of the patient location does not belong to %s in the carehub directory", safeCode(f), org.ID)
 	}
 	enc, rej := mp.encounter(msg, pv1, tm, org, facility)
 	subject := patientURL(key)
-	enc.Subject = &samply.Reference{Reference: &subject}
+	enc.Subject = &fhir.Reference{Reference: &subject}
 	if rej != nil {
-		return org, event.Fact{}, rej
+		return org, careevent.Fact{}, rej
 	}
 	typ := tm.eventType
 	if trigger == "A16" && readiness(msg) == "ready" {
-		typ = event.EncounterDischargeReady
+		typ = careevent.EncounterDischargeReady
 	}
 	encJSON, err := json.Marshal(enc)
 	if err != nil {
-		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding Encounter: %v", err)
+		return org, careevent.Fact{}, contentError(ErrApplicationError, location{}, "encoding Encounter: %v", err)
 	}
 	patJSON, err := json.Marshal(patient)
 	if err != nil {
-		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding Patient: %v", err)
+		return org, careevent.Fact{}, contentError(ErrApplicationError, location{}, "encoding Patient: %v", err)
 	}
-	data, err := json.Marshal(fhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), []fhir.Resource{
-		{FullURL: "urn:uuid:" + event.ID("encounter", org.ID, *enc.Id), Type: "Encounter", ID: *enc.Id, Raw: encJSON},
+	data, err := json.Marshal(swefhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), []swefhir.Resource{
+		{FullURL: "urn:uuid:" + careevent.ID("encounter", org.ID, *enc.Id), Type: "Encounter", ID: *enc.Id, Raw: encJSON},
 		{FullURL: patientURL(key), Type: "Patient", Raw: patJSON},
 	}))
 	if err != nil {
-		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding event data: %v", err)
+		return org, careevent.Fact{}, contentError(ErrApplicationError, location{}, "encoding event data: %v", err)
 	}
-	return org, event.Fact{
+	return org, careevent.Fact{
 		ID: eventID, Type: typ, Source: source, Subject: "Encounter/" + *enc.Id, Time: mp.sourceTime(msg, received),
 		PatientKey: key, Organisation: org.ID, Data: data,
 	}, nil
@@ -165,11 +165,11 @@ func (mp *mapper) sourceTime(msg *hl7.Message, received time.Time) time.Time {
 	return received
 }
 
-func patientURL(key string) string { return "urn:uuid:" + event.ID("patient", key) }
+func patientURL(key string) string { return "urn:uuid:" + careevent.ID("patient", key) }
 
 // patient maps PID (and PD1) to a FHIR Patient and derives the patient key.
-func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (samply.Patient, string, *rejection) {
-	var p samply.Patient
+func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (fhir.Patient, string, *rejection) {
+	var p fhir.Patient
 	var key string
 	for rep := 1; rep <= pid.Repetitions(3); rep++ {
 		id := strings.TrimSpace(pid.Get(3, rep, 1, 1))
@@ -177,13 +177,13 @@ func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (samply.Patient, s
 			continue
 		}
 		kind := nationalIDKind(pid.Get(3, rep, 4, 1), pid.Get(3, rep, 4, 2), pid.Get(3, rep, 5, 1), id)
-		if kind != fhir.IDUnknown {
-			value, err := fhir.NormaliseNationalID(kind, id)
+		if kind != swefhir.IDUnknown {
+			value, err := swefhir.NormaliseNationalID(kind, id)
 			if err != nil {
 				return p, "", contentError(ErrDataType, location{Segment: "PID", Seq: 1, Field: 3, Rep: rep, Component: 1}, "%v", err)
 			}
-			system := fhir.CanonicalSystem(kind)
-			p.Identifier = append(p.Identifier, samply.Identifier{System: &system, Value: &value})
+			system := swefhir.CanonicalSystem(kind)
+			p.Identifier = append(p.Identifier, fhir.Identifier{System: &system, Value: &value})
 			if key == "" || !strings.HasPrefix(key, "national:") {
 				key = "national:" + mp.keys.Key(system, value)
 			}
@@ -191,7 +191,7 @@ func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (samply.Patient, s
 		}
 		system := localIdentifierSystem(pid, rep)
 		idCopy := id
-		p.Identifier = append(p.Identifier, samply.Identifier{System: &system, Value: &idCopy})
+		p.Identifier = append(p.Identifier, fhir.Identifier{System: &system, Value: &idCopy})
 		if key == "" {
 			key = "local:" + mp.keys.Key(system, id)
 		}
@@ -202,7 +202,7 @@ func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (samply.Patient, s
 	_, key, _ = strings.Cut(key, ":")
 
 	if family, given := pid.Get(5, 1, 1, 1), pid.Get(5, 1, 2, 1); family != "" || given != "" {
-		name := samply.HumanName{}
+		name := fhir.HumanName{}
 		if family != "" {
 			name.Family = &family
 		}
@@ -236,9 +236,9 @@ func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (samply.Patient, s
 			if hsa == "" {
 				hsa = pd1.Get(3, rep, 3, 1)
 			}
-			if fhir.IsHSAID(hsa) {
-				system, value, display := fhir.SystemHSAID, hsa, pd1.Get(3, rep, 1, 1)
-				ref := samply.Reference{Identifier: &samply.Identifier{System: &system, Value: &value}}
+			if swefhir.IsHSAID(hsa) {
+				system, value, display := swefhir.SystemHSAID, hsa, pd1.Get(3, rep, 1, 1)
+				ref := fhir.Reference{Identifier: &fhir.Identifier{System: &system, Value: &value}}
 				if display != "" {
 					ref.Display = &display
 				}
@@ -249,18 +249,18 @@ func (mp *mapper) patient(msg *hl7.Message, pid *hl7.Segment) (samply.Patient, s
 	return p, key, nil
 }
 
-var genders = map[string]samply.AdministrativeGender{
-	"M": samply.AdministrativeGenderMale, "F": samply.AdministrativeGenderFemale,
-	"O": samply.AdministrativeGenderOther, "A": samply.AdministrativeGenderOther, "U": samply.AdministrativeGenderUnknown,
+var genders = map[string]fhir.AdministrativeGender{
+	"M": fhir.AdministrativeGenderMale, "F": fhir.AdministrativeGenderFemale,
+	"O": fhir.AdministrativeGenderOther, "A": fhir.AdministrativeGenderOther, "U": fhir.AdministrativeGenderUnknown,
 }
 
 // nationalIDKind recognises a Swedish national identifier by its assigning
 // authority (OID in CX-4.2, or as namespace in CX-4.1) or by identifier
 // type code; by type code alone the day of birth tells personnummer from
 // samordningsnummer (day + 60).
-func nationalIDKind(namespace, universalID, typeCode, value string) fhir.IDKind {
+func nationalIDKind(namespace, universalID, typeCode, value string) swefhir.IDKind {
 	for _, oid := range []string{universalID, namespace} {
-		if k := fhir.KindOfSystem(oid); k != fhir.IDUnknown {
+		if k := swefhir.KindOfSystem(oid); k != swefhir.IDUnknown {
 			return k
 		}
 	}
@@ -268,11 +268,11 @@ func nationalIDKind(namespace, universalID, typeCode, value string) fhir.IDKind 
 	case "NNSWE", "PN", "PNR":
 		digits := strings.ReplaceAll(strings.ReplaceAll(value, "-", ""), "+", "")
 		if len(digits) == 12 && digits[6] >= '6' {
-			return fhir.IDSamordningsnummer
+			return swefhir.IDSamordningsnummer
 		}
-		return fhir.IDPersonnummer
+		return swefhir.IDPersonnummer
 	}
-	return fhir.IDUnknown
+	return swefhir.IDUnknown
 }
 
 // localIdentifierSystem names the system of a non-national PID-3
@@ -290,13 +290,13 @@ func localIdentifierSystem(pid *hl7.Segment, rep int) string {
 }
 
 // address maps an XAD; the kommunkod travels in XAD-9 (county/parish code).
-func address(pid *hl7.Segment, rep int) (samply.Address, bool) {
+func address(pid *hl7.Segment, rep int) (fhir.Address, bool) {
 	get := func(c int) string { return pid.Get(11, rep, c, 1) }
 	street, other, city, zip, country, typ, kommun := get(1), get(2), get(3), get(5), get(6), get(7), get(9)
 	if street == "" && city == "" && zip == "" && kommun == "" {
-		return samply.Address{}, false
+		return fhir.Address{}, false
 	}
-	var a samply.Address
+	var a fhir.Address
 	for _, l := range []string{street, other} {
 		if l != "" {
 			a.Line = append(a.Line, l)
@@ -310,21 +310,21 @@ func address(pid *hl7.Segment, rep int) (samply.Address, bool) {
 	set(&a.City, city)
 	set(&a.PostalCode, zip)
 	set(&a.Country, country)
-	if fhir.IsMunicipalityCode(kommun) {
+	if swefhir.IsMunicipalityCode(kommun) {
 		set(&a.District, kommun)
 	}
 	switch typ {
 	case "H", "L", "":
-		use := samply.AddressUseHome
+		use := fhir.AddressUseHome
 		a.Use = &use
 	case "C", "TEMP":
-		use := samply.AddressUseTemp
+		use := fhir.AddressUseTemp
 		a.Use = &use
 	case "O", "B":
-		use := samply.AddressUseWork
+		use := fhir.AddressUseWork
 		a.Use = &use
 	default:
-		use := samply.AddressUseOld
+		use := fhir.AddressUseOld
 		if typ != "BDL" && typ != "BR" {
 			return a, true
 		}
@@ -334,19 +334,19 @@ func address(pid *hl7.Segment, rep int) (samply.Address, bool) {
 }
 
 // encounter maps PV1/PV2 to a FHIR Encounter.
-func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMapping, org directory.Organisation, sendingFacility string) (samply.Encounter, *rejection) {
-	var enc samply.Encounter
+func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMapping, org directory.Organisation, sendingFacility string) (fhir.Encounter, *rejection) {
+	var enc fhir.Encounter
 	visit := pv1.Get(19, 1, 1, 1)
 	if visit == "" {
 		return enc, contentError(ErrRequiredMissing, location{Segment: "PV1", Seq: 1, Field: 19}, "PV1-19 visit number is required: it identifies the stay across messages")
 	}
 	id := visit
 	if !fhirID.MatchString(id) {
-		id = "v-" + event.ID("visit", visit)
+		id = "v-" + careevent.ID("visit", visit)
 	}
 	enc.Id = &id
 	visitSystem := SystemVisitNumber + "/" + org.ID
-	enc.Identifier = []samply.Identifier{{System: &visitSystem, Value: &visit}}
+	enc.Identifier = []fhir.Identifier{{System: &visitSystem, Value: &visit}}
 	enc.Status = tm.status
 
 	classCode, ok := patientClasses[pv1.Get(2, 1, 1, 1)]
@@ -354,9 +354,9 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 	if !ok {
 		classCode, classSystem = "UNK", "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 	}
-	enc.Class = samply.Coding{System: &classSystem, Code: &classCode}
+	enc.Class = fhir.Coding{System: &classSystem, Code: &classCode}
 
-	var period samply.Period
+	var period fhir.Period
 	for _, f := range []struct {
 		field int
 		dst   **string
@@ -374,7 +374,7 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 	if period.Start != nil || period.End != nil {
 		enc.Period = &period
 	}
-	if tm.eventType == event.EncounterDischarged && period.End == nil {
+	if tm.eventType == careevent.EncounterDischarged && period.End == nil {
 		// A03 without PV1-45: the discharge happened when the event did.
 		if ts := msg.Get("EVN-2.1"); ts != "" {
 			if dt, _, err := fhirDateTime(ts, mp.loc); err == nil {
@@ -390,25 +390,25 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 	}
 	facilitySystem := SystemFacility
 	display := org.Name
-	enc.ServiceProvider = &samply.Reference{Identifier: &samply.Identifier{System: &facilitySystem, Value: &facility}, Display: &display}
+	enc.ServiceProvider = &fhir.Reference{Identifier: &fhir.Identifier{System: &facilitySystem, Value: &facility}, Display: &display}
 	if loc := locationDisplay(pv1); loc != "" {
-		status := samply.EncounterLocationStatusActive
-		if tm.status == samply.EncounterStatusFinished {
-			status = samply.EncounterLocationStatusCompleted
+		status := fhir.EncounterLocationStatusActive
+		if tm.status == fhir.EncounterStatusFinished {
+			status = fhir.EncounterLocationStatusCompleted
 		}
-		enc.Location = []samply.EncounterLocation{{Location: samply.Reference{Display: &loc}, Status: &status}}
+		enc.Location = []fhir.EncounterLocation{{Location: fhir.Reference{Display: &loc}, Status: &status}}
 	}
 
-	hosp := samply.EncounterHospitalization{}
+	hosp := fhir.EncounterHospitalization{}
 	hasHosp := false
 	if code := pv1.Get(36, 1, 1, 1); code != "" {
 		system := SystemDischargeDisposition
-		hosp.DischargeDisposition = &samply.CodeableConcept{Coding: []samply.Coding{{System: &system, Code: &code}}}
+		hosp.DischargeDisposition = &fhir.CodeableConcept{Coding: []fhir.Coding{{System: &system, Code: &code}}}
 		hasHosp = true
 	}
 	if dest := pv1.Get(37, 1, 1, 1); dest != "" {
 		system := SystemFacility
-		hosp.Destination = &samply.Reference{Identifier: &samply.Identifier{System: &system, Value: &dest}}
+		hosp.Destination = &fhir.Reference{Identifier: &fhir.Identifier{System: &system, Value: &dest}}
 		hasHosp = true
 	}
 	if hasHosp {
@@ -420,11 +420,11 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 			if err != nil {
 				return enc, contentError(ErrDataType, location{Segment: "PV2", Seq: 1, Field: 9}, "expected discharge date: %v", err)
 			}
-			enc.Extension = append(enc.Extension, samply.Extension{Url: fhir.ExtensionExpectedDischarge, ValueDateTime: &dt})
+			enc.Extension = append(enc.Extension, fhir.Extension{Url: swefhir.ExtensionExpectedDischarge, ValueDateTime: &dt})
 		}
 	}
 	if r := readiness(msg); r != "" {
-		ext := samply.Extension{Url: fhir.ExtensionDischargeReadiness, ValueCode: &r}
+		ext := fhir.Extension{Url: swefhir.ExtensionDischargeReadiness, ValueCode: &r}
 		enc.Extension = append(enc.Extension, ext)
 	}
 	// ZUK-3: the hospital judges the patient will need municipal or
@@ -433,10 +433,10 @@ func (mp *mapper) encounter(msg *hl7.Message, pv1 *hl7.Segment, tm triggerMappin
 	switch strings.ToUpper(msg.Get("ZUK-3")) {
 	case "Y":
 		v := true
-		enc.Extension = append(enc.Extension, samply.Extension{Url: fhir.ExtensionPostDischargeSupport, ValueBoolean: &v})
+		enc.Extension = append(enc.Extension, fhir.Extension{Url: swefhir.ExtensionPostDischargeSupport, ValueBoolean: &v})
 	case "N":
 		v := false
-		enc.Extension = append(enc.Extension, samply.Extension{Url: fhir.ExtensionPostDischargeSupport, ValueBoolean: &v})
+		enc.Extension = append(enc.Extension, fhir.Extension{Url: swefhir.ExtensionPostDischargeSupport, ValueBoolean: &v})
 	}
 	return enc, nil
 }
@@ -464,56 +464,56 @@ func locationDisplay(pv1 *hl7.Segment) string {
 }
 
 // merge maps A40: the surviving patient (PID) absorbs the prior one (MRG-1).
-func (mp *mapper) merge(msg *hl7.Message, org directory.Organisation, patient samply.Patient, key, eventID, source string, received time.Time) (directory.Organisation, event.Fact, *rejection) {
+func (mp *mapper) merge(msg *hl7.Message, org directory.Organisation, patient fhir.Patient, key, eventID, source string, received time.Time) (directory.Organisation, careevent.Fact, *rejection) {
 	mrg := msg.Segment("MRG")
 	if mrg == nil {
-		return org, event.Fact{}, contentError(ErrSegmentSequence, location{Segment: "MRG", Seq: 1}, "MRG segment is required for A40")
+		return org, careevent.Fact{}, contentError(ErrSegmentSequence, location{Segment: "MRG", Seq: 1}, "MRG segment is required for A40")
 	}
-	prior := samply.Patient{}
+	prior := fhir.Patient{}
 	for rep := 1; rep <= mrg.Repetitions(1); rep++ {
 		id := strings.TrimSpace(mrg.Get(1, rep, 1, 1))
 		if id == "" {
 			continue
 		}
-		prior.Identifier = append(prior.Identifier, samply.Identifier{Value: &id})
+		prior.Identifier = append(prior.Identifier, fhir.Identifier{Value: &id})
 		kind := nationalIDKind(mrg.Get(1, rep, 4, 1), mrg.Get(1, rep, 4, 2), mrg.Get(1, rep, 5, 1), id)
 		system := localIdentifierSystem(mrg, rep)
 		value := id
-		if kind != fhir.IDUnknown {
-			v, err := fhir.NormaliseNationalID(kind, id)
+		if kind != swefhir.IDUnknown {
+			v, err := swefhir.NormaliseNationalID(kind, id)
 			if err != nil {
-				return org, event.Fact{}, contentError(ErrDataType, location{Segment: "MRG", Seq: 1, Field: 1, Rep: rep, Component: 1}, "%v", err)
+				return org, careevent.Fact{}, contentError(ErrDataType, location{Segment: "MRG", Seq: 1, Field: 1, Rep: rep, Component: 1}, "%v", err)
 			}
-			system, value = fhir.CanonicalSystem(kind), v
+			system, value = swefhir.CanonicalSystem(kind), v
 		}
 		priorKey := mp.keys.Key(system, value)
-		patient.Extension = append(patient.Extension, samply.Extension{Url: fhir.ExtensionMergedPatientKey, ValueString: &priorKey})
-		other := samply.Reference{Identifier: &samply.Identifier{System: &system, Value: &value}}
-		patient.Link = append(patient.Link, samply.PatientLink{Other: other, Type: samply.LinkTypeReplaces})
+		patient.Extension = append(patient.Extension, fhir.Extension{Url: swefhir.ExtensionMergedPatientKey, ValueString: &priorKey})
+		other := fhir.Reference{Identifier: &fhir.Identifier{System: &system, Value: &value}}
+		patient.Link = append(patient.Link, fhir.PatientLink{Other: other, Type: fhir.LinkTypeReplaces})
 		break
 	}
 	if len(patient.Link) == 0 {
-		return org, event.Fact{}, contentError(ErrRequiredMissing, location{Segment: "MRG", Seq: 1, Field: 1}, "MRG-1 prior patient identifier is required")
+		return org, careevent.Fact{}, contentError(ErrRequiredMissing, location{Segment: "MRG", Seq: 1, Field: 1}, "MRG-1 prior patient identifier is required")
 	}
 	patJSON, err := json.Marshal(patient)
 	if err != nil {
-		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding Patient: %v", err)
+		return org, careevent.Fact{}, contentError(ErrApplicationError, location{}, "encoding Patient: %v", err)
 	}
 	// A Patient focus needs a second entry for the collection schema: the
 	// sending organisation.
 	orgJSON, _ := json.Marshal(map[string]any{
 		"resourceType": "Organization", "id": org.ID, "name": org.Name,
-		"identifier": []map[string]string{{"system": fhir.SystemCarehubOrganisationID, "value": org.ID}},
+		"identifier": []map[string]string{{"system": swefhir.SystemCarehubOrganisationID, "value": org.ID}},
 	})
-	data, err := json.Marshal(fhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), []fhir.Resource{
+	data, err := json.Marshal(swefhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), []swefhir.Resource{
 		{FullURL: patientURL(key), Type: "Patient", Raw: patJSON},
-		{FullURL: "urn:uuid:" + event.ID("organisation", org.ID), Type: "Organization", ID: org.ID, Raw: orgJSON},
+		{FullURL: "urn:uuid:" + careevent.ID("organisation", org.ID), Type: "Organization", ID: org.ID, Raw: orgJSON},
 	}))
 	if err != nil {
-		return org, event.Fact{}, contentError(ErrApplicationError, location{}, "encoding event data: %v", err)
+		return org, careevent.Fact{}, contentError(ErrApplicationError, location{}, "encoding event data: %v", err)
 	}
-	return org, event.Fact{
-		ID: eventID, Type: event.PatientMerged, Source: source, Subject: "Patient", Time: mp.sourceTime(msg, received),
+	return org, careevent.Fact{
+		ID: eventID, Type: careevent.PatientMerged, Source: source, Subject: "Patient", Time: mp.sourceTime(msg, received),
 		PatientKey: key, Organisation: org.ID, Data: data,
 	}, nil
 }

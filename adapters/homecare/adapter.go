@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.uber.org/zap"
@@ -20,9 +20,9 @@ import (
 
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 	hcschema "github.com/carehub/carehub/schemas/homecare"
 )
 
@@ -41,7 +41,7 @@ const (
 // Publisher is what the adapter needs of the bus: durable publishing and
 // quarantine, both returning only after JetStream acknowledged.
 type Publisher interface {
-	PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error)
+	PublishEvent(ctx context.Context, e event.Event, subject string) (*jetstream.PubAck, error)
 	Quarantine(ctx context.Context, q bus.QuarantineEntry) error
 }
 
@@ -72,7 +72,7 @@ type Config struct {
 type Adapter struct {
 	cfg    Config
 	pub    Publisher
-	keys   *fhir.PatientKeyer
+	keys   *swefhir.PatientKeyer
 	log    *zap.Logger
 	schema *jsonschema.Schema
 	now    func() time.Time
@@ -80,7 +80,7 @@ type Adapter struct {
 
 // New returns an adapter; it fails if a dependency is missing or the
 // embedded schema does not compile.
-func New(cfg Config, pub Publisher, keys *fhir.PatientKeyer, log *zap.Logger) (*Adapter, error) {
+func New(cfg Config, pub Publisher, keys *swefhir.PatientKeyer, log *zap.Logger) (*Adapter, error) {
 	if pub == nil || keys == nil {
 		return nil, errors.New("homecare: a publisher and a patient keyer are required")
 	}
@@ -315,7 +315,7 @@ func (a *Adapter) batch(w http.ResponseWriter, req request) {
 	api.WriteJSON(w, req.http, http.StatusOK, BatchResponse{Results: results})
 }
 
-func sameFact(x, y cloudevents.Event) bool {
+func sameFact(x, y event.Event) bool {
 	return x.Type() == y.Type() && x.Time().Equal(y.Time()) && bytes.Equal(x.Data(), y.Data())
 }
 
@@ -344,7 +344,7 @@ func (a *Adapter) publish(ctx context.Context, events []mapped) ([]*jetstream.Pu
 	var chains [][]int
 	chainOf := map[string]int{}
 	for i, m := range events {
-		key := event.PatientKey(m.event)
+		key := careevent.PatientKey(m.event)
 		c, ok := chainOf[key]
 		if !ok {
 			c = len(chains)
@@ -403,7 +403,7 @@ func (a *Adapter) publish(ctx context.Context, events []mapped) ([]*jetstream.Pu
 func (a *Adapter) logAccepted(level zapcore.Level, org directory.Organisation, m mapped, ack *jetstream.PubAck) {
 	if ce := a.log.Check(level, "homecare: event accepted"); ce != nil {
 		ce.Write(zap.String("org", org.ID), zap.String("event_id", m.event.ID()), zap.String("type", m.event.Type()),
-			zap.String("patient_key", event.PatientKey(m.event)), zap.String("episode_id", m.episodeID),
+			zap.String("patient_key", careevent.PatientKey(m.event)), zap.String("episode_id", m.episodeID),
 			zap.Uint64("stream_seq", ack.Sequence), zap.Bool("duplicate", ack.Duplicate))
 	}
 }

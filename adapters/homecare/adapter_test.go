@@ -15,8 +15,8 @@ import (
 
 	"github.com/carehub/carehub/adapters/homecare"
 	"github.com/carehub/carehub/pkg/bus"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/careevent"
+	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/schemas"
 )
 
@@ -106,13 +106,13 @@ type wantFact struct {
 }
 
 var episodeStatus = map[string]struct {
-	typ  event.Type
+	typ  careevent.Type
 	fhir string
 }{
-	"started": {event.EpisodeStarted, "active"},
-	"paused":  {event.EpisodePaused, "onhold"},
-	"resumed": {event.EpisodeResumed, "active"},
-	"ended":   {event.EpisodeEnded, "finished"},
+	"started": {careevent.EpisodeStarted, "active"},
+	"paused":  {careevent.EpisodePaused, "onhold"},
+	"resumed": {careevent.EpisodeResumed, "active"},
+	"ended":   {careevent.EpisodeEnded, "finished"},
 }
 
 // checkFact checks everything a published event must satisfy and returns
@@ -121,7 +121,7 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 	t.Helper()
 	e := p.Event
 	st := episodeStatus[w.status]
-	if err := event.Validate(e); err != nil {
+	if err := careevent.Validate(e); err != nil {
 		t.Errorf("event does not validate: %v", err)
 	}
 	v, err := eventSchemas()
@@ -131,16 +131,16 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 	if err := v.Validate(e.Type(), e.Data()); err != nil {
 		t.Errorf("event data does not validate against schemas/events/episode.%s.schema.json: %v", w.status, err)
 	}
-	if got := event.Type(e.Type()); got != st.typ {
+	if got := careevent.Type(e.Type()); got != st.typ {
 		t.Errorf("type = %s, want %s", got, st.typ)
 	}
-	if got, want := e.ID(), event.ID("homecare", w.org, w.vendorID); got != want {
+	if got, want := e.ID(), careevent.ID("homecare", w.org, w.vendorID); got != want {
 		t.Errorf("id = %s, want event.ID(homecare, org, id) = %s", got, want)
 	}
 	if got, want := e.Source(), "/adapters/homecare/"+w.org; got != want {
 		t.Errorf("source = %q, want %q", got, want)
 	}
-	if got := event.Organisation(e); got != w.org {
+	if got := careevent.Organisation(e); got != w.org {
 		t.Errorf("carehuborg = %q, want %q", got, w.org)
 	}
 	occurred, err := time.Parse(time.RFC3339, w.occurredAt)
@@ -150,11 +150,11 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 	if !e.Time().Equal(occurred) {
 		t.Errorf("time = %v, want occurredAt %v", e.Time(), occurred)
 	}
-	key := event.PatientKey(e)
+	key := careevent.PatientKey(e)
 	if want := env.keys.Key(w.system, w.value); key != want || !patientKeyShape.MatchString(key) {
 		t.Errorf("patientkey = %q, want the key of %s|…", key, w.system)
 	}
-	if want := event.FactSubject(st.typ, key); p.Subject != want || !factSubjectShape.MatchString(p.Subject) {
+	if want := careevent.FactSubject(st.typ, key); p.Subject != want || !factSubjectShape.MatchString(p.Subject) {
 		t.Errorf("NATS subject = %q, want %q", p.Subject, want)
 	}
 	for _, n := range personalNumbers {
@@ -163,7 +163,7 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 		}
 	}
 
-	resources, err := fhir.ParseCollectionBundle(e.Data())
+	resources, err := swefhir.ParseCollectionBundle(e.Data())
 	if err != nil {
 		t.Fatalf("event data: %v", err)
 	}
@@ -194,13 +194,13 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 	if ep.Status != st.fhir {
 		t.Errorf("EpisodeOfCare.status = %q, want %q", ep.Status, st.fhir)
 	}
-	if len(ep.Type) != 1 || len(ep.Type[0].Coding) != 1 || ep.Type[0].Coding[0].System != fhir.SystemHomecareService ||
+	if len(ep.Type) != 1 || len(ep.Type[0].Coding) != 1 || ep.Type[0].Coding[0].System != swefhir.SystemHomecareService ||
 		ep.Type[0].Coding[0].Code != w.service || ep.Type[0].Coding[0].Display == "" {
-		t.Errorf("EpisodeOfCare.type = %+v, want %s|%s with a display", ep.Type, fhir.SystemHomecareService, w.service)
+		t.Errorf("EpisodeOfCare.type = %+v, want %s|%s with a display", ep.Type, swefhir.SystemHomecareService, w.service)
 	}
 	mo := ep.ManagingOrganization
-	if mo.Identifier.System != fhir.SystemCarehubOrganisationID || mo.Identifier.Value != w.org || mo.Display != w.orgName {
-		t.Errorf("managingOrganization = %+v, want identifier %s|%s and display %q", mo, fhir.SystemCarehubOrganisationID, w.org, w.orgName)
+	if mo.Identifier.System != swefhir.SystemCarehubOrganisationID || mo.Identifier.Value != w.org || mo.Display != w.orgName {
+		t.Errorf("managingOrganization = %+v, want identifier %s|%s and display %q", mo, swefhir.SystemCarehubOrganisationID, w.org, w.orgName)
 	}
 	if mo.Reference != resources[2].FullURL {
 		t.Errorf("managingOrganization.reference = %q, want the Organization entry %q", mo.Reference, resources[2].FullURL)
@@ -222,14 +222,14 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 			t.Errorf("period = %+v, want none for %s", ep.Period, w.status)
 		}
 	}
-	cc := ep.extension(fhir.ExtensionCareContext)
+	cc := ep.extension(swefhir.ExtensionCareContext)
 	switch {
 	case w.careContext == "" && cc != nil:
 		t.Errorf("care-context extension present without careContext")
 	case w.careContext != "" && (cc == nil || cc.ValueString == nil || *cc.ValueString != w.careContext):
 		t.Errorf("care-context extension = %+v, want valueString %q", cc, w.careContext)
 	}
-	unit := ep.extension(fhir.ExtensionCareUnit)
+	unit := ep.extension(swefhir.ExtensionCareUnit)
 	if unit == nil || unit.ValueString != nil || unit.sub("name") != w.unitName || unit.sub("phone") != w.phone {
 		t.Errorf("care-unit extension = %+v, want name %q phone %q", unit, w.unitName, w.phone)
 	}
@@ -250,10 +250,10 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 		t.Fatal(err)
 	}
 	if org.ID != w.org || org.Name != w.orgName || len(org.Identifier) == 0 ||
-		org.Identifier[0].System != fhir.SystemCarehubOrganisationID || org.Identifier[0].Value != w.org {
+		org.Identifier[0].System != swefhir.SystemCarehubOrganisationID || org.Identifier[0].Value != w.org {
 		t.Errorf("Organization = %+v, want id/identifier %s, name %q", org, w.org, w.orgName)
 	}
-	if w.hsaID != "" && (len(org.Identifier) != 2 || org.Identifier[1].System != fhir.SystemHSAID || org.Identifier[1].Value != w.hsaID) {
+	if w.hsaID != "" && (len(org.Identifier) != 2 || org.Identifier[1].System != swefhir.SystemHSAID || org.Identifier[1].Value != w.hsaID) {
 		t.Errorf("Organization.identifier = %+v, want the HSA-id %s too", org.Identifier, w.hsaID)
 	}
 	return ep
@@ -265,7 +265,7 @@ func sameInstant(t *testing.T, fhirDateTime string, want time.Time) bool {
 	return err == nil && got.Equal(want)
 }
 
-func typesOf(rs []fhir.Resource) []string {
+func typesOf(rs []swefhir.Resource) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.Type)
@@ -307,7 +307,7 @@ func TestEveryServiceAndStatus(t *testing.T) {
 				}
 				checkFact(t, env, p, wantFact{
 					org: orgJonkoping, orgName: "Jönköpings kommun", vendorID: id, status: status, service: service,
-					system: fhir.SystemPersonnummer, value: pnrAsa, municipality: "0680",
+					system: swefhir.SystemPersonnummer, value: pnrAsa, municipality: "0680",
 					occurredAt: "2026-11-20T09:00:00+01:00", careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.",
 					unitName: "Hemsjukvård Öster", phone: "036-000000",
 				})
@@ -330,22 +330,22 @@ func TestMappingVariants(t *testing.T) {
 			m["patient"] = map[string]any{"samordningsnummer": samordningsnr}
 			m["unit"] = map[string]any{"name": "Hemtjänst Väster"}
 			delete(m, "careContext")
-		}, wantFact{org: orgJonkoping, orgName: "Jönköpings kommun", system: fhir.SystemSamordningsnummer, value: samordningsnr,
+		}, wantFact{org: orgJonkoping, orgName: "Jönköpings kommun", system: swefhir.SystemSamordningsnummer, value: samordningsnr,
 			unitName: "Hemtjänst Väster"}},
 		{"hyphenated personnummer is normalised", tokenJonkoping, func(m map[string]any) {
 			m["patient"] = map[string]any{"personnummer": "19450213-4317"}
-		}, wantFact{org: orgJonkoping, orgName: "Jönköpings kommun", system: fhir.SystemPersonnummer, value: pnrAsa,
+		}, wantFact{org: orgJonkoping, orgName: "Jönköpings kommun", system: swefhir.SystemPersonnummer, value: pnrAsa,
 			careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.", unitName: "Hemsjukvård Öster", phone: "036-000000"}},
 		{"SSIH organisation with HSA-id, UTC time", tokenSSIH, func(m map[string]any) {
 			m["organisation"], m["service"], m["occurredAt"] = orgSSIH, "ssih", "2026-11-20T08:00:00Z"
 			m["patient"] = map[string]any{"personnummer": pnrTolvan}
 		}, wantFact{org: orgSSIH, orgName: "SSIH Jönköping", hsaID: "SE2321000057-5566", service: "ssih",
-			system: fhir.SystemPersonnummer, value: pnrTolvan, occurredAt: "2026-11-20T08:00:00Z",
+			system: swefhir.SystemPersonnummer, value: pnrTolvan, occurredAt: "2026-11-20T08:00:00Z",
 			careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.", unitName: "Hemsjukvård Öster", phone: "036-000000"}},
 		{"short-term unit organisation", tokenKorttid, func(m map[string]any) {
 			m["organisation"], m["service"], m["municipalityCode"] = orgKorttid, "short-term-unit", "0781"
 		}, wantFact{org: orgKorttid, orgName: "Korttidsenheten Rosendala", service: "short-term-unit", municipality: "0781",
-			system: fhir.SystemPersonnummer, value: pnrAsa,
+			system: swefhir.SystemPersonnummer, value: pnrAsa,
 			careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.", unitName: "Hemsjukvård Öster", phone: "036-000000"}},
 	}
 	for _, tt := range tests {
@@ -427,10 +427,10 @@ func TestVendorExamples(t *testing.T) {
 				t.Fatalf("status %d, want 201: %s", r.status, r.body)
 			}
 			w := wantFact{org: ev.Organisation, orgName: names[ev.Organisation], vendorID: ev.ID, status: ev.Status, service: ev.Service,
-				system: fhir.SystemPersonnummer, value: ev.Patient.Personnummer, municipality: ev.MunicipalityCode,
+				system: swefhir.SystemPersonnummer, value: ev.Patient.Personnummer, municipality: ev.MunicipalityCode,
 				occurredAt: ev.OccurredAt, careContext: ev.CareContext, unitName: ev.Unit.Name, phone: ev.Unit.Phone}
 			if ev.Patient.Samordningsnummer != "" {
-				w.system, w.value = fhir.SystemSamordningsnummer, ev.Patient.Samordningsnummer
+				w.system, w.value = swefhir.SystemSamordningsnummer, ev.Patient.Samordningsnummer
 			}
 			checkFact(t, env, onlyEvent(t, env.pub), w)
 		})
@@ -596,7 +596,7 @@ func TestNDJSONOrder(t *testing.T) {
 	patients := []string{pnrAsa, pnrTolvan}
 	for i := 0; i < 40; i++ {
 		nine := fmt.Sprintf("4501%02d%03d", 1+i%28, 100+i)
-		patients = append(patients, "19"+nine+string(fhir.LuhnCheckDigit(nine)))
+		patients = append(patients, "19"+nine+string(swefhir.LuhnCheckDigit(nine)))
 	}
 	statuses := []string{"started", "paused", "resumed", "ended"}
 	var body bytes.Buffer
@@ -621,8 +621,8 @@ func TestNDJSONOrder(t *testing.T) {
 	}
 	seen := map[string][]string{}
 	for _, p := range evs {
-		key := event.PatientKey(p.Event)
-		seen[key] = append(seen[key], event.Type(p.Event.Type()).Verb())
+		key := careevent.PatientKey(p.Event)
+		seen[key] = append(seen[key], careevent.Type(p.Event.Type()).Verb())
 	}
 	for key, order := range seen {
 		if strings.Join(order, ",") != strings.Join(statuses, ",") {
@@ -917,7 +917,7 @@ func TestUnavailable(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	keys, err := fhir.NewPatientKeyer([]byte(patientKeySecret))
+	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // Event is one home-care episode event as municipal and SSIH systems send
@@ -69,7 +69,7 @@ func unprocessable(pointer, message string) *rejection {
 type checked struct {
 	Event
 	occurred time.Time
-	id       fhir.NationalID
+	id       swefhir.NationalID
 }
 
 // check parses and validates one event sent by org.
@@ -99,16 +99,16 @@ func (a *Adapter) check(org directory.Organisation, raw []byte) (checked, *rejec
 	if err != nil {
 		return out, unprocessable("/occurredAt", "is not a valid RFC 3339 date-time")
 	}
-	ptr, idKind, value := "/patient/personnummer", fhir.IDPersonnummer, out.Patient.Personnummer
+	ptr, idKind, value := "/patient/personnummer", swefhir.IDPersonnummer, out.Patient.Personnummer
 	if value == "" {
-		ptr, idKind, value = "/patient/samordningsnummer", fhir.IDSamordningsnummer, out.Patient.Samordningsnummer
+		ptr, idKind, value = "/patient/samordningsnummer", swefhir.IDSamordningsnummer, out.Patient.Samordningsnummer
 	}
 	// NormaliseNationalID's errors never repeat the value.
-	norm, err := fhir.NormaliseNationalID(idKind, value)
+	norm, err := swefhir.NormaliseNationalID(idKind, value)
 	if err != nil {
 		return out, unprocessable(ptr, err.Error())
 	}
-	out.id = fhir.NationalID{Kind: idKind, Value: norm}
+	out.id = swefhir.NationalID{Kind: idKind, Value: norm}
 	return out, nil
 }
 

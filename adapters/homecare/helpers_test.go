@@ -21,7 +21,7 @@ import (
 	"github.com/carehub/carehub/internal/testsupport/fakebus"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -67,7 +67,7 @@ type (
 type testEnv struct {
 	url  string
 	pub  *fakePublisher
-	keys *fhir.PatientKeyer
+	keys *swefhir.PatientKeyer
 }
 
 func newDirectory(t *testing.T) *directory.Directory {
@@ -112,7 +112,7 @@ func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 	log := zaptest.NewLogger(t, zaptest.Level(zapcore.DebugLevel), zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
 		return zapcore.NewTee(c, observed)
 	})))
-	keys, err := fhir.NewPatientKeyer([]byte(patientKeySecret))
+	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
 	if err != nil {
 		t.Fatal(err)
 	}

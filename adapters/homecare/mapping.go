@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // services maps each service code to its display.
@@ -25,18 +25,18 @@ var services = map[string]string{
 // statuses maps each event status to the fact type and the EpisodeOfCare
 // status.
 var statuses = map[string]struct {
-	typ    event.Type
-	status samply.EpisodeOfCareStatus
+	typ    careevent.Type
+	status fhir.EpisodeOfCareStatus
 }{
-	"started": {event.EpisodeStarted, samply.EpisodeOfCareStatusActive},
-	"paused":  {event.EpisodePaused, samply.EpisodeOfCareStatusOnhold},
-	"resumed": {event.EpisodeResumed, samply.EpisodeOfCareStatusActive},
-	"ended":   {event.EpisodeEnded, samply.EpisodeOfCareStatusFinished},
+	"started": {careevent.EpisodeStarted, fhir.EpisodeOfCareStatusActive},
+	"paused":  {careevent.EpisodePaused, fhir.EpisodeOfCareStatusOnhold},
+	"resumed": {careevent.EpisodeResumed, fhir.EpisodeOfCareStatusActive},
+	"ended":   {careevent.EpisodeEnded, fhir.EpisodeOfCareStatusFinished},
 }
 
 // mapped is one event turned into a fact.
 type mapped struct {
-	event     cloudevents.Event
+	event     event.Event
 	subject   string
 	episodeID string
 }
@@ -46,7 +46,7 @@ type mapped struct {
 // episode share it. It is derived from the patient key, never from the
 // personnummer itself.
 func EpisodeID(orgID, patientKey, service string) string {
-	return event.ID("homecare-episode", orgID, patientKey, service)
+	return careevent.ID("homecare-episode", orgID, patientKey, service)
 }
 
 // toFact maps a checked event to its CloudEvent.
@@ -62,50 +62,50 @@ func (a *Adapter) toFact(org directory.Organisation, ev checked, received time.T
 	system := ev.id.System()
 	key := a.keys.Key(system, ev.id.Value)
 	episodeID := EpisodeID(org.ID, key, ev.Service)
-	patientURL := "urn:uuid:" + event.ID("patient", key)
-	orgURL := "urn:uuid:" + event.ID("organisation", org.ID)
+	patientURL := "urn:uuid:" + careevent.ID("patient", key)
+	orgURL := "urn:uuid:" + careevent.ID("organisation", org.ID)
 
-	orgIdentifier := samply.Identifier{System: ptr(fhir.SystemCarehubOrganisationID), Value: ptr(org.ID)}
-	episode := samply.EpisodeOfCare{
+	orgIdentifier := fhir.Identifier{System: ptr(swefhir.SystemCarehubOrganisationID), Value: ptr(org.ID)}
+	episode := fhir.EpisodeOfCare{
 		Id:     ptr(episodeID),
 		Status: st.status,
-		Type: []samply.CodeableConcept{{Coding: []samply.Coding{{
-			System: ptr(fhir.SystemHomecareService), Code: ptr(ev.Service), Display: ptr(display),
+		Type: []fhir.CodeableConcept{{Coding: []fhir.Coding{{
+			System: ptr(swefhir.SystemHomecareService), Code: ptr(ev.Service), Display: ptr(display),
 		}}}},
-		Patient: samply.Reference{Reference: ptr(patientURL), Type: ptr("Patient")},
-		ManagingOrganization: &samply.Reference{
+		Patient: fhir.Reference{Reference: ptr(patientURL), Type: ptr("Patient")},
+		ManagingOrganization: &fhir.Reference{
 			Reference: ptr(orgURL), Type: ptr("Organization"), Identifier: &orgIdentifier, Display: ptr(org.Name),
 		},
 	}
 	occurred := ev.occurred.Format(time.RFC3339Nano)
 	switch ev.Status {
 	case "started":
-		episode.Period = &samply.Period{Start: &occurred}
+		episode.Period = &fhir.Period{Start: &occurred}
 	case "ended":
-		episode.Period = &samply.Period{End: &occurred}
+		episode.Period = &fhir.Period{End: &occurred}
 	}
 	if ev.CareContext != "" {
-		episode.Extension = append(episode.Extension, samply.Extension{Url: fhir.ExtensionCareContext, ValueString: ptr(ev.CareContext)})
+		episode.Extension = append(episode.Extension, fhir.Extension{Url: swefhir.ExtensionCareContext, ValueString: ptr(ev.CareContext)})
 	}
-	unit := samply.Extension{Url: fhir.ExtensionCareUnit, Extension: []samply.Extension{{Url: "name", ValueString: ptr(ev.Unit.Name)}}}
+	unit := fhir.Extension{Url: swefhir.ExtensionCareUnit, Extension: []fhir.Extension{{Url: "name", ValueString: ptr(ev.Unit.Name)}}}
 	if ev.Unit.Phone != "" {
-		unit.Extension = append(unit.Extension, samply.Extension{Url: "phone", ValueString: ptr(ev.Unit.Phone)})
+		unit.Extension = append(unit.Extension, fhir.Extension{Url: "phone", ValueString: ptr(ev.Unit.Phone)})
 	}
 	episode.Extension = append(episode.Extension, unit)
 
-	home := samply.AddressUseHome
-	patient := samply.Patient{
-		Identifier: []samply.Identifier{{System: ptr(system), Value: ptr(ev.id.Value)}},
-		Address:    []samply.Address{{Use: &home, District: ptr(ev.MunicipalityCode)}},
+	home := fhir.AddressUseHome
+	patient := fhir.Patient{
+		Identifier: []fhir.Identifier{{System: ptr(system), Value: ptr(ev.id.Value)}},
+		Address:    []fhir.Address{{Use: &home, District: ptr(ev.MunicipalityCode)}},
 	}
-	organisation := samply.Organization{
-		Id: ptr(org.ID), Name: ptr(org.Name), Identifier: []samply.Identifier{orgIdentifier},
+	organisation := fhir.Organization{
+		Id: ptr(org.ID), Name: ptr(org.Name), Identifier: []fhir.Identifier{orgIdentifier},
 	}
 	if org.HSAID != "" {
-		organisation.Identifier = append(organisation.Identifier, samply.Identifier{System: ptr(fhir.SystemHSAID), Value: ptr(org.HSAID)})
+		organisation.Identifier = append(organisation.Identifier, fhir.Identifier{System: ptr(swefhir.SystemHSAID), Value: ptr(org.HSAID)})
 	}
 
-	resources := make([]fhir.Resource, 0, 3)
+	resources := make([]swefhir.Resource, 0, 3)
 	for _, r := range []struct {
 		url, typ, id string
 		v            any
@@ -118,21 +118,21 @@ func (a *Adapter) toFact(org directory.Organisation, ev checked, received time.T
 		if err != nil {
 			return mapped{}, fmt.Errorf("encoding %s: %w", r.typ, err)
 		}
-		resources = append(resources, fhir.Resource{FullURL: r.url, Type: r.typ, ID: r.id, Raw: raw})
+		resources = append(resources, swefhir.Resource{FullURL: r.url, Type: r.typ, ID: r.id, Raw: raw})
 	}
-	data, err := json.Marshal(fhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), resources))
+	data, err := json.Marshal(swefhir.NewCollectionBundle(received.UTC().Format(time.RFC3339Nano), resources))
 	if err != nil {
 		return mapped{}, fmt.Errorf("encoding event data: %w", err)
 	}
-	ce, err := event.New(event.Fact{
-		ID: event.ID(AdapterName, org.ID, ev.ID), Type: st.typ,
+	ce, err := careevent.New(careevent.Fact{
+		ID: careevent.ID(AdapterName, org.ID, ev.ID), Type: st.typ,
 		Source: "/adapters/" + AdapterName + "/" + org.ID, Subject: "EpisodeOfCare/" + episodeID,
 		Time: ev.occurred, PatientKey: key, Organisation: org.ID, Data: data,
 	})
 	if err != nil {
 		return mapped{}, err
 	}
-	return mapped{event: ce, subject: event.FactSubject(st.typ, key), episodeID: episodeID}, nil
+	return mapped{event: ce, subject: careevent.FactSubject(st.typ, key), episodeID: episodeID}, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -22,11 +22,11 @@ import (
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/fhir"
 	"github.com/carehub/carehub/pkg/notify"
 	"github.com/carehub/carehub/pkg/notify/webhook"
 	"github.com/carehub/carehub/pkg/router"
 	"github.com/carehub/carehub/pkg/store"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // Config is everything `carehub serve` can be told.
@@ -153,7 +153,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 	if generated != "" {
 		log.Warn("generated a patient key secret for development; set CAREHUB_PATIENT_KEY_SECRET in production", zap.String("file", generated))
 	}
-	keys, err := fhir.NewPatientKeyer(secret)
+	keys, err := swefhir.NewPatientKeyer(secret)
 	if err != nil {
 		return nil, &StartupError{What: "patient key secret rejected", Fix: "use a random secret of at least 32 characters", Err: err}
 	}
@@ -344,7 +344,7 @@ func newDispatcher(c WebhookConfig, st *store.Store, dir *directory.Directory, l
 
 // startMLLP binds the HL7 v2 listener (a taken port fails start-up at
 // once) and serves it in the background.
-func (h *Hub) startMLLP(ctx context.Context, dir *directory.Directory, keys *fhir.PatientKeyer) error {
+func (h *Hub) startMLLP(ctx context.Context, dir *directory.Directory, keys *swefhir.PatientKeyer) error {
 	c := h.cfg.MLLP
 	var tlsConfig *tls.Config
 	if c.TLSCert != "" || c.TLSKey != "" {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/adapters/hl7v2"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // FHIR rendering of hospital events: one transaction Bundle per message
@@ -133,12 +133,12 @@ func (s *Simulation) FHIR(e *Event) []byte {
 	patientURL := "urn:uuid:" + uuidOf("patient", p.Personnummer)
 	patient := fhirPatient{
 		ResourceType: "Patient",
-		Identifier:   []fhirIdentifier{{System: fhir.SystemPersonnummer, Value: p.Personnummer}},
+		Identifier:   []fhirIdentifier{{System: swefhir.SystemPersonnummer, Value: p.Personnummer}},
 		Name:         []fhirName{{Family: p.Family, Given: []string{p.Given}}},
 		Gender:       gender, BirthDate: p.Birth.Format("2006-01-02"),
 		Address: []fhirAddress{{Use: "home", Line: []string{p.Street}, PostalCode: p.PostalCode, City: p.Municipality.Name,
 			District: p.Municipality.Code, Country: "SE"}},
-		GeneralPractitioner: []fhirReference{{Identifier: &fhirIdentifier{System: fhir.SystemHSAID, Value: p.PrimaryCare.HSAID}, Display: p.PrimaryCare.Name}},
+		GeneralPractitioner: []fhirReference{{Identifier: &fhirIdentifier{System: swefhir.SystemHSAID, Value: p.PrimaryCare.HSAID}, Display: p.PrimaryCare.Name}},
 	}
 	class := map[string]string{"I": "IMP", "E": "EMER"}[stay.Class]
 	enc := fhirEncounter{
@@ -153,13 +153,13 @@ func (s *Simulation) FHIR(e *Event) []byte {
 			Display: stay.Hospital.Name},
 	}
 	if !m.Expected.IsZero() {
-		enc.Extension = append(enc.Extension, fhirExtension{URL: fhir.ExtensionExpectedDischarge, ValueDateTime: m.Expected.In(loc).Format("2006-01-02")})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: swefhir.ExtensionExpectedDischarge, ValueDateTime: m.Expected.In(loc).Format("2006-01-02")})
 	}
 	switch m.Readiness {
 	case "Y":
-		enc.Extension = append(enc.Extension, fhirExtension{URL: fhir.ExtensionDischargeReadiness, ValueCode: "ready"})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: swefhir.ExtensionDischargeReadiness, ValueCode: "ready"})
 	case "N":
-		enc.Extension = append(enc.Extension, fhirExtension{URL: fhir.ExtensionDischargeReadiness, ValueCode: "withdrawn"})
+		enc.Extension = append(enc.Extension, fhirExtension{URL: swefhir.ExtensionDischargeReadiness, ValueCode: "withdrawn"})
 	}
 	if m.Trigger == TriggerDischarge {
 		enc.Period.End = m.DischargeAt.In(loc).Format(time.RFC3339)
@@ -169,7 +169,7 @@ func (s *Simulation) FHIR(e *Event) []byte {
 		}
 	}
 	b, err := json.Marshal(fhirBundle{ResourceType: "Bundle", Type: "transaction", Entry: []fhirEntry{
-		{FullURL: patientURL, Resource: patient, Request: fhirRequest{Method: "PUT", URL: "Patient?identifier=" + fhir.SystemPersonnummer + "|" + p.Personnummer}},
+		{FullURL: patientURL, Resource: patient, Request: fhirRequest{Method: "PUT", URL: "Patient?identifier=" + swefhir.SystemPersonnummer + "|" + p.Personnummer}},
 		{FullURL: "urn:uuid:" + uuidOf("encounter", stay.Visit), Resource: enc, Request: fhirRequest{Method: "PUT", URL: "Encounter/" + stay.Visit}},
 	}})
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // Personnummer forms a 12-digit personnummer YYYYMMDDNNNC from a birth
@@ -13,5 +13,5 @@ import (
 // the last ten digits.
 func Personnummer(birth time.Time, serial int) string {
 	nine := fmt.Sprintf("%s%03d", birth.Format("060102"), serial%1000)
-	return birth.Format("2006")[:2] + nine + string(fhir.LuhnCheckDigit(nine))
+	return birth.Format("2006")[:2] + nine + string(swefhir.LuhnCheckDigit(nine))
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/schemas/homecare"
 )
 
@@ -88,7 +88,7 @@ func TestPersonnummerAreValidAndUnique(t *testing.T) {
 	sim := generate(t, smallConfig(7))
 	seen := map[string]bool{}
 	for _, p := range sim.People {
-		if _, err := fhir.NormaliseNationalID(fhir.IDPersonnummer, p.Personnummer); err != nil {
+		if _, err := swefhir.NormaliseNationalID(swefhir.IDPersonnummer, p.Personnummer); err != nil {
 			t.Fatalf("person %d: carehub refuses the personnummer: %v", p.Index, err)
 		}
 		if seen[p.Personnummer] {
@@ -112,7 +112,7 @@ func TestLuhn(t *testing.T) {
 		{"19450213431", false},
 		{"19450213431x", false},
 	} {
-		_, err := fhir.NormaliseNationalID(fhir.IDPersonnummer, tc.pnr)
+		_, err := swefhir.NormaliseNationalID(swefhir.IDPersonnummer, tc.pnr)
 		if got := err == nil; got != tc.want {
 			t.Errorf("NormaliseNationalID(%s) valid = %v, want %v (%v)", tc.pnr, got, tc.want, err)
 		}

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // Config configures the connection and the streams.
@@ -148,17 +148,17 @@ func (b *Bus) StreamConfigs() []jetstream.StreamConfig {
 			Duplicates:  b.cfg.DuplicateWindow,
 		}
 	}
-	events := base(event.StreamEvents, event.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)")
+	events := base(careevent.StreamEvents, careevent.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)")
 	// Adapters group-commit concurrent input as atomic batches.
 	events.AllowAtomicPublish = true
 	// The outbox relay publishes each claimed batch of notifications as
 	// one atomic batch.
-	notify := base(event.StreamNotify, event.SubjectNotifyAll, "carehub: notifications to receiving organisations")
+	notify := base(careevent.StreamNotify, careevent.SubjectNotifyAll, "carehub: notifications to receiving organisations")
 	notify.AllowAtomicPublish = true
 	return []jetstream.StreamConfig{
 		events,
 		notify,
-		base(event.StreamQuarantine, event.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason"),
+		base(careevent.StreamQuarantine, careevent.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason"),
 	}
 }
 
@@ -189,8 +189,8 @@ func (b *Bus) Publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, er
 
 // PublishEvent encodes e in binary mode and publishes it to subject,
 // group-committed with events other callers publish at the same time.
-func (b *Bus) PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
-	msg, err := event.ToNATS(e, subject)
+func (b *Bus) PublishEvent(ctx context.Context, e event.Event, subject string) (*jetstream.PubAck, error) {
+	msg, err := careevent.ToNATS(e, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ type QuarantineEntry struct {
 // Quarantine stores rejected input. Callers must not acknowledge the input
 // as handled (not even with an error status) unless this succeeded.
 func (b *Bus) Quarantine(ctx context.Context, q QuarantineEntry) error {
-	msg := nats.NewMsg(event.QuarantineSubject(q.Adapter))
+	msg := nats.NewMsg(careevent.QuarantineSubject(q.Adapter))
 	msg.Header.Set(HeaderQuarantineAdapter, q.Adapter)
 	msg.Header.Set(HeaderQuarantineReason, q.Reason)
 	if q.Organisation != "" {

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 const testPatientKey = "0123456789abcdef0123456789abcdef"
@@ -50,11 +50,11 @@ func newBus(t *testing.T) *bus.Bus {
 	return b
 }
 
-func newEvent(t *testing.T, id string) cloudevents.Event {
+func newEvent(t *testing.T, id string) event.Event {
 	t.Helper()
-	e, err := event.New(event.Fact{
-		ID:           event.ID(id),
-		Type:         event.EncounterAdmitted,
+	e, err := careevent.New(careevent.Fact{
+		ID:           careevent.ID(id),
+		Type:         careevent.EncounterAdmitted,
 		Source:       "/test",
 		Subject:      "Encounter/1",
 		PatientKey:   testPatientKey,
@@ -99,9 +99,9 @@ var wantStreams = []struct {
 	name    string
 	subject string
 }{
-	{event.StreamEvents, event.SubjectEventsAll},
-	{event.StreamNotify, event.SubjectNotifyAll},
-	{event.StreamQuarantine, event.SubjectQuarantineAll},
+	{careevent.StreamEvents, careevent.SubjectEventsAll},
+	{careevent.StreamNotify, careevent.SubjectNotifyAll},
+	{careevent.StreamQuarantine, careevent.SubjectQuarantineAll},
 }
 
 func TestEnsureStreamsCreatesStreams(t *testing.T) {
@@ -135,9 +135,9 @@ func TestEnsureStreamsCreatesStreams(t *testing.T) {
 	// The subjects really route to the streams.
 	ctx := testContext(t)
 	for _, tc := range []struct{ subject, stream string }{
-		{event.FactSubject(event.EncounterDischarged, testPatientKey), event.StreamEvents},
-		{"carehub.notify.jonkoping-kommun.discharged", event.StreamNotify},
-		{event.QuarantineSubject("fhir"), event.StreamQuarantine},
+		{careevent.FactSubject(careevent.EncounterDischarged, testPatientKey), careevent.StreamEvents},
+		{"carehub.notify.jonkoping-kommun.discharged", careevent.StreamNotify},
+		{careevent.QuarantineSubject("fhir"), careevent.StreamQuarantine},
 	} {
 		msg := nats.NewMsg(tc.subject)
 		msg.Header.Set(nats.MsgIdHdr, "route-"+tc.subject)
@@ -160,7 +160,7 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 	if err := b.EnsureStreams(ctx); err != nil {
 		t.Fatalf("first EnsureStreams: %v", err)
 	}
-	if _, err := b.PublishEvent(ctx, newEvent(t, "kept"), event.FactSubject(event.EncounterAdmitted, testPatientKey)); err != nil {
+	if _, err := b.PublishEvent(ctx, newEvent(t, "kept"), careevent.FactSubject(careevent.EncounterAdmitted, testPatientKey)); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.EnsureStreams(ctx); err != nil {
@@ -169,7 +169,7 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 	if got := streamNames(t, b); len(got) != 3 {
 		t.Fatalf("streams after second EnsureStreams = %v, want 3", got)
 	}
-	if n := streamInfo(t, b, event.StreamEvents).State.Msgs; n != 1 {
+	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 1 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages after second EnsureStreams, want 1 (kept)", n)
 	}
 
@@ -183,7 +183,7 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 			t.Errorf("%s duplicate window = %s after update, want 10m", ws.name, d)
 		}
 	}
-	if n := streamInfo(t, b, event.StreamEvents).State.Msgs; n != 1 {
+	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 1 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages after update, want 1", n)
 	}
 }
@@ -192,7 +192,7 @@ func TestPublishRequiresMsgID(t *testing.T) {
 	t.Parallel()
 	b := newBus(t)
 	ctx := testContext(t)
-	subject := event.FactSubject(event.EncounterAdmitted, testPatientKey)
+	subject := careevent.FactSubject(careevent.EncounterAdmitted, testPatientKey)
 
 	withEmptyID := nats.NewMsg(subject)
 	withEmptyID.Header.Set(nats.MsgIdHdr, "")
@@ -218,7 +218,7 @@ func TestPublishRequiresMsgID(t *testing.T) {
 			}
 		})
 	}
-	if n := streamInfo(t, b, event.StreamEvents).State.Msgs; n != 0 {
+	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 0 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages after refused publishes, want 0", n)
 	}
 
@@ -229,7 +229,7 @@ func TestPublishRequiresMsgID(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Publish with Nats-Msg-Id: %v", err)
 	}
-	if ack.Stream != event.StreamEvents || ack.Sequence != 1 || ack.Duplicate {
+	if ack.Stream != careevent.StreamEvents || ack.Sequence != 1 || ack.Duplicate {
 		t.Fatalf("ack = %+v, want CAREHUB_EVENTS seq 1, not duplicate", ack)
 	}
 }
@@ -239,7 +239,7 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	b := newBus(t)
 	ctx := testContext(t)
 	e := newEvent(t, "x")
-	subject := event.FactSubject(event.EncounterAdmitted, testPatientKey)
+	subject := careevent.FactSubject(careevent.EncounterAdmitted, testPatientKey)
 
 	first, err := b.PublishEvent(ctx, e, subject)
 	if err != nil {
@@ -248,8 +248,8 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	if first.Duplicate {
 		t.Fatalf("first PublishEvent ack.Duplicate = true")
 	}
-	if first.Stream != event.StreamEvents {
-		t.Fatalf("first PublishEvent stored in %s, want %s", first.Stream, event.StreamEvents)
+	if first.Stream != careevent.StreamEvents {
+		t.Fatalf("first PublishEvent stored in %s, want %s", first.Stream, careevent.StreamEvents)
 	}
 	second, err := b.PublishEvent(ctx, e, subject)
 	if err != nil {
@@ -261,12 +261,12 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	if second.Sequence != first.Sequence {
 		t.Errorf("duplicate ack sequence = %d, want the original's %d", second.Sequence, first.Sequence)
 	}
-	if n := streamInfo(t, b, event.StreamEvents).State.Msgs; n != 1 {
+	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 1 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages, want 1", n)
 	}
 
 	// The stored message is the binary-mode encoding of e.
-	stream, err := b.JetStream().Stream(ctx, event.StreamEvents)
+	stream, err := b.JetStream().Stream(ctx, careevent.StreamEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,12 +280,12 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	if got := raw.Header.Get(nats.MsgIdHdr); got != e.ID() {
 		t.Errorf("Nats-Msg-Id = %q, want the event id %q", got, e.ID())
 	}
-	decoded, err := event.FromNATS(raw.Header, raw.Data)
+	decoded, err := careevent.FromNATS(raw.Header, raw.Data)
 	if err != nil {
 		t.Fatalf("FromNATS of the stored message: %v", err)
 	}
-	if decoded.ID() != e.ID() || decoded.Type() != e.Type() || event.PatientKey(decoded) != testPatientKey ||
-		event.Organisation(decoded) != "rjl-ryhov" || !bytes.Equal(decoded.Data(), e.Data()) {
+	if decoded.ID() != e.ID() || decoded.Type() != e.Type() || careevent.PatientKey(decoded) != testPatientKey ||
+		careevent.Organisation(decoded) != "rjl-ryhov" || !bytes.Equal(decoded.Data(), e.Data()) {
 		t.Errorf("stored event = %v, want %v", decoded, e)
 	}
 
@@ -304,11 +304,11 @@ func TestPublishEventRefusesInvalidEvent(t *testing.T) {
 	b := newBus(t)
 	ctx := testContext(t)
 	e := newEvent(t, "x")
-	e.SetExtension(event.ExtPatientKey, nil) // removes it
-	if _, err := b.PublishEvent(ctx, e, event.FactSubject(event.EncounterAdmitted, testPatientKey)); !errors.Is(err, event.ErrInvalid) {
+	e.SetExtension(careevent.ExtPatientKey, nil) // removes it
+	if _, err := b.PublishEvent(ctx, e, careevent.FactSubject(careevent.EncounterAdmitted, testPatientKey)); !errors.Is(err, careevent.ErrInvalid) {
 		t.Fatalf("PublishEvent without patient key: err = %v, want event.ErrInvalid", err)
 	}
-	if n := streamInfo(t, b, event.StreamEvents).State.Msgs; n != 0 {
+	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 0 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages, want 0", n)
 	}
 }
@@ -357,7 +357,7 @@ func TestQuarantine(t *testing.T) {
 			if err := b.Quarantine(ctx, tc.entry); err != nil {
 				t.Fatalf("Quarantine: %v", err)
 			}
-			stream, err := b.JetStream().Stream(ctx, event.StreamQuarantine)
+			stream, err := b.JetStream().Stream(ctx, careevent.StreamQuarantine)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -400,7 +400,7 @@ func TestQuarantine(t *testing.T) {
 			}
 		})
 	}
-	if n := streamInfo(t, b, event.StreamQuarantine).State.Msgs; n != uint64(len(cases)) {
+	if n := streamInfo(t, b, careevent.StreamQuarantine).State.Msgs; n != uint64(len(cases)) {
 		t.Fatalf("CAREHUB_QUARANTINE holds %d messages, want %d", n, len(cases))
 	}
 
@@ -408,7 +408,7 @@ func TestQuarantine(t *testing.T) {
 	if err := b.Quarantine(ctx, cases[0].entry); err != nil {
 		t.Fatalf("Quarantine again: %v", err)
 	}
-	if n := streamInfo(t, b, event.StreamQuarantine).State.Msgs; n != uint64(len(cases)) {
+	if n := streamInfo(t, b, careevent.StreamQuarantine).State.Msgs; n != uint64(len(cases)) {
 		t.Fatalf("CAREHUB_QUARANTINE holds %d messages after a repeat, want %d", n, len(cases))
 	}
 }

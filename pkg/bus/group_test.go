@@ -11,7 +11,7 @@ import (
 
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TestGroupPublisherCommitsEveryMessageOnce: many concurrent publishers, a
@@ -49,7 +49,7 @@ func TestGroupPublisherCommitsEveryMessageOnce(t *testing.T) {
 						if i%3 == 2 {
 							id = fmt.Sprintf("w%d-%d", w, i-1) // resend the previous one
 						}
-						msg := nats.NewMsg(fmt.Sprintf("carehub.events.encounter.admitted.p%d", w%event.Partitions))
+						msg := nats.NewMsg(fmt.Sprintf("carehub.events.encounter.admitted.p%d", w%careevent.Partitions))
 						msg.Header.Set(nats.MsgIdHdr, id)
 						msg.Data = []byte(id)
 						ack, err := g.Publish(ctx, msg)
@@ -81,7 +81,7 @@ func TestGroupPublisherCommitsEveryMessageOnce(t *testing.T) {
 				t.Errorf("%d stored, %d duplicates; want %d and %d", len(seqOf), dups, unique, workers*perWorker/3)
 			}
 			// Each acknowledged sequence holds that very message.
-			stream, err := b.JetStream().Stream(ctx, event.StreamEvents)
+			stream, err := b.JetStream().Stream(ctx, careevent.StreamEvents)
 			if err != nil {
 				t.Fatal(err)
 			}

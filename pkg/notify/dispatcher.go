@@ -11,11 +11,11 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
 	"github.com/carehub/carehub/pkg/notify/webhook"
 	"github.com/carehub/carehub/pkg/store"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // DeliveryStore is what the dispatcher needs of the store.
@@ -254,10 +254,10 @@ func (d *Dispatcher) body(hook directory.Webhook, del store.Delivery) ([]byte, s
 	if hook.Payload != directory.PayloadFHIRNotification {
 		return del.CloudEvent, "application/cloudevents+json", nil
 	}
-	ce, err := event.UnmarshalStructured(del.CloudEvent)
+	ce, err := careevent.UnmarshalStructured(del.CloudEvent)
 	if err != nil {
 		return nil, "", err
 	}
-	b, err := fhir.SubscriptionNotification{OrgID: del.OrgID, EventNumber: del.Seq, Timestamp: ce.Time(), Message: ce.Data()}.Marshal()
+	b, err := swefhir.SubscriptionNotification{OrgID: del.OrgID, EventNumber: del.Seq, Timestamp: ce.Time(), Message: ce.Data()}.Marshal()
 	return b, "application/fhir+json", err
 }

@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/pkg/bus"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/store"
 )
 
@@ -135,13 +135,13 @@ func (r *Relay) publish(ctx context.Context, batch []store.Notification) ([]stri
 
 // notificationMessage is an outbox row as the NATS message receivers get.
 func notificationMessage(n store.Notification) (*nats.Msg, error) {
-	ce, err := event.UnmarshalStructured(n.CloudEvent)
+	ce, err := careevent.UnmarshalStructured(n.CloudEvent)
 	if err != nil {
 		return nil, fmt.Errorf("notification %s: %w", n.ID, err)
 	}
-	subject, err := event.NotifySubject(n.OrgID, event.NotificationKind(n.Kind))
+	subject, err := careevent.NotifySubject(n.OrgID, careevent.NotificationKind(n.Kind))
 	if err != nil {
 		return nil, err
 	}
-	return event.ToNATS(ce, subject)
+	return careevent.ToNATS(ce, subject)
 }

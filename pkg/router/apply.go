@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/store"
 	"github.com/carehub/carehub/pkg/transition"
 )
@@ -294,15 +294,15 @@ func (r *Router) evaluate(w *work, key string, pw *patientWork, eventID string) 
 	slices.Sort(logged)
 	for _, id := range logged {
 		old := pw.log[id]
-		if old.Kind == string(event.KindCancelled) || old.Kind == string(event.KindOverdue) ||
-			old.Kind == string(event.KindPaymentResponsibility) || want[old.ID] || !stays[encounterKey(old.EncounterOrg, old.EncounterID)] {
+		if old.Kind == string(careevent.KindCancelled) || old.Kind == string(careevent.KindOverdue) ||
+			old.Kind == string(careevent.KindPaymentResponsibility) || want[old.ID] || !stays[encounterKey(old.EncounterOrg, old.EncounterID)] {
 			continue
 		}
 		cancelID := transition.CancellationID(old.ID)
 		if _, done := pw.log[cancelID]; done {
 			continue
 		}
-		n := transition.Notification{ID: cancelID, Kind: event.KindCancelled, OrgID: old.OrgID,
+		n := transition.Notification{ID: cancelID, Kind: careevent.KindCancelled, OrgID: old.OrgID,
 			EncounterOrg: old.EncounterOrg, EncounterID: old.EncounterID,
 			Reason: fmt.Sprintf("retracts %s notification %s: the facts behind it were cancelled", old.Kind, old.ID)}
 		if err := w.add(key, pw, n, old.ID); err != nil {

@@ -10,10 +10,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
 	"github.com/carehub/carehub/pkg/store"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // benchDischarge is the fact the adapters publish for an inpatient
@@ -24,14 +24,14 @@ func benchDischarge(b *testing.B, i int) pending {
 	enc := fmt.Sprintf(`{"resourceType":"Encounter","id":"bench-%d","status":"finished",`+
 		`"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},"subject":{"reference":"urn:uuid:p%d"},`+
 		`"period":{"start":"2026-11-20T08:00:00+01:00","end":"2026-11-24T14:00:00+01:00"}}`, i, i)
-	data, err := json.Marshal(fhir.NewCollectionBundle("2026-11-24T13:00:00Z", []fhir.Resource{
+	data, err := json.Marshal(swefhir.NewCollectionBundle("2026-11-24T13:00:00Z", []swefhir.Resource{
 		{FullURL: fmt.Sprintf("urn:uuid:e%d", i), Type: "Encounter", ID: fmt.Sprintf("bench-%d", i), Raw: json.RawMessage(enc)},
 		{FullURL: fmt.Sprintf("urn:uuid:p%d", i), Type: "Patient", Raw: json.RawMessage(patient)},
 	}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	ce, err := event.New(event.Fact{ID: event.ID("bench-router", fmt.Sprint(i)), Type: event.EncounterDischarged, Source: "/bench",
+	ce, err := careevent.New(careevent.Fact{ID: careevent.ID("bench-router", fmt.Sprint(i)), Type: careevent.EncounterDischarged, Source: "/bench",
 		Subject: fmt.Sprintf("Encounter/bench-%d", i), Time: time.Now(), PatientKey: fmt.Sprintf("key-%d", i), Organisation: "rjl-ryhov", Data: data})
 	if err != nil {
 		b.Fatal(err)

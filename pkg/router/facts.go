@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/careevent"
+	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
@@ -25,8 +25,8 @@ type decodedFact struct {
 	fact       transition.Fact
 	patientKey string
 	orgID      string
-	focus      fhir.Resource
-	patient    *fhir.Resource
+	focus      swefhir.Resource
+	patient    *swefhir.Resource
 	// From the Patient in the event, empty when the event does not say.
 	municipalityCode, primaryCareHSA string
 	encounter                        *encounterRow
@@ -39,14 +39,14 @@ type encounterRow struct {
 	start, end        *time.Time
 }
 
-func decodeFact(e cloudevents.Event) (decodedFact, error) {
-	d := decodedFact{patientKey: event.PatientKey(e), orgID: event.Organisation(e)}
-	typ := event.Type(e.Type())
+func decodeFact(e event.Event) (decodedFact, error) {
+	d := decodedFact{patientKey: careevent.PatientKey(e), orgID: careevent.Organisation(e)}
+	typ := careevent.Type(e.Type())
 	d.fact = transition.Fact{EventID: e.ID(), Type: typ, At: e.Time(), Received: e.Time()}
 	if d.orgID == "" {
-		return d, fmt.Errorf("%w: extension %s missing", errPoison, event.ExtOrganisation)
+		return d, fmt.Errorf("%w: extension %s missing", errPoison, careevent.ExtOrganisation)
 	}
-	resources, err := fhir.ParseCollectionBundle(e.Data())
+	resources, err := swefhir.ParseCollectionBundle(e.Data())
 	if err != nil {
 		return d, fmt.Errorf("%w: %w", errPoison, err)
 	}
@@ -54,8 +54,8 @@ func decodeFact(e cloudevents.Event) (decodedFact, error) {
 		return d, fmt.Errorf("%w: empty bundle", errPoison)
 	}
 	d.focus = resources[0]
-	idx := fhir.NewResourceIndex(resources)
-	var subject *samply.Reference
+	idx := swefhir.NewResourceIndex(resources)
+	var subject *fhir.Reference
 	switch typ.Noun() {
 	case "encounter":
 		if d.focus.Type != "Encounter" {
@@ -77,18 +77,18 @@ func decodeFact(e cloudevents.Event) (decodedFact, error) {
 	}
 	d.patient = findPatient(subject, resources, idx)
 	if d.patient != nil {
-		var p samply.Patient
+		var p fhir.Patient
 		if err := json.Unmarshal(d.patient.Raw, &p); err != nil {
 			return d, fmt.Errorf("%w: decoding Patient: %w", errPoison, err)
 		}
-		d.municipalityCode = fhir.MunicipalityCode(p)
-		d.primaryCareHSA = fhir.PrimaryCareHSAID(p, idx)
+		d.municipalityCode = swefhir.MunicipalityCode(p)
+		d.primaryCareHSA = swefhir.PrimaryCareHSAID(p, idx)
 	}
 	return d, nil
 }
 
-func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
-	enc, err := samply.UnmarshalEncounter(d.focus.Raw)
+func (d *decodedFact) decodeEncounter() (*fhir.Reference, error) {
+	enc, err := fhir.UnmarshalEncounter(d.focus.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: decoding Encounter: %w", errPoison, err)
 	}
@@ -103,15 +103,15 @@ func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
 	}
 	for _, x := range enc.Extension {
 		switch x.Url {
-		case fhir.ExtensionExpectedDischarge:
+		case swefhir.ExtensionExpectedDischarge:
 			ef.ExpectedDischarge = parseTime(x.ValueDateTime)
-		case fhir.ExtensionDischargeReadiness:
+		case swefhir.ExtensionDischargeReadiness:
 			ef.Readiness = deref(x.ValueCode)
-		case fhir.ExtensionPostDischargeSupport:
+		case swefhir.ExtensionPostDischargeSupport:
 			ef.PostDischargeSupport = x.ValueBoolean
 		}
 	}
-	if d.fact.Type == event.EncounterDischargeReady && ef.Readiness == "" {
+	if d.fact.Type == careevent.EncounterDischargeReady && ef.Readiness == "" {
 		ef.Readiness = "ready"
 	}
 	if enc.Hospitalization != nil && enc.Hospitalization.Destination != nil && enc.Hospitalization.Destination.Identifier != nil {
@@ -120,11 +120,11 @@ func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
 	// The source's own time of the fact: admission and discharge times
 	// when the Encounter gives them.
 	switch d.fact.Type {
-	case event.EncounterAdmitted, event.EncounterPreAdmitted:
+	case careevent.EncounterAdmitted, careevent.EncounterPreAdmitted:
 		if ef.Start != nil {
 			d.fact.At = *ef.Start
 		}
-	case event.EncounterDischarged:
+	case careevent.EncounterDischarged:
 		if ef.End != nil {
 			d.fact.At = *ef.End
 		}
@@ -133,8 +133,8 @@ func (d *decodedFact) decodeEncounter() (*samply.Reference, error) {
 	return enc.Subject, nil
 }
 
-func (d *decodedFact) decodeEpisode() (*samply.Reference, error) {
-	var ep samply.EpisodeOfCare
+func (d *decodedFact) decodeEpisode() (*fhir.Reference, error) {
+	var ep fhir.EpisodeOfCare
 	if err := json.Unmarshal(d.focus.Raw, &ep); err != nil {
 		return nil, fmt.Errorf("%w: decoding EpisodeOfCare: %w", errPoison, err)
 	}
@@ -147,16 +147,16 @@ func (d *decodedFact) decodeEpisode() (*samply.Reference, error) {
 	}
 	for _, t := range ep.Type {
 		for _, c := range t.Coding {
-			if c.System != nil && *c.System == fhir.SystemHomecareService {
+			if c.System != nil && *c.System == swefhir.SystemHomecareService {
 				f.Service = deref(c.Code)
 			}
 		}
 	}
 	for _, x := range ep.Extension {
 		switch x.Url {
-		case fhir.ExtensionCareContext:
+		case swefhir.ExtensionCareContext:
 			f.CareContext = deref(x.ValueString)
-		case fhir.ExtensionCareUnit:
+		case swefhir.ExtensionCareUnit:
 			for _, sub := range x.Extension {
 				switch sub.Url {
 				case "name":
@@ -174,20 +174,20 @@ func (d *decodedFact) decodeEpisode() (*samply.Reference, error) {
 
 // decodeMerge reads the prior patient key of an A40 merge from the
 // surviving Patient's extension.
-func (d *decodedFact) decodeMerge(resources []fhir.Resource) error {
-	if d.fact.Type != event.PatientMerged {
+func (d *decodedFact) decodeMerge(resources []swefhir.Resource) error {
+	if d.fact.Type != careevent.PatientMerged {
 		return nil
 	}
 	for _, r := range resources {
 		if r.Type != "Patient" {
 			continue
 		}
-		var p samply.Patient
+		var p fhir.Patient
 		if err := json.Unmarshal(r.Raw, &p); err != nil {
 			return fmt.Errorf("%w: decoding Patient: %w", errPoison, err)
 		}
 		for _, x := range p.Extension {
-			if x.Url == fhir.ExtensionMergedPatientKey && x.ValueString != nil {
+			if x.Url == swefhir.ExtensionMergedPatientKey && x.ValueString != nil {
 				d.mergedFrom = *x.ValueString
 				return nil
 			}
@@ -196,7 +196,7 @@ func (d *decodedFact) decodeMerge(resources []fhir.Resource) error {
 	return fmt.Errorf("%w: patient.merged without the merged patient key", errPoison)
 }
 
-func findPatient(subject *samply.Reference, resources []fhir.Resource, idx *fhir.ResourceIndex) *fhir.Resource {
+func findPatient(subject *fhir.Reference, resources []swefhir.Resource, idx *swefhir.ResourceIndex) *swefhir.Resource {
 	if subject != nil && subject.Reference != nil {
 		if r, ok := idx.Resolve(*subject.Reference); ok && r.Type == "Patient" {
 			return r

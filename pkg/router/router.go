@@ -8,16 +8,16 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
 	"github.com/carehub/carehub/pkg/store"
+	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
@@ -96,13 +96,13 @@ func New(cfg Config, b *bus.Bus, s *store.Store, dir *directory.Directory, log *
 // Run consumes until ctx is cancelled. The batch in hand when that happens
 // is finished and acknowledged before Run returns.
 func (r *Router) Run(ctx context.Context) error {
-	cons, err := r.bus.JetStream().CreateOrUpdateConsumer(ctx, event.StreamEvents, jetstream.ConsumerConfig{
+	cons, err := r.bus.JetStream().CreateOrUpdateConsumer(ctx, careevent.StreamEvents, jetstream.ConsumerConfig{
 		Durable:       r.cfg.Durable,
 		Description:   "carehub router: applies facts to state",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       r.cfg.AckWait,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		FilterSubject: event.SubjectEventsAll,
+		FilterSubject: careevent.SubjectEventsAll,
 		MaxAckPending: 4 * r.cfg.BatchSize,
 	})
 	if err != nil {
@@ -138,7 +138,7 @@ type pending struct {
 	msg  jetstream.Msg
 	seq  uint64
 	fact decodedFact
-	ce   cloudevents.Event
+	ce   event.Event
 }
 
 func (r *Router) process(ctx context.Context, batch []jetstream.Msg) {
@@ -183,7 +183,7 @@ func (r *Router) decode(m jetstream.Msg) (pending, error) {
 	if err != nil {
 		return pending{}, fmt.Errorf("%w: %w", errPoison, err)
 	}
-	ce, err := event.FromNATS(m.Headers(), m.Data())
+	ce, err := careevent.FromNATS(m.Headers(), m.Data())
 	if err != nil {
 		return pending{}, fmt.Errorf("%w: %w", errPoison, err)
 	}
@@ -218,7 +218,7 @@ func (r *Router) handleFailure(ctx context.Context, p pending, err error) {
 		return
 	}
 	r.log.Error("router: applying event failed, will retry", zap.String("event_id", p.ce.ID()),
-		zap.String("patient_key", event.PatientKey(p.ce)), zap.Error(err))
+		zap.String("patient_key", careevent.PatientKey(p.ce)), zap.Error(err))
 	if nerr := p.msg.NakWithDelay(r.cfg.RetryDelay); nerr != nil {
 		r.log.Warn("router: nak failed; JetStream redelivers after ack wait", zap.Error(nerr))
 	}
@@ -227,7 +227,7 @@ func (r *Router) handleFailure(ctx context.Context, p pending, err error) {
 // quarantine moves an event that can never be applied out of the way, raw
 // bytes and reason, and only then terminates it: nothing is dropped.
 func (r *Router) quarantine(ctx context.Context, m jetstream.Msg, cause error) {
-	raw, err := event.MarshalStructured(mustEvent(m))
+	raw, err := careevent.MarshalStructured(mustEvent(m))
 	if err != nil {
 		raw = m.Data()
 	}
@@ -246,8 +246,8 @@ func (r *Router) quarantine(ctx context.Context, m jetstream.Msg, cause error) {
 }
 
 // mustEvent rebuilds a CloudEvent for quarantine as far as the headers allow.
-func mustEvent(m jetstream.Msg) cloudevents.Event {
-	e := cloudevents.New()
+func mustEvent(m jetstream.Msg) event.Event {
+	e := event.New()
 	for k, v := range m.Headers() {
 		if len(v) > 0 && strings.HasPrefix(strings.ToLower(k), "ce-") {
 			attr := strings.ToLower(strings.TrimPrefix(strings.ToLower(k), "ce-"))
@@ -264,7 +264,7 @@ func mustEvent(m jetstream.Msg) cloudevents.Event {
 			}
 		}
 	}
-	_ = e.SetData(event.ContentTypeFHIR, m.Data())
+	_ = e.SetData(careevent.ContentTypeFHIR, m.Data())
 	return e
 }
 
@@ -359,10 +359,10 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			kind := event.KindOverdue
+			kind := careevent.KindOverdue
 			receivers := []string{d.OrgID}
 			if d.Kind == transition.DeadlinePaymentResponsibility {
-				kind = event.KindPaymentResponsibility
+				kind = careevent.KindPaymentResponsibility
 				receivers = append(receivers, d.EncounterOrg) // the hospital, too
 			} else if d.EscalateTo != "" {
 				receivers = append(receivers, d.EscalateTo)
@@ -426,16 +426,16 @@ func (r *Router) deadlineNotice(ctx context.Context, tx *store.Tx, patient store
 }
 
 // kindText names each notification kind for people reading the message.
-var kindText = map[event.NotificationKind]string{
-	event.KindAdmission:               "Inskrivningsmeddelande: patient admitted to inpatient care",
-	event.KindDischargePlanned:        "Expected discharge date set or changed",
-	event.KindDischargeReady:          "Utskrivningsklar: patient ready for discharge",
-	event.KindDischargeReadyWithdrawn: "Readiness for discharge withdrawn",
-	event.KindDischarged:              "Patient discharged from inpatient care",
-	event.KindReadmission:             "Patient readmitted",
-	event.KindHomeToHospital:          "Patient with home care admitted to hospital",
-	event.KindTransfer:                "Patient moved between care organisations",
-	event.KindCancelled:               "Earlier notification retracted",
+var kindText = map[careevent.NotificationKind]string{
+	careevent.KindAdmission:               "Inskrivningsmeddelande: patient admitted to inpatient care",
+	careevent.KindDischargePlanned:        "Expected discharge date set or changed",
+	careevent.KindDischargeReady:          "Utskrivningsklar: patient ready for discharge",
+	careevent.KindDischargeReadyWithdrawn: "Readiness for discharge withdrawn",
+	careevent.KindDischarged:              "Patient discharged from inpatient care",
+	careevent.KindReadmission:             "Patient readmitted",
+	careevent.KindHomeToHospital:          "Patient with home care admitted to hospital",
+	careevent.KindTransfer:                "Patient moved between care organisations",
+	careevent.KindCancelled:               "Earlier notification retracted",
 }
 
 // render builds a notification's outbox row: the FHIR message about enc
@@ -446,34 +446,34 @@ func (r *Router) render(patientKey string, patientRes json.RawMessage, n transit
 	now := r.now().UTC()
 	receiver, _ := r.dir.Organisation(n.OrgID)
 	sender, _ := r.dir.Organisation(n.EncounterOrg)
-	msg := fhir.NotificationMessage{
+	msg := swefhir.NotificationMessage{
 		ID:          n.ID,
 		Timestamp:   now.Format(time.RFC3339Nano),
 		EventCode:   string(n.Kind),
 		EventText:   kindText[n.Kind],
 		Reason:      n.Reason,
-		Destination: fhir.OrganisationRef{ID: receiver.ID, Name: receiver.Name, HSAID: receiver.HSAID},
-		Sender:      fhir.OrganisationRef{ID: sender.ID, Name: sender.Name, HSAID: sender.HSAID},
-		Encounter:   fhir.Resource{FullURL: "urn:uuid:" + event.ID("encounter", enc.OrgID, enc.ID), Type: "Encounter", ID: enc.ID, Raw: enc.Resource},
+		Destination: swefhir.OrganisationRef{ID: receiver.ID, Name: receiver.Name, HSAID: receiver.HSAID},
+		Sender:      swefhir.OrganisationRef{ID: sender.ID, Name: sender.Name, HSAID: sender.HSAID},
+		Encounter:   swefhir.Resource{FullURL: "urn:uuid:" + careevent.ID("encounter", enc.OrgID, enc.ID), Type: "Encounter", ID: enc.ID, Raw: enc.Resource},
 	}
 	if len(patientRes) > 0 {
-		msg.Patient = &fhir.Resource{FullURL: "urn:uuid:" + event.ID("patient", patientKey), Type: "Patient", Raw: patientRes}
+		msg.Patient = &swefhir.Resource{FullURL: "urn:uuid:" + careevent.ID("patient", patientKey), Type: "Patient", Raw: patientRes}
 	}
 	if n.Episode != nil && len(episode) > 0 {
-		msg.Extra = append(msg.Extra, fhir.Resource{FullURL: "urn:uuid:" + event.ID("episode", n.Episode.ID), Type: "EpisodeOfCare", ID: n.Episode.ID, Raw: episode})
+		msg.Extra = append(msg.Extra, swefhir.Resource{FullURL: "urn:uuid:" + careevent.ID("episode", n.Episode.ID), Type: "EpisodeOfCare", ID: n.Episode.ID, Raw: episode})
 	}
 	data, err := msg.Marshal()
 	if err != nil {
 		return store.Notification{}, err
 	}
-	ce, err := event.New(event.Fact{
+	ce, err := careevent.New(careevent.Fact{
 		ID: n.ID, Type: n.Kind.Type(), Source: "/carehub/router", Subject: "Encounter/" + n.EncounterID,
 		Time: now, PatientKey: patientKey, Organisation: n.OrgID, Sequence: seq, Cancels: cancels, Data: data,
 	})
 	if err != nil {
 		return store.Notification{}, fmt.Errorf("building notification: %w", err)
 	}
-	structured, err := event.MarshalStructured(ce)
+	structured, err := careevent.MarshalStructured(ce)
 	if err != nil {
 		return store.Notification{}, err
 	}

@@ -3,8 +3,8 @@ package transition
 import (
 	"time"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
 )
 
 // Deadline kinds.
@@ -38,7 +38,7 @@ type Deadline struct {
 
 // DeadlineID is the stable id of a deadline.
 func DeadlineID(kind, orgID, encounterOrg, encounterID string, due time.Time) string {
-	return event.ID("deadline", kind, orgID, encounterOrg, encounterID, due.UTC().Format(time.RFC3339))
+	return careevent.ID("deadline", kind, orgID, encounterOrg, encounterID, due.UTC().Format(time.RFC3339))
 }
 
 // PaymentAgreement is how the payment-responsibility date is counted.
@@ -83,7 +83,7 @@ func (d *Decision) deadlines(s *stay, receivers []receiver, dir Directory, cfg C
 		if !ok {
 			continue
 		}
-		notice := NotificationID(event.KindDischargeReady, r.org, s.org, s.id, ready.UTC().Format(time.RFC3339))
+		notice := NotificationID(careevent.KindDischargeReady, r.org, s.org, s.id, ready.UTC().Format(time.RFC3339))
 		switch org.Kind {
 		case directory.KindMunicipality:
 			d.addDeadline(Deadline{Kind: DeadlineReadyAcknowledgement, OrgID: org.ID, EscalateTo: org.EscalateTo,
@@ -115,7 +115,7 @@ func paymentAgreement(municipality directory.Organisation, hospitalOrg string, d
 
 func (d *Decision) addDeadline(dl Deadline) {
 	if d.dir != nil {
-		if org, ok := d.dir.Organisation(dl.OrgID); ok && !org.Wants(string(event.KindOverdue)) && dl.Kind != DeadlinePaymentResponsibility {
+		if org, ok := d.dir.Organisation(dl.OrgID); ok && !org.Wants(string(careevent.KindOverdue)) && dl.Kind != DeadlinePaymentResponsibility {
 			return
 		}
 	}

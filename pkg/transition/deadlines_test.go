@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
@@ -47,7 +47,7 @@ func TestDeadlinesFollowReadiness(t *testing.T) {
 	dir := testDirectory(t)
 	loc := stockholm(t)
 	cfg := transition.Config{Location: loc}
-	ready := []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischargeReady, 30)}
+	ready := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischargeReady, 30)}
 	d := transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: ready}, dir, cfg)
 	kinds := map[string]string{}
 	for _, dl := range d.Deadlines {
@@ -73,8 +73,8 @@ func TestDeadlinesFollowReadiness(t *testing.T) {
 	}
 	// Once discharged, or readiness withdrawn, no deadline stands.
 	for name, extra := range map[string]transition.Fact{
-		"discharged": enc("e1", event.EncounterDischarged, 40),
-		"withdrawn":  enc("e1", event.EncounterUpdated, 35, func(e *transition.EncounterFact) { e.Readiness = "withdrawn" }),
+		"discharged": enc("e1", careevent.EncounterDischarged, 40),
+		"withdrawn":  enc("e1", careevent.EncounterUpdated, 35, func(e *transition.EncounterFact) { e.Readiness = "withdrawn" }),
 	} {
 		d := transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: append(ready, extra)}, dir, cfg)
 		if len(d.Deadlines) != 0 {
@@ -108,7 +108,7 @@ func TestPaymentAgreementFromDirectory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			facts := []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischargeReady, 1)}
+			facts := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischargeReady, 1)}
 			d := transition.Evaluate(transition.Timeline{Patient: transition.Patient{Key: "k", MunicipalityCode: "0680"}, Facts: facts}, dir, transition.Config{Location: loc})
 			var got time.Time
 			for _, dl := range d.Deadlines {

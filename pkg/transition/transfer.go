@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // TransferWindow is how long after one organisation's care ended another's
@@ -85,9 +85,9 @@ func (d *Decision) transfers(stays []*stay, episodes []*episode) {
 			}
 		}
 		subject := []string{"from", from.key, "to", to.key}
-		d.add(Notification{Kind: event.KindTransfer, OrgID: from.org, EncounterOrg: hospital.org, EncounterID: hospital.id, Episode: epf,
+		d.add(Notification{Kind: careevent.KindTransfer, OrgID: from.org, EncounterOrg: hospital.org, EncounterID: hospital.id, Episode: epf,
 			Reason: "your patient moved on from your care to " + to.what}, subject...)
-		d.add(Notification{Kind: event.KindTransfer, OrgID: to.org, EncounterOrg: hospital.org, EncounterID: hospital.id, Episode: epf,
+		d.add(Notification{Kind: careevent.KindTransfer, OrgID: to.org, EncounterOrg: hospital.org, EncounterID: hospital.id, Episode: epf,
 			Reason: "patient came into your care from " + from.what}, subject...)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
 )
 
 // Patient is what is known of a patient's residence and listing.
@@ -47,7 +47,7 @@ type EpisodeFact struct {
 // Fact is one event from a source system, reduced to what rules need.
 type Fact struct {
 	EventID string
-	Type    event.Type
+	Type    careevent.Type
 	// At is when it happened at the source; Received breaks ties. Rules
 	// order facts by these, never by arrival, so late and out-of-order
 	// events give the same result once all have arrived.
@@ -123,7 +123,7 @@ func (c *Config) setDefaults() {
 // Notification is a message one organisation must receive.
 type Notification struct {
 	ID     string
-	Kind   event.NotificationKind
+	Kind   careevent.NotificationKind
 	OrgID  string
 	Reason string // why this organisation receives it, for people and the audit trail
 	// Encounter is the stay the notification is about.
@@ -147,19 +147,19 @@ type Decision struct {
 // often, and in whatever order, the facts behind it arrive. subject
 // distinguishes notifications of one kind about one stay (for instance
 // each expected discharge date).
-func NotificationID(kind event.NotificationKind, receiverOrgID, encounterOrg, encounterID string, subject ...string) string {
+func NotificationID(kind careevent.NotificationKind, receiverOrgID, encounterOrg, encounterID string, subject ...string) string {
 	parts := append([]string{"notification", string(kind), receiverOrgID, encounterOrg, encounterID}, subject...)
-	return event.ID(parts...)
+	return careevent.ID(parts...)
 }
 
 // CancellationID is the id of the notice retracting notification id.
-func CancellationID(id string) string { return event.ID("cancellation", id) }
+func CancellationID(id string) string { return careevent.ID("cancellation", id) }
 
 // ReissueID is the id a notification is sent under again after the one
 // with id was retracted and its facts came back (a discharge cancelled
 // with A13, then discharged again). Ids, once used, are never reused:
 // receivers deduplicate by them.
-func ReissueID(id string) string { return event.ID("reissue", id) }
+func ReissueID(id string) string { return careevent.ID("reissue", id) }
 
 // inpatientClasses are the v3 ActCode classes of a stay in sluten vård.
 var inpatientClasses = map[string]bool{"IMP": true, "ACUTE": true, "NONAC": true}
@@ -252,7 +252,7 @@ func applyEncounter(s *stay, f Fact) {
 	if e.Start != nil && (s.admittedAt.IsZero() || e.Start.Before(s.admittedAt)) {
 		s.admittedAt = *e.Start
 	}
-	if s.admittedAt.IsZero() && f.Type != event.EncounterPreAdmitted {
+	if s.admittedAt.IsZero() && f.Type != careevent.EncounterPreAdmitted {
 		s.admittedAt = f.At
 	}
 	if e.PostDischargeSupport != nil {
@@ -274,14 +274,14 @@ func applyEncounter(s *stay, f Fact) {
 		}
 	}
 	switch f.Type {
-	case event.EncounterAdmitted, event.EncounterTransferred:
+	case careevent.EncounterAdmitted, careevent.EncounterTransferred:
 		s.void = false
-	case event.EncounterDischarged:
+	case careevent.EncounterDischarged:
 		s.discharged, s.dischargeAt, s.destination = true, f.At, e.Destination
 		if e.End != nil {
 			s.dischargeAt = *e.End
 		}
-	case event.EncounterCancelled:
+	case careevent.EncounterCancelled:
 		switch e.Status {
 		case "entered-in-error", "cancelled":
 			s.void = true // the admission never happened
@@ -300,11 +300,11 @@ func applyEpisode(ep *episode, f Fact) {
 	}
 	open := len(ep.spans) > 0 && ep.spans[len(ep.spans)-1].to.IsZero()
 	switch f.Type {
-	case event.EpisodeStarted, event.EpisodeResumed:
+	case careevent.EpisodeStarted, careevent.EpisodeResumed:
 		if !open {
 			ep.spans = append(ep.spans, span{from: f.At})
 		}
-	case event.EpisodePaused, event.EpisodeEnded:
+	case careevent.EpisodePaused, careevent.EpisodeEnded:
 		if open {
 			ep.spans[len(ep.spans)-1].to = f.At
 		}
@@ -328,9 +328,9 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 		// (with the episode context) and the episode's owner.
 		for _, ep := range active {
 			epf := ep.fact
-			d.add(Notification{Kind: event.KindHomeToHospital, OrgID: s.org, EncounterOrg: s.org, EncounterID: s.id, Episode: &epf,
+			d.add(Notification{Kind: careevent.KindHomeToHospital, OrgID: s.org, EncounterOrg: s.org, EncounterID: s.id, Episode: &epf,
 				Reason: fmt.Sprintf("patient has an active %s episode with %s", epf.Service, epf.OrgID)}, epf.ID)
-			d.add(Notification{Kind: event.KindHomeToHospital, OrgID: epf.OrgID, EncounterOrg: s.org, EncounterID: s.id, Episode: &epf,
+			d.add(Notification{Kind: careevent.KindHomeToHospital, OrgID: epf.OrgID, EncounterOrg: s.org, EncounterID: s.id, Episode: &epf,
 				Reason: "your " + epf.Service + " patient was admitted; visits may pause"}, epf.ID)
 		}
 		if !IsInpatient(s.class) {
@@ -341,16 +341,16 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 		// primary care afterwards: an active episode says so, and so may
 		// the hospital.
 		if len(active) > 0 || s.needsSupport {
-			d.toAll(receivers, event.KindAdmission, s, "inskrivningsmeddelande (law 2017:612)")
+			d.toAll(receivers, careevent.KindAdmission, s, "inskrivningsmeddelande (law 2017:612)")
 		}
 		for _, exp := range s.expected {
-			d.toAll(receivers, event.KindDischargePlanned, s, "expected discharge "+exp.Format("2006-01-02 15:04"), exp.UTC().Format(time.RFC3339))
+			d.toAll(receivers, careevent.KindDischargePlanned, s, "expected discharge "+exp.Format("2006-01-02 15:04"), exp.UTC().Format(time.RFC3339))
 		}
 		d.deadlines(s, receivers, dir, cfg)
 		if s.readyAt != nil {
-			d.toAll(receivers, event.KindDischargeReady, s, "utskrivningsklar", s.readyAt.UTC().Format(time.RFC3339))
+			d.toAll(receivers, careevent.KindDischargeReady, s, "utskrivningsklar", s.readyAt.UTC().Format(time.RFC3339))
 			if s.withdrawnAt != nil {
-				d.toAll(receivers, event.KindDischargeReadyWithdrawn, s, "readiness for discharge withdrawn", s.withdrawnAt.UTC().Format(time.RFC3339))
+				d.toAll(receivers, careevent.KindDischargeReadyWithdrawn, s, "readiness for discharge withdrawn", s.withdrawnAt.UTC().Format(time.RFC3339))
 			}
 		}
 		if s.discharged {
@@ -360,7 +360,7 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 					dest = append(slices.Clone(receivers), receiver{org.ID, "discharge destination " + s.destination})
 				}
 			}
-			d.toAll(dest, event.KindDischarged, s, "discharged from inpatient care")
+			d.toAll(dest, careevent.KindDischarged, s, "discharged from inpatient care")
 		}
 		// Readmission: admitted within the window after another stay's
 		// discharge.
@@ -372,7 +372,7 @@ func Evaluate(tl Timeline, dir Directory, cfg Config) Decision {
 					reason = fmt.Sprintf("early readmission, %d hours after discharge", int(gap.Hours()))
 				}
 				readm := append([]receiver{{prev.org, "discharging unit of the previous stay"}}, receivers...)
-				d.toAll(readm, event.KindReadmission, s, reason)
+				d.toAll(readm, careevent.KindReadmission, s, reason)
 			}
 		}
 	}
@@ -410,7 +410,7 @@ func (d *Decision) postDischargeReceivers(p Patient, active []*episode, dir Dire
 	return out
 }
 
-func (d *Decision) toAll(receivers []receiver, kind event.NotificationKind, s *stay, reason string, subject ...string) {
+func (d *Decision) toAll(receivers []receiver, kind careevent.NotificationKind, s *stay, reason string, subject ...string) {
 	for _, r := range receivers {
 		d.add(Notification{Kind: kind, OrgID: r.org, EncounterOrg: s.org, EncounterID: s.id, Reason: reason + "; " + r.reason}, subject...)
 	}

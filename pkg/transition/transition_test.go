@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
@@ -37,17 +37,17 @@ func at(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour
 
 // builders of facts for one patient
 
-func enc(id string, typ event.Type, h float64, mod ...func(*transition.EncounterFact)) transition.Fact {
+func enc(id string, typ careevent.Type, h float64, mod ...func(*transition.EncounterFact)) transition.Fact {
 	e := &transition.EncounterFact{OrgID: "rjl-ryhov", ID: id, ClassCode: "IMP", Status: "in-progress"}
 	switch typ {
-	case event.EncounterAdmitted:
+	case careevent.EncounterAdmitted:
 		s := at(h)
 		e.Start = &s
-	case event.EncounterDischarged:
+	case careevent.EncounterDischarged:
 		e.Status = "finished"
 		end := at(h)
 		e.End = &end
-	case event.EncounterDischargeReady:
+	case careevent.EncounterDischargeReady:
 		e.Readiness = "ready"
 	}
 	for _, m := range mod {
@@ -56,7 +56,7 @@ func enc(id string, typ event.Type, h float64, mod ...func(*transition.Encounter
 	return transition.Fact{EventID: fmt.Sprintf("%s-%s-%v", id, typ.Verb(), h), Type: typ, At: at(h), Received: at(h), Encounter: e}
 }
 
-func episode(id, org, service string, typ event.Type, h float64) transition.Fact {
+func episode(id, org, service string, typ careevent.Type, h float64) transition.Fact {
 	return transition.Fact{EventID: fmt.Sprintf("%s-%s-%v", id, typ.Verb(), h), Type: typ, At: at(h), Received: at(h),
 		Episode: &transition.EpisodeFact{ID: id, OrgID: org, Service: service, Status: typ.Verb(), Unit: "Hemsjukvård Öster"}}
 }
@@ -84,22 +84,22 @@ func TestScenarios(t *testing.T) {
 		{
 			name:    "inpatient discharge without home care",
 			patient: jonkopingPatient,
-			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 48)},
+			facts:   []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 48)},
 			want:    []string{"discharged>jonkoping-kommun", "discharged>rjl-vc-haga"},
 		},
 		{
 			name:    "emergency visit: no discharge notice",
 			patient: jonkopingPatient,
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0, func(e *transition.EncounterFact) { e.ClassCode = "EMER" }),
-				enc("e1", event.EncounterDischarged, 5, func(e *transition.EncounterFact) { e.ClassCode = "EMER" })},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0, func(e *transition.EncounterFact) { e.ClassCode = "EMER" }),
+				enc("e1", careevent.EncounterDischarged, 5, func(e *transition.EncounterFact) { e.ClassCode = "EMER" })},
 			want: nil,
 		},
 		{
 			name:    "home health care patient admitted: inskrivningsmeddelande and home-to-hospital",
 			patient: jonkopingPatient,
 			facts: []transition.Fact{
-				episode("ep1", "jonkoping-kommun", "home-health-care", event.EpisodeStarted, -200),
-				enc("e1", event.EncounterAdmitted, 0),
+				episode("ep1", "jonkoping-kommun", "home-health-care", careevent.EpisodeStarted, -200),
+				enc("e1", careevent.EncounterAdmitted, 0),
 			},
 			want: []string{"admission>jonkoping-kommun", "admission>rjl-vc-haga", "home-to-hospital>jonkoping-kommun", "home-to-hospital>rjl-ryhov"},
 		},
@@ -107,9 +107,9 @@ func TestScenarios(t *testing.T) {
 			name:    "ended episode: no home-to-hospital",
 			patient: jonkopingPatient,
 			facts: []transition.Fact{
-				episode("ep1", "jonkoping-kommun", "home-help", event.EpisodeStarted, -200),
-				episode("ep1", "jonkoping-kommun", "home-help", event.EpisodeEnded, -100),
-				enc("e1", event.EncounterAdmitted, 0),
+				episode("ep1", "jonkoping-kommun", "home-help", careevent.EpisodeStarted, -200),
+				episode("ep1", "jonkoping-kommun", "home-help", careevent.EpisodeEnded, -100),
+				enc("e1", careevent.EncounterAdmitted, 0),
 			},
 			want: nil,
 		},
@@ -117,10 +117,10 @@ func TestScenarios(t *testing.T) {
 			name:    "expected discharge set and changed, then utskrivningsklar",
 			patient: jonkopingPatient,
 			facts: []transition.Fact{
-				enc("e1", event.EncounterAdmitted, 0),
-				enc("e1", event.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
-				enc("e1", event.EncounterDischargePlanned, 30, func(e *transition.EncounterFact) { x := at(96); e.ExpectedDischarge = &x }),
-				enc("e1", event.EncounterDischargeReady, 50),
+				enc("e1", careevent.EncounterAdmitted, 0),
+				enc("e1", careevent.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
+				enc("e1", careevent.EncounterDischargePlanned, 30, func(e *transition.EncounterFact) { x := at(96); e.ExpectedDischarge = &x }),
+				enc("e1", careevent.EncounterDischargeReady, 50),
 			},
 			want: []string{"discharge-planned>jonkoping-kommun", "discharge-planned>jonkoping-kommun", "discharge-planned>rjl-vc-haga",
 				"discharge-planned>rjl-vc-haga", "discharge-ready>jonkoping-kommun", "discharge-ready>rjl-vc-haga"},
@@ -128,38 +128,38 @@ func TestScenarios(t *testing.T) {
 		{
 			name:    "readiness withdrawn",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischargeReady, 20),
-				enc("e1", event.EncounterUpdated, 30, func(e *transition.EncounterFact) { e.Readiness = "withdrawn" })},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischargeReady, 20),
+				enc("e1", careevent.EncounterUpdated, 30, func(e *transition.EncounterFact) { e.Readiness = "withdrawn" })},
 			want: []string{"discharge-ready-withdrawn>jonkoping-kommun", "discharge-ready>jonkoping-kommun"},
 		},
 		{
 			name:    "discharge to korttidsenhet tells the destination",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0),
-				enc("e1", event.EncounterDischarged, 40, func(e *transition.EncounterFact) { e.Destination = "KORTIS" })},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0),
+				enc("e1", careevent.EncounterDischarged, 40, func(e *transition.EncounterFact) { e.Destination = "KORTIS" })},
 			want: []string{"discharged>jkpg-kortis", "discharged>jonkoping-kommun"},
 		},
 		{
 			name:    "cancelled admission: nothing stands",
 			patient: jonkopingPatient,
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
-				enc("e1", event.EncounterCancelled, 12, func(e *transition.EncounterFact) { e.Status = "entered-in-error" })},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 10),
+				enc("e1", careevent.EncounterCancelled, 12, func(e *transition.EncounterFact) { e.Status = "entered-in-error" })},
 			want: nil,
 		},
 		{
 			name:    "cancelled discharge (A13): no discharge notice",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
-				enc("e1", event.EncounterCancelled, 12)},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 10),
+				enc("e1", careevent.EncounterCancelled, 12)},
 			want: nil,
 		},
 		{
 			name:    "Kronoberg/Ljungby: home health care patient discharged, readmitted within 30 days",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0781"},
 			facts: []transition.Fact{
-				episode("ep1", "ljungby-kommun", "home-health-care", event.EpisodeStarted, -500),
-				enc("l1", event.EncounterAdmitted, 0, ljungby), enc("l1", event.EncounterDischarged, 100, ljungby),
-				enc("l2", event.EncounterAdmitted, 100+24*12, ljungby),
+				episode("ep1", "ljungby-kommun", "home-health-care", careevent.EpisodeStarted, -500),
+				enc("l1", careevent.EncounterAdmitted, 0, ljungby), enc("l1", careevent.EncounterDischarged, 100, ljungby),
+				enc("l2", careevent.EncounterAdmitted, 100+24*12, ljungby),
 			},
 			want: []string{
 				"admission>ljungby-kommun", "admission>ljungby-kommun",
@@ -171,53 +171,53 @@ func TestScenarios(t *testing.T) {
 		{
 			name:    "admission 40 days after discharge is not a readmission",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
-				enc("e2", event.EncounterAdmitted, 10+24*40)},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 10),
+				enc("e2", careevent.EncounterAdmitted, 10+24*40)},
 			want: []string{"discharged>jonkoping-kommun"},
 		},
 		{
 			name:    "hospital flags post-discharge support: inskrivningsmeddelande without an episode",
 			patient: jonkopingPatient,
-			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0, supportNeeded(true))},
+			facts:   []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0, supportNeeded(true))},
 			want:    []string{"admission>jonkoping-kommun", "admission>rjl-vc-haga"},
 		},
 		{
 			name:    "support flag withdrawn before any other fact: the latest word counts",
 			patient: jonkopingPatient,
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0, supportNeeded(true)),
-				enc("e1", event.EncounterUpdated, 3, supportNeeded(false))},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0, supportNeeded(true)),
+				enc("e1", careevent.EncounterUpdated, 3, supportNeeded(false))},
 			want: nil,
 		},
 		{
 			name:    "transfer hospital to hospital within a day",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 30),
-				enc("l1", event.EncounterAdmitted, 34, ljungby)},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 30),
+				enc("l1", careevent.EncounterAdmitted, 34, ljungby)},
 			want: []string{"discharged>jonkoping-kommun", "readmission>jonkoping-kommun", "readmission>rjl-ryhov",
 				"transfer>rjl-ryhov", "transfer>rkl-ljungby"},
 		},
 		{
 			name:    "same hospital again within a day is a readmission, not a transfer",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 30),
-				enc("e2", event.EncounterAdmitted, 34)},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 30),
+				enc("e2", careevent.EncounterAdmitted, 34)},
 			want: []string{"discharged>jonkoping-kommun", "readmission>jonkoping-kommun", "readmission>rjl-ryhov"},
 		},
 		{
 			name:    "korttidsenhet more than a day after discharge: no transfer",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 30),
-				episode("k1", "jkpg-kortis", "short-term-unit", event.EpisodeStarted, 55)},
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 30),
+				episode("k1", "jkpg-kortis", "short-term-unit", careevent.EpisodeStarted, 55)},
 			want: []string{"discharged>jonkoping-kommun"},
 		},
 		{
 			name:    "hospital to korttidsenhet to another hospital: each move told to both sides",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0680"},
-			facts: []transition.Fact{enc("e1", event.EncounterAdmitted, 0),
-				enc("e1", event.EncounterDischarged, 30, func(e *transition.EncounterFact) { e.Destination = "KORTIS" }),
-				episode("k1", "jkpg-kortis", "short-term-unit", event.EpisodeStarted, 31),
-				enc("l1", event.EncounterAdmitted, 100, ljungby),
-				episode("k1", "jkpg-kortis", "short-term-unit", event.EpisodePaused, 101),
+			facts: []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0),
+				enc("e1", careevent.EncounterDischarged, 30, func(e *transition.EncounterFact) { e.Destination = "KORTIS" }),
+				episode("k1", "jkpg-kortis", "short-term-unit", careevent.EpisodeStarted, 31),
+				enc("l1", careevent.EncounterAdmitted, 100, ljungby),
+				episode("k1", "jkpg-kortis", "short-term-unit", careevent.EpisodePaused, 101),
 			},
 			want: []string{
 				"admission>jkpg-kortis", "admission>jonkoping-kommun",
@@ -230,7 +230,7 @@ func TestScenarios(t *testing.T) {
 		{
 			name:    "municipality missing from the directory is reported, not dropped",
 			patient: transition.Patient{Key: "k", MunicipalityCode: "0999"},
-			facts:   []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10)},
+			facts:   []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 10)},
 			want:    nil,
 		},
 	}
@@ -263,14 +263,14 @@ func supportNeeded(v bool) func(*transition.EncounterFact) {
 func TestPalliativePathJonkoping(t *testing.T) {
 	dir := testDirectory(t)
 	facts := []transition.Fact{
-		episode("ssih-1", "rjl-ssih", "ssih", event.EpisodeStarted, -300),
-		enc("e1", event.EncounterAdmitted, 0),
-		episode("ssih-1", "rjl-ssih", "ssih", event.EpisodePaused, 2),
-		enc("e1", event.EncounterDischargeReady, 40),
-		enc("e1", event.EncounterDischarged, 60, func(e *transition.EncounterFact) { e.Destination = "KORTIS" }),
-		episode("kortis-1", "jkpg-kortis", "short-term-unit", event.EpisodeStarted, 61),
-		episode("kortis-1", "jkpg-kortis", "short-term-unit", event.EpisodeEnded, 200),
-		episode("ssih-1", "rjl-ssih", "ssih", event.EpisodeResumed, 200),
+		episode("ssih-1", "rjl-ssih", "ssih", careevent.EpisodeStarted, -300),
+		enc("e1", careevent.EncounterAdmitted, 0),
+		episode("ssih-1", "rjl-ssih", "ssih", careevent.EpisodePaused, 2),
+		enc("e1", careevent.EncounterDischargeReady, 40),
+		enc("e1", careevent.EncounterDischarged, 60, func(e *transition.EncounterFact) { e.Destination = "KORTIS" }),
+		episode("kortis-1", "jkpg-kortis", "short-term-unit", careevent.EpisodeStarted, 61),
+		episode("kortis-1", "jkpg-kortis", "short-term-unit", careevent.EpisodeEnded, 200),
+		episode("ssih-1", "rjl-ssih", "ssih", careevent.EpisodeResumed, 200),
 	}
 	d := transition.Evaluate(transition.Timeline{Patient: jonkopingPatient, Facts: facts}, dir, transition.Config{})
 	got := strings.Join(summary(d), " ")
@@ -317,7 +317,7 @@ func generateHistory(rng *rand.Rand) []transition.Fact {
 	var facts []transition.Fact
 	h := 0.0
 	if rng.IntN(2) == 0 {
-		facts = append(facts, episode("ep", "jonkoping-kommun", "home-health-care", event.EpisodeStarted, -100))
+		facts = append(facts, episode("ep", "jonkoping-kommun", "home-health-care", careevent.EpisodeStarted, -100))
 	}
 	for s := range 1 + rng.IntN(3) {
 		id := fmt.Sprintf("e%d", s)
@@ -329,26 +329,26 @@ func generateHistory(rng *rand.Rand) []transition.Fact {
 		if rng.IntN(4) == 0 {
 			mods = append(mods, supportNeeded(true))
 		}
-		facts = append(facts, enc(id, event.EncounterAdmitted, h, mods...))
+		facts = append(facts, enc(id, careevent.EncounterAdmitted, h, mods...))
 		if rng.IntN(2) == 0 {
-			facts = append(facts, enc(id, event.EncounterDischargePlanned, h+5, func(e *transition.EncounterFact) { x := at(h + 72); e.ExpectedDischarge = &x }))
+			facts = append(facts, enc(id, careevent.EncounterDischargePlanned, h+5, func(e *transition.EncounterFact) { x := at(h + 72); e.ExpectedDischarge = &x }))
 		}
 		if rng.IntN(2) == 0 {
-			facts = append(facts, enc(id, event.EncounterDischargeReady, h+30))
+			facts = append(facts, enc(id, careevent.EncounterDischargeReady, h+30))
 		}
 		h += float64(24 + rng.IntN(200))
-		facts = append(facts, enc(id, event.EncounterDischarged, h, mods...))
+		facts = append(facts, enc(id, careevent.EncounterDischarged, h, mods...))
 		if rng.IntN(3) == 0 {
 			// On to a korttidsenhet, for a while.
 			k := fmt.Sprintf("k%d", s)
-			facts = append(facts, episode(k, "jkpg-kortis", "short-term-unit", event.EpisodeStarted, h+float64(rng.IntN(30))))
-			facts = append(facts, episode(k, "jkpg-kortis", "short-term-unit", event.EpisodeEnded, h+float64(30+rng.IntN(300))))
+			facts = append(facts, episode(k, "jkpg-kortis", "short-term-unit", careevent.EpisodeStarted, h+float64(rng.IntN(30))))
+			facts = append(facts, episode(k, "jkpg-kortis", "short-term-unit", careevent.EpisodeEnded, h+float64(30+rng.IntN(300))))
 		}
 		switch rng.IntN(5) {
 		case 0:
-			facts = append(facts, enc(id, event.EncounterCancelled, h+1, mods...))
+			facts = append(facts, enc(id, careevent.EncounterCancelled, h+1, mods...))
 		case 1:
-			facts = append(facts, enc(id, event.EncounterCancelled, h+1, append(mods, func(e *transition.EncounterFact) { e.Status = "entered-in-error" })...))
+			facts = append(facts, enc(id, careevent.EncounterCancelled, h+1, append(mods, func(e *transition.EncounterFact) { e.Status = "entered-in-error" })...))
 		}
 	}
 	return facts
@@ -363,9 +363,9 @@ func TestOptOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	facts := []transition.Fact{enc("e1", event.EncounterAdmitted, 0),
-		enc("e1", event.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
-		enc("e1", event.EncounterDischarged, 40)}
+	facts := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0),
+		enc("e1", careevent.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
+		enc("e1", careevent.EncounterDischarged, 40)}
 	d := transition.Evaluate(transition.Timeline{Patient: transition.Patient{Key: "k", MunicipalityCode: "0680"}, Facts: facts}, dir, transition.Config{})
 	if got := summary(d); !slices.Equal(got, []string{"discharged>jonkoping-kommun"}) {
 		t.Errorf("got %v: the municipality opted out of discharge-planned only", got)
@@ -377,8 +377,8 @@ func TestOptOut(t *testing.T) {
 func TestReadmissionWindowIsConfigurable(t *testing.T) {
 	dir := testDirectory(t)
 	p := transition.Patient{Key: "k", MunicipalityCode: "0680"}
-	facts := []transition.Fact{enc("e1", event.EncounterAdmitted, 0), enc("e1", event.EncounterDischarged, 10),
-		enc("e2", event.EncounterAdmitted, 10+24*10)} // ten days later
+	facts := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 10),
+		enc("e2", careevent.EncounterAdmitted, 10+24*10)} // ten days later
 	tests := []struct {
 		name       string
 		cfg        transition.Config
@@ -394,7 +394,7 @@ func TestReadmissionWindowIsConfigurable(t *testing.T) {
 			d := transition.Evaluate(transition.Timeline{Patient: p, Facts: facts}, dir, tt.cfg)
 			var readmitted, early bool
 			for _, n := range d.Notifications {
-				if n.Kind == event.KindReadmission {
+				if n.Kind == careevent.KindReadmission {
 					readmitted = true
 					early = early || strings.HasPrefix(n.Reason, "early readmission")
 				}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // personnummer returns a valid synthetic personnummer for i: a birth date
@@ -12,7 +12,7 @@ import (
 func personnummer(i int) string {
 	birth := time.Date(1930, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%25000)
 	nine := birth.Format("060102") + fmt.Sprintf("%03d", (i/25000)%1000)
-	return birth.Format("2006") + nine[2:] + string(fhir.LuhnCheckDigit(nine))
+	return birth.Format("2006") + nine[2:] + string(swefhir.LuhnCheckDigit(nine))
 }
 
 // dischargeBundle is an inpatient discharge at Ryhov of patient i, who lives

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/synadia-io/orbit.go/jetstreamext"
@@ -18,9 +18,9 @@ import (
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
 	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // Index ranges keep each phase's patients and encounters distinct.
@@ -272,7 +272,7 @@ func hl7Sample() (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := fhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
+	keys, err := swefhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +290,8 @@ func hl7Sample() (*nats.Msg, error) {
 
 type capturePublisher struct{ msg *nats.Msg }
 
-func (c *capturePublisher) PublishEvent(_ context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
-	m, err := event.ToNATS(e, subject)
+func (c *capturePublisher) PublishEvent(_ context.Context, e event.Event, subject string) (*jetstream.PubAck, error) {
+	m, err := careevent.ToNATS(e, subject)
 	c.msg = m
 	return &jetstream.PubAck{}, err
 }
@@ -343,7 +343,7 @@ func watchNotifications(e *env) (*notificationWatch, error) {
 		return nil, err
 	}
 	w := &notificationWatch{arrivals: newArrivals(), nc: nc}
-	w.sub, err = nc.Subscribe(event.NotifySubjectFilter("jonkoping-kommun"), func(m *nats.Msg) {
+	w.sub, err = nc.Subscribe(careevent.NotifySubjectFilter("jonkoping-kommun"), func(m *nats.Msg) {
 		w.record(strings.TrimPrefix(m.Header.Get("ce-subject"), "Encounter/"), time.Now())
 	})
 	if err != nil {
@@ -541,7 +541,7 @@ func (e *env) waitIdle(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		cons, err := js.Consumer(ctx, event.StreamEvents, "carehub-router")
+		cons, err := js.Consumer(ctx, careevent.StreamEvents, "carehub-router")
 		if err != nil {
 			return err
 		}

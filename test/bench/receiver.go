@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/notify/webhook"
 )
 
@@ -60,7 +60,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	ce, err := event.UnmarshalStructured(body)
+	ce, err := careevent.UnmarshalStructured(body)
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		return

@@ -12,8 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/synadia-io/orbit.go/jetstreamext"
 
-	"github.com/carehub/carehub/pkg/event"
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/careevent"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -28,7 +28,7 @@ const (
 // and times each from its scheduled publication to its notification.
 func routerOnly(ctx context.Context, e *env, p plan) (Result, error) {
 	n := p.routerFacts()
-	keys, err := fhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
+	keys, err := swefhir.NewPatientKeyer([]byte("bench-secret-0123456789abcdef0123456789"))
 	if err != nil {
 		return Result{}, err
 	}
@@ -86,7 +86,7 @@ func routerOnly(ctx context.Context, e *env, p plan) (Result, error) {
 // routerLatency publishes one discharge fact at a time at p.offered for
 // p.latency, each timed from its scheduled publication (so queueing in the
 // router cannot hide) until its notification arrives.
-func routerLatency(ctx context.Context, e *env, js jetstream.JetStream, keys *fhir.PatientKeyer, p plan) (p50, p99 float64, err error) {
+func routerLatency(ctx context.Context, e *env, js jetstream.JetStream, keys *swefhir.PatientKeyer, p plan) (p50, p99 float64, err error) {
 	w, err := watchNotifications(e)
 	if err != nil {
 		return 0, 0, err
@@ -129,7 +129,7 @@ func routerLatency(ctx context.Context, e *env, js jetstream.JetStream, keys *fh
 
 // dischargeFact is the event the FHIR adapter would publish for
 // dischargeBundle(i).
-func dischargeFact(keys *fhir.PatientKeyer, i int) (*nats.Msg, error) {
+func dischargeFact(keys *swefhir.PatientKeyer, i int) (*nats.Msg, error) {
 	var b struct {
 		Entry []struct {
 			FullURL  string          `json:"fullUrl"`
@@ -139,17 +139,17 @@ func dischargeFact(keys *fhir.PatientKeyer, i int) (*nats.Msg, error) {
 	if err := json.Unmarshal(dischargeBundle(i), &b); err != nil {
 		return nil, err
 	}
-	patient := fhir.Resource{FullURL: b.Entry[0].FullURL, Type: "Patient", Raw: b.Entry[0].Resource}
-	enc := fhir.Resource{FullURL: b.Entry[1].FullURL, Type: "Encounter", ID: fmt.Sprintf("bench-%d", i), Raw: b.Entry[1].Resource}
-	data, err := json.Marshal(fhir.NewCollectionBundle(time.Now().UTC().Format(time.RFC3339Nano), []fhir.Resource{enc, patient}))
+	patient := swefhir.Resource{FullURL: b.Entry[0].FullURL, Type: "Patient", Raw: b.Entry[0].Resource}
+	enc := swefhir.Resource{FullURL: b.Entry[1].FullURL, Type: "Encounter", ID: fmt.Sprintf("bench-%d", i), Raw: b.Entry[1].Resource}
+	data, err := json.Marshal(swefhir.NewCollectionBundle(time.Now().UTC().Format(time.RFC3339Nano), []swefhir.Resource{enc, patient}))
 	if err != nil {
 		return nil, err
 	}
-	key := keys.Key(fhir.SystemPersonnummer, personnummer(i))
-	ce, err := event.New(event.Fact{ID: event.ID("bench-router", fmt.Sprint(i)), Type: event.EncounterDischarged,
+	key := keys.Key(swefhir.SystemPersonnummer, personnummer(i))
+	ce, err := careevent.New(careevent.Fact{ID: careevent.ID("bench-router", fmt.Sprint(i)), Type: careevent.EncounterDischarged,
 		Source: "/bench", Subject: "Encounter/" + enc.ID, Time: time.Now(), PatientKey: key, Organisation: "rjl-ryhov", Data: data})
 	if err != nil {
 		return nil, err
 	}
-	return event.ToNATS(ce, event.FactSubject(event.EncounterDischarged, key))
+	return careevent.ToNATS(ce, careevent.FactSubject(careevent.EncounterDischarged, key))
 }

@@ -13,16 +13,16 @@ import (
 	"sync"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/carehub/carehub/pkg/bus"
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // Published is one accepted publish.
 type Published struct {
-	Event   cloudevents.Event
+	Event   event.Event
 	Subject string
 	Ack     jetstream.PubAck
 }
@@ -49,7 +49,7 @@ type Publisher struct {
 }
 
 // PublishEvent records e as JetStream would store it.
-func (p *Publisher) PublishEvent(ctx context.Context, e cloudevents.Event, subject string) (*jetstream.PubAck, error) {
+func (p *Publisher) PublishEvent(ctx context.Context, e event.Event, subject string) (*jetstream.PubAck, error) {
 	p.mu.Lock()
 	p.publishAttempts++
 	p.inFlight++
@@ -76,7 +76,7 @@ func (p *Publisher) PublishEvent(ctx context.Context, e cloudevents.Event, subje
 		seq = uint64(len(p.seqByID) + 1)
 		p.seqByID[e.ID()] = seq
 	}
-	ack := jetstream.PubAck{Stream: event.StreamEvents, Sequence: seq, Duplicate: dup}
+	ack := jetstream.PubAck{Stream: careevent.StreamEvents, Sequence: seq, Duplicate: dup}
 	p.published = append(p.published, Published{Event: e.Clone(), Subject: subject, Ack: ack})
 	return &ack, nil
 }

@@ -1,4 +1,4 @@
-package fhir_test
+package swefhir_test
 
 import (
 	"crypto/hmac"
@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 var patientKeyShape = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-func newKeyer(t *testing.T, secret string) *fhir.PatientKeyer {
+func newKeyer(t *testing.T, secret string) *swefhir.PatientKeyer {
 	t.Helper()
-	k, err := fhir.NewPatientKeyer([]byte(secret))
+	k, err := swefhir.NewPatientKeyer([]byte(secret))
 	if err != nil {
 		t.Fatalf("NewPatientKeyer: %v", err)
 	}
@@ -23,17 +23,17 @@ func newKeyer(t *testing.T, secret string) *fhir.PatientKeyer {
 }
 
 func TestNewPatientKeyerRejectsShortSecrets(t *testing.T) {
-	for _, n := range []int{0, 1, 16, fhir.MinPatientKeySecretLen - 1} {
+	for _, n := range []int{0, 1, 16, swefhir.MinPatientKeySecretLen - 1} {
 		secret := []byte(strings.Repeat("s", n))
 		if n == 0 {
 			secret = nil
 		}
-		if k, err := fhir.NewPatientKeyer(secret); err == nil || k != nil {
+		if k, err := swefhir.NewPatientKeyer(secret); err == nil || k != nil {
 			t.Errorf("NewPatientKeyer(%d bytes) = %v, %v; want an error", n, k, err)
 		}
 	}
-	if _, err := fhir.NewPatientKeyer([]byte(strings.Repeat("s", fhir.MinPatientKeySecretLen))); err != nil {
-		t.Errorf("NewPatientKeyer(%d bytes): %v", fhir.MinPatientKeySecretLen, err)
+	if _, err := swefhir.NewPatientKeyer([]byte(strings.Repeat("s", swefhir.MinPatientKeySecretLen))); err != nil {
+		t.Errorf("NewPatientKeyer(%d bytes): %v", swefhir.MinPatientKeySecretLen, err)
 	}
 }
 
@@ -44,7 +44,7 @@ func TestPatientKey(t *testing.T) {
 		pnr     = "191212121212"
 	)
 	a := newKeyer(t, secretA)
-	key := a.Key(fhir.SystemPersonnummer, pnr)
+	key := a.Key(swefhir.SystemPersonnummer, pnr)
 
 	if !patientKeyShape.MatchString(key) {
 		t.Fatalf("Key = %q, want 32 lower-case hex characters", key)
@@ -54,7 +54,7 @@ func TestPatientKey(t *testing.T) {
 	}
 	// Keys are stored and used in subjects: the construction must not drift.
 	mac := hmac.New(sha256.New, []byte(secretA))
-	mac.Write([]byte(fhir.SystemPersonnummer + "|" + pnr))
+	mac.Write([]byte(swefhir.SystemPersonnummer + "|" + pnr))
 	if want := hex.EncodeToString(mac.Sum(nil))[:32]; key != want {
 		t.Errorf("Key = %s, want HMAC-SHA256(secret, system|value) truncated to 128 bits = %s", key, want)
 	}
@@ -64,11 +64,11 @@ func TestPatientKey(t *testing.T) {
 		other string
 		same  bool
 	}{
-		{"deterministic", a.Key(fhir.SystemPersonnummer, pnr), true},
-		{"deterministic across keyers with the same secret", newKeyer(t, secretA).Key(fhir.SystemPersonnummer, pnr), true},
-		{"differs by secret", newKeyer(t, secretB).Key(fhir.SystemPersonnummer, pnr), false},
-		{"differs by value", a.Key(fhir.SystemPersonnummer, "194502134317"), false},
-		{"differs by system", a.Key(fhir.SystemSamordningsnummer, pnr), false},
+		{"deterministic", a.Key(swefhir.SystemPersonnummer, pnr), true},
+		{"deterministic across keyers with the same secret", newKeyer(t, secretA).Key(swefhir.SystemPersonnummer, pnr), true},
+		{"differs by secret", newKeyer(t, secretB).Key(swefhir.SystemPersonnummer, pnr), false},
+		{"differs by value", a.Key(swefhir.SystemPersonnummer, "194502134317"), false},
+		{"differs by system", a.Key(swefhir.SystemSamordningsnummer, pnr), false},
 	}
 	for _, tt := range tests {
 		if (tt.other == key) != tt.same {
@@ -79,15 +79,15 @@ func TestPatientKey(t *testing.T) {
 
 func TestPatientKeyerCopiesSecret(t *testing.T) {
 	secret := []byte("carehub-test-secret-a-0123456789abcdef")
-	k, err := fhir.NewPatientKeyer(secret)
+	k, err := swefhir.NewPatientKeyer(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := k.Key(fhir.SystemPersonnummer, "191212121212")
+	before := k.Key(swefhir.SystemPersonnummer, "191212121212")
 	for i := range secret {
 		secret[i] = 0
 	}
-	if after := k.Key(fhir.SystemPersonnummer, "191212121212"); after != before {
+	if after := k.Key(swefhir.SystemPersonnummer, "191212121212"); after != before {
 		t.Errorf("changing the caller's secret slice changed the key (%s -> %s)", before, after)
 	}
 }

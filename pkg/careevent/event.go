@@ -1,4 +1,4 @@
-package event
+package careevent
 
 import (
 	"crypto/sha256"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 )
 
 // ContentTypeFHIR is the datacontenttype of every carehub event.
@@ -66,8 +66,8 @@ type Fact struct {
 }
 
 // New builds and validates a CloudEvent from a fact or a notification.
-func New(f Fact) (cloudevents.Event, error) {
-	e := cloudevents.New(cloudevents.CloudEventsVersionV1)
+func New(f Fact) (event.Event, error) {
+	e := event.New(event.CloudEventsVersionV1)
 	e.SetID(f.ID)
 	e.SetType(string(f.Type))
 	e.SetSource(f.Source)
@@ -99,7 +99,7 @@ func New(f Fact) (cloudevents.Event, error) {
 }
 
 // Validate checks CloudEvents conformance and carehub's own rules.
-func Validate(e cloudevents.Event) error {
+func Validate(e event.Event) error {
 	if err := e.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -120,18 +120,18 @@ func Validate(e cloudevents.Event) error {
 }
 
 // PatientKey returns the patientkey extension of e, or "".
-func PatientKey(e cloudevents.Event) string { return stringExtension(e, ExtPatientKey) }
+func PatientKey(e event.Event) string { return stringExtension(e, ExtPatientKey) }
 
 // Sequence returns the carehubseq extension of e, or 0.
-func Sequence(e cloudevents.Event) int64 {
+func Sequence(e event.Event) int64 {
 	n, _ := strconv.ParseInt(stringExtension(e, ExtSequence), 10, 64)
 	return n
 }
 
 // Organisation returns the carehuborg extension of e, or "".
-func Organisation(e cloudevents.Event) string { return stringExtension(e, ExtOrganisation) }
+func Organisation(e event.Event) string { return stringExtension(e, ExtOrganisation) }
 
-func stringExtension(e cloudevents.Event, name string) string {
+func stringExtension(e event.Event, name string) string {
 	v, ok := e.Extensions()[name]
 	if !ok {
 		return ""

@@ -1,18 +1,18 @@
-package fhir_test
+package swefhir_test
 
 import (
 	"errors"
 	"fmt"
 	"testing"
 
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
-func patient(t *testing.T, js string) samply.Patient {
+func patient(t *testing.T, js string) fhir.Patient {
 	t.Helper()
-	p, err := samply.UnmarshalPatient([]byte(js))
+	p, err := fhir.UnmarshalPatient([]byte(js))
 	if err != nil {
 		t.Fatalf("test patient does not parse: %v\n%s", err, js)
 	}
@@ -24,7 +24,7 @@ func TestFindNationalID(t *testing.T) {
 	tests := []struct {
 		name      string
 		patient   string
-		wantKind  fhir.IDKind
+		wantKind  swefhir.IDKind
 		wantValue string
 		wantIndex int
 		wantOK    bool
@@ -34,26 +34,26 @@ func TestFindNationalID(t *testing.T) {
 		{
 			name:     "personnummer URL system",
 			patient:  `{"resourceType":"Patient","identifier":[{"system":"http://electronichealth.se/identifier/personnummer","value":"191212121212"}]}`,
-			wantKind: fhir.IDPersonnummer, wantValue: "191212121212", wantIndex: 0, wantOK: true,
+			wantKind: swefhir.IDPersonnummer, wantValue: "191212121212", wantIndex: 0, wantOK: true,
 		},
 		{
 			name: "personnummer OID after another identifier, hyphen and spaces",
 			patient: `{"resourceType":"Patient","identifier":[
 				{"system":"https://sjukhus.example.se/mrn","value":"MRN-77"},
 				{"system":"urn:oid:1.2.752.129.2.1.3.1","value":" 19121212-1212 "}]}`,
-			wantKind: fhir.IDPersonnummer, wantValue: "191212121212", wantIndex: 1, wantOK: true,
+			wantKind: swefhir.IDPersonnummer, wantValue: "191212121212", wantIndex: 1, wantOK: true,
 		},
 		{
 			name:     "samordningsnummer bare OID",
 			patient:  `{"resourceType":"Patient","identifier":[{"system":"1.2.752.129.2.1.3.3","value":"` + samordning + `"}]}`,
-			wantKind: fhir.IDSamordningsnummer, wantValue: samordning, wantIndex: 0, wantOK: true,
+			wantKind: swefhir.IDSamordningsnummer, wantValue: samordning, wantIndex: 0, wantOK: true,
 		},
 		{
 			name: "identifier without value is skipped",
 			patient: `{"resourceType":"Patient","identifier":[
 				{"system":"http://electronichealth.se/identifier/personnummer"},
 				{"system":"http://electronichealth.se/identifier/samordningsnummer","value":"` + samordning + `"}]}`,
-			wantKind: fhir.IDSamordningsnummer, wantValue: samordning, wantIndex: 1, wantOK: true,
+			wantKind: swefhir.IDSamordningsnummer, wantValue: samordning, wantIndex: 1, wantOK: true,
 		},
 		{
 			name:    "no national identifier",
@@ -85,16 +85,16 @@ func TestFindNationalID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, ok, err := fhir.FindNationalID(patient(t, tt.patient))
+			id, ok, err := swefhir.FindNationalID(patient(t, tt.patient))
 			if tt.wantPath != "" {
-				var fe *fhir.FieldError
+				var fe *swefhir.FieldError
 				if !errors.As(err, &fe) {
 					t.Fatalf("FindNationalID error = %v (%T), want a *FieldError", err, err)
 				}
 				if fe.Path != tt.wantPath {
 					t.Errorf("FieldError.Path = %q, want %q", fe.Path, tt.wantPath)
 				}
-				if ok || id != (fhir.NationalID{}) {
+				if ok || id != (swefhir.NationalID{}) {
 					t.Errorf("FindNationalID returned %+v, ok=%v alongside its error", id, ok)
 				}
 				assertNoIdentifierDigits(t, err.Error(), tt.digits)
@@ -112,7 +112,7 @@ func TestFindNationalID(t *testing.T) {
 			if id.Kind != tt.wantKind || id.Value != tt.wantValue || id.Index != tt.wantIndex {
 				t.Errorf("FindNationalID = %+v, want kind %v value %s index %d", id, tt.wantKind, tt.wantValue, tt.wantIndex)
 			}
-			if want := fhir.CanonicalSystem(tt.wantKind); id.System() != want {
+			if want := swefhir.CanonicalSystem(tt.wantKind); id.System() != want {
 				t.Errorf("System() = %q, want the canonical %q", id.System(), want)
 			}
 		})
@@ -148,7 +148,7 @@ func TestMunicipalityCode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := patient(t, `{"resourceType":"Patient","address":`+tt.addresses+`}`)
-			if got := fhir.MunicipalityCode(p); got != tt.want {
+			if got := swefhir.MunicipalityCode(p); got != tt.want {
 				t.Errorf("MunicipalityCode = %q, want %q", got, tt.want)
 			}
 		})
@@ -156,28 +156,28 @@ func TestMunicipalityCode(t *testing.T) {
 }
 
 func TestPrimaryCareHSAID(t *testing.T) {
-	haga := fhir.Resource{
+	haga := swefhir.Resource{
 		FullURL: "urn:uuid:7e0b1f5c-6a1d-4c55-9a60-4455000000aa", Type: "Organization", ID: "vc-haga",
 		Raw: []byte(`{"resourceType":"Organization","id":"vc-haga","identifier":[{"system":"urn:oid:1.2.752.29.4.19","value":"SE2321000057-4455"}],"name":"Vårdcentralen Haga"}`),
 	}
-	legacy := fhir.Resource{
+	legacy := swefhir.Resource{
 		Type: "Organization", ID: "vc-legacy",
 		Raw: []byte(`{"resourceType":"Organization","id":"vc-legacy","identifier":[{"system":"https://example.se/local","value":"VC9"},{"system":"urn:oid:1.2.752.129.2.1.4.1","value":"SE2321000057-7001"}]}`),
 	}
-	noHSA := fhir.Resource{
+	noHSA := swefhir.Resource{
 		Type: "Organization", ID: "vc-nohsa",
 		Raw: []byte(`{"resourceType":"Organization","id":"vc-nohsa","identifier":[{"system":"https://example.se/local","value":"VC9"}]}`),
 	}
-	doctor := fhir.Resource{
+	doctor := swefhir.Resource{
 		Type: "Practitioner", ID: "dr-1",
 		Raw: []byte(`{"resourceType":"Practitioner","id":"dr-1","identifier":[{"system":"urn:oid:1.2.752.29.4.19","value":"SE2321000057-9001"}]}`),
 	}
-	idx := fhir.NewResourceIndex([]fhir.Resource{haga, legacy, noHSA, doctor})
+	idx := swefhir.NewResourceIndex([]swefhir.Resource{haga, legacy, noHSA, doctor})
 
 	tests := []struct {
 		name string
 		gps  string
-		idx  *fhir.ResourceIndex
+		idx  *swefhir.ResourceIndex
 		want string
 	}{
 		{"logical identifier", `[{"identifier":{"system":"urn:oid:1.2.752.29.4.19","value":"SE2321000057-4455"},"display":"Vårdcentralen Haga"}]`, nil, "SE2321000057-4455"},
@@ -199,7 +199,7 @@ func TestPrimaryCareHSAID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := patient(t, `{"resourceType":"Patient","generalPractitioner":`+tt.gps+`}`)
-			if got := fhir.PrimaryCareHSAID(p, tt.idx); got != tt.want {
+			if got := swefhir.PrimaryCareHSAID(p, tt.idx); got != tt.want {
 				t.Errorf("PrimaryCareHSAID = %q, want %q", got, tt.want)
 			}
 		})

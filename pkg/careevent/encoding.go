@@ -1,4 +1,4 @@
-package event
+package careevent
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 )
 
@@ -22,7 +22,7 @@ const (
 // ToNATS encodes e in binary mode for subject: context attributes in ce-*
 // headers, the FHIR JSON as the body, and Nats-Msg-Id set to the event id so
 // JetStream drops a republished duplicate.
-func ToNATS(e cloudevents.Event, subject string) (*nats.Msg, error) {
+func ToNATS(e event.Event, subject string) (*nats.Msg, error) {
 	if err := Validate(e); err != nil {
 		return nil, err
 	}
@@ -47,8 +47,8 @@ func ToNATS(e cloudevents.Event, subject string) (*nats.Msg, error) {
 }
 
 // FromNATS decodes a binary-mode message.
-func FromNATS(header nats.Header, data []byte) (cloudevents.Event, error) {
-	e := cloudevents.New(cloudevents.CloudEventsVersionV1)
+func FromNATS(header nats.Header, data []byte) (event.Event, error) {
+	e := event.New(event.CloudEventsVersionV1)
 	for name, values := range header {
 		lname := strings.ToLower(name)
 		if !strings.HasPrefix(lname, headerPrefix) || len(values) == 0 {
@@ -57,7 +57,7 @@ func FromNATS(header nats.Header, data []byte) (cloudevents.Event, error) {
 		attr, v := strings.TrimPrefix(lname, headerPrefix), values[0]
 		switch attr {
 		case "specversion":
-			if v != cloudevents.CloudEventsVersionV1 {
+			if v != event.CloudEventsVersionV1 {
 				return e, fmt.Errorf("%w: specversion %q", ErrInvalid, v)
 			}
 		case "id":
@@ -95,7 +95,7 @@ func FromNATS(header nats.Header, data []byte) (cloudevents.Event, error) {
 // data inline as a JSON value. sdk-go only inlines application/json and
 // would write application/fhir+json data as an escaped string, which the
 // CloudEvents JSON format allows but nobody wants to read.
-func MarshalStructured(e cloudevents.Event) ([]byte, error) {
+func MarshalStructured(e event.Event) ([]byte, error) {
 	m := map[string]any{
 		"specversion":     e.SpecVersion(),
 		"id":              e.ID(),
@@ -132,10 +132,10 @@ func MarshalStructured(e cloudevents.Event) ([]byte, error) {
 
 // UnmarshalStructured reads the structured JSON format written by
 // MarshalStructured.
-func UnmarshalStructured(b []byte) (cloudevents.Event, error) {
+func UnmarshalStructured(b []byte) (event.Event, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
-		return cloudevents.Event{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return event.Event{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	data := m["data"]
 	delete(m, "data")

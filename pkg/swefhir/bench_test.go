@@ -1,10 +1,10 @@
-package fhir_test
+package swefhir_test
 
 import (
 	"encoding/json"
 	"testing"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -19,8 +19,8 @@ const (
 		`"serviceProvider":{"identifier":{"system":"https://carehub.se/fhir/NamingSystem/facility","value":"RYHOV"}}}`
 )
 
-func benchResources() []fhir.Resource {
-	return []fhir.Resource{
+func benchResources() []swefhir.Resource {
+	return []swefhir.Resource{
 		{FullURL: "urn:uuid:encounter", Type: "Encounter", ID: "VT-2026-2001", Raw: json.RawMessage(benchEncounter)},
 		{FullURL: "urn:uuid:patient", Type: "Patient", Raw: json.RawMessage(benchPatient)},
 	}
@@ -32,11 +32,11 @@ func BenchmarkCollectionBundleRoundTrip(b *testing.B) {
 	resources := benchResources()
 	b.ReportAllocs()
 	for b.Loop() {
-		data, err := json.Marshal(fhir.NewCollectionBundle("2026-11-24T13:30:00Z", resources))
+		data, err := json.Marshal(swefhir.NewCollectionBundle("2026-11-24T13:30:00Z", resources))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := fhir.ParseCollectionBundle(data); err != nil {
+		if _, err := swefhir.ParseCollectionBundle(data); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -46,11 +46,11 @@ func BenchmarkCollectionBundleRoundTrip(b *testing.B) {
 // carries, rendered by the router.
 func BenchmarkNotificationMessage(b *testing.B) {
 	r := benchResources()
-	msg := fhir.NotificationMessage{
+	msg := swefhir.NotificationMessage{
 		ID: "n-1", Timestamp: "2026-11-24T13:30:00Z", EventCode: "discharged", EventText: "Patient discharged from inpatient care",
 		Reason:      "discharged from inpatient care; municipality of residence 0680",
-		Destination: fhir.OrganisationRef{ID: "jonkoping-kommun", Name: "Jönköpings kommun"},
-		Sender:      fhir.OrganisationRef{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", HSAID: "SE2321000057-1003"},
+		Destination: swefhir.OrganisationRef{ID: "jonkoping-kommun", Name: "Jönköpings kommun"},
+		Sender:      swefhir.OrganisationRef{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", HSAID: "SE2321000057-1003"},
 		Encounter:   r[0], Patient: &r[1],
 	}
 	b.ReportAllocs()

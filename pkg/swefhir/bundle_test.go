@@ -1,11 +1,11 @@
-package fhir_test
+package swefhir_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"testing"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 func TestHeader(t *testing.T) {
@@ -23,7 +23,7 @@ func TestHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			typ, id, v, err := fhir.Header([]byte(tt.raw))
+			typ, id, v, err := swefhir.Header([]byte(tt.raw))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Header error = %v, want error %v", err, tt.wantErr)
 			}
@@ -35,13 +35,13 @@ func TestHeader(t *testing.T) {
 }
 
 func TestResourceIndexResolve(t *testing.T) {
-	resources := []fhir.Resource{
+	resources := []swefhir.Resource{
 		{FullURL: "urn:uuid:6f0c6b7e-5a5e-4b8e-9d3e-000000000001", Type: "Patient", ID: "p1", Raw: []byte(`{"resourceType":"Patient","id":"p1"}`)},
 		{FullURL: "https://fhir.rjl.example.se/fhir/Encounter/e1", Type: "Encounter", ID: "e1", Raw: []byte(`{"resourceType":"Encounter","id":"e1"}`)},
 		{FullURL: "urn:uuid:0d6f5a59-1b8f-4a55-8a43-000000000002", Type: "Organization", Raw: []byte(`{"resourceType":"Organization"}`)},
 		{Type: "Location", ID: "avd3", Raw: []byte(`{"resourceType":"Location","id":"avd3"}`)},
 	}
-	idx := fhir.NewResourceIndex(resources)
+	idx := swefhir.NewResourceIndex(resources)
 	tests := []struct {
 		reference string
 		wantType  string // "" means unresolved
@@ -88,7 +88,7 @@ func TestResourceIndexResolve(t *testing.T) {
 }
 
 func TestCollectionBundleRoundTrip(t *testing.T) {
-	in := []fhir.Resource{
+	in := []swefhir.Resource{
 		{FullURL: "urn:uuid:0d6f5a59-1b8f-4a55-8a43-000000001001", Type: "Encounter", ID: "ryhov-vt-2026-1001",
 			Raw: []byte(`{"resourceType":"Encounter","id":"ryhov-vt-2026-1001","status":"finished"}`)},
 		{FullURL: "urn:uuid:6f0c6b7e-5a5e-4b8e-9d3e-000000000001", Type: "Patient", ID: "p1",
@@ -96,7 +96,7 @@ func TestCollectionBundleRoundTrip(t *testing.T) {
 		{FullURL: "urn:uuid:0d6f5a59-1b8f-4a55-8a43-000000000002", Type: "Organization",
 			Raw: []byte(`{"resourceType":"Organization","name":"Länssjukhuset Ryhov"}`)},
 	}
-	b := fhir.NewCollectionBundle("2026-11-24T13:30:00Z", in)
+	b := swefhir.NewCollectionBundle("2026-11-24T13:30:00Z", in)
 	data, err := json.Marshal(b)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestCollectionBundleRoundTrip(t *testing.T) {
 	if head.ResourceType != "Bundle" || head.Type != "collection" || head.Timestamp != "2026-11-24T13:30:00Z" {
 		t.Errorf("bundle header = %+v, want a collection Bundle with the timestamp", head)
 	}
-	out, err := fhir.ParseCollectionBundle(data)
+	out, err := swefhir.ParseCollectionBundle(data)
 	if err != nil {
 		t.Fatalf("ParseCollectionBundle: %v", err)
 	}
@@ -134,15 +134,15 @@ func TestParseCollectionBundleErrors(t *testing.T) {
 		"entry is not a object": `{"resourceType":"Bundle","type":"collection","entry":[{"resource":[1]}]}`,
 	}
 	for name, data := range tests {
-		if _, err := fhir.ParseCollectionBundle([]byte(data)); err == nil {
+		if _, err := swefhir.ParseCollectionBundle([]byte(data)); err == nil {
 			t.Errorf("%s: ParseCollectionBundle succeeded, want an error", name)
 		}
 	}
 }
 
 func TestOperationOutcomeJSON(t *testing.T) {
-	o := fhir.NewOutcome(fhir.Issue{Severity: "error", Code: "value", Diagnostics: "bad", Expression: []string{"Patient.identifier[0].value"}},
-		fhir.Issue{Severity: "information", Code: "informational"})
+	o := swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "value", Diagnostics: "bad", Expression: []string{"Patient.identifier[0].value"}},
+		swefhir.Issue{Severity: "information", Code: "informational"})
 	var got map[string]any
 	if err := json.Unmarshal(o.JSON(), &got); err != nil {
 		t.Fatalf("OperationOutcome.JSON is not JSON: %v", err)

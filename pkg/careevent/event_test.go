@@ -1,4 +1,4 @@
-package event_test
+package careevent_test
 
 import (
 	"encoding/json"
@@ -10,16 +10,16 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/carehub/carehub/pkg/event"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 const testKey = "0123456789abcdef0123456789abcdef"
 
 var testData = []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Encounter","id":"e1"}}]}`)
 
-func validFact() event.Fact {
-	return event.Fact{
-		ID: event.ID("fhir", "rjl-ryhov", "Encounter|e1|v:1"), Type: event.EncounterDischarged,
+func validFact() careevent.Fact {
+	return careevent.Fact{
+		ID: careevent.ID("fhir", "rjl-ryhov", "Encounter|e1|v:1"), Type: careevent.EncounterDischarged,
 		Source: "/adapters/fhir/rjl-ryhov", Subject: "Encounter/e1",
 		Time: time.Date(2026, 11, 24, 13, 30, 0, 0, time.UTC), PatientKey: testKey, Organisation: "rjl-ryhov",
 		Data: testData,
@@ -27,15 +27,15 @@ func validFact() event.Fact {
 }
 
 func TestIDIsDeterministicAndUUIDShaped(t *testing.T) {
-	a, b := event.ID("fhir", "org", "x"), event.ID("fhir", "org", "x")
+	a, b := careevent.ID("fhir", "org", "x"), careevent.ID("fhir", "org", "x")
 	if a != b {
 		t.Fatalf("same parts gave %s and %s", a, b)
 	}
-	if event.ID("fhir", "org", "y") == a {
+	if careevent.ID("fhir", "org", "y") == a {
 		t.Error("different parts gave the same id")
 	}
 	// Parts are separated, so ("ab","c") and ("a","bc") differ.
-	if event.ID("ab", "c") == event.ID("a", "bc") {
+	if careevent.ID("ab", "c") == careevent.ID("a", "bc") {
 		t.Error("part boundaries are not part of the id")
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(a) {
@@ -49,11 +49,11 @@ func TestSubjects(t *testing.T) {
 		got  string
 		want string
 	}{
-		{"fact", event.FactSubject(event.EncounterDischarged, testKey), "carehub.events.encounter.discharged." + event.Partition(testKey)},
-		{"episode", event.FactSubject(event.EpisodeStarted, testKey), "carehub.events.episode.started." + event.Partition(testKey)},
-		{"merge", event.FactSubject(event.PatientMerged, testKey), "carehub.events.patient.merged." + event.Partition(testKey)},
-		{"notify filter", event.NotifySubjectFilter("jonkoping-kommun"), "carehub.notify.jonkoping-kommun.>"},
-		{"quarantine", event.QuarantineSubject("FHIR"), "carehub.quarantine.fhir"},
+		{"fact", careevent.FactSubject(careevent.EncounterDischarged, testKey), "carehub.events.encounter.discharged." + careevent.Partition(testKey)},
+		{"episode", careevent.FactSubject(careevent.EpisodeStarted, testKey), "carehub.events.episode.started." + careevent.Partition(testKey)},
+		{"merge", careevent.FactSubject(careevent.PatientMerged, testKey), "carehub.events.patient.merged." + careevent.Partition(testKey)},
+		{"notify filter", careevent.NotifySubjectFilter("jonkoping-kommun"), "carehub.notify.jonkoping-kommun.>"},
+		{"quarantine", careevent.QuarantineSubject("FHIR"), "carehub.quarantine.fhir"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,15 +65,15 @@ func TestSubjects(t *testing.T) {
 }
 
 func TestNotifySubjectRejectsNonTokens(t *testing.T) {
-	if s, err := event.NotifySubject("jonkoping-kommun", event.KindDischarged); err != nil || s != "carehub.notify.jonkoping-kommun.discharged" {
+	if s, err := careevent.NotifySubject("jonkoping-kommun", careevent.KindDischarged); err != nil || s != "carehub.notify.jonkoping-kommun.discharged" {
 		t.Fatalf("got %q, %v", s, err)
 	}
 	for _, org := range []string{"", "Jonkoping", "a.b", "a*", "a>", "a b"} {
-		if _, err := event.NotifySubject(org, event.KindDischarged); err == nil {
+		if _, err := careevent.NotifySubject(org, careevent.KindDischarged); err == nil {
 			t.Errorf("organisation id %q accepted as a subject token", org)
 		}
 	}
-	if _, err := event.NotifySubject("ok", "dis.charged"); err == nil {
+	if _, err := careevent.NotifySubject("ok", "dis.charged"); err == nil {
 		t.Error("kind with a dot accepted")
 	}
 }
@@ -81,28 +81,28 @@ func TestNotifySubjectRejectsNonTokens(t *testing.T) {
 func TestPartitionIsStableAndInRange(t *testing.T) {
 	seen := map[string]bool{}
 	for i := range 1000 {
-		key := event.ID("k", string(rune(i)))
-		p := event.Partition(key)
-		if p != event.Partition(key) {
+		key := careevent.ID("k", string(rune(i)))
+		p := careevent.Partition(key)
+		if p != careevent.Partition(key) {
 			t.Fatal("partition not deterministic")
 		}
 		seen[p] = true
 	}
-	if len(seen) != event.Partitions {
-		t.Errorf("1000 keys used %d partitions, want all %d", len(seen), event.Partitions)
+	if len(seen) != careevent.Partitions {
+		t.Errorf("1000 keys used %d partitions, want all %d", len(seen), careevent.Partitions)
 	}
 }
 
 func TestTypeParts(t *testing.T) {
-	for _, typ := range event.FactTypes() {
-		if !typ.IsFact() || !strings.HasPrefix(string(typ), event.TypePrefix+typ.Noun()+".") || !strings.HasSuffix(string(typ), "."+typ.Verb()) {
+	for _, typ := range careevent.FactTypes() {
+		if !typ.IsFact() || !strings.HasPrefix(string(typ), careevent.TypePrefix+typ.Noun()+".") || !strings.HasSuffix(string(typ), "."+typ.Verb()) {
 			t.Errorf("%s: noun %q verb %q", typ, typ.Noun(), typ.Verb())
 		}
 	}
-	if event.Type("se.carehub.encounter.exploded").IsFact() {
+	if careevent.Type("se.carehub.encounter.exploded").IsFact() {
 		t.Error("unknown type is a fact")
 	}
-	if got := event.KindDischarged.Type(); got != "se.carehub.notification.discharged" {
+	if got := careevent.KindDischarged.Type(); got != "se.carehub.notification.discharged" {
 		t.Errorf("notification type %s", got)
 	}
 }
@@ -110,22 +110,22 @@ func TestTypeParts(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(*event.Fact)
+		modify func(*careevent.Fact)
 		want   string
 	}{
-		{"no id", func(f *event.Fact) { f.ID = "" }, "id"},
-		{"no source", func(f *event.Fact) { f.Source = "" }, "source"},
-		{"unknown type", func(f *event.Fact) { f.Type = "se.carehub.encounter.exploded" }, "not in the carehub catalogue"},
-		{"foreign type", func(f *event.Fact) { f.Type = "com.example.thing" }, "not in the carehub catalogue"},
-		{"no data", func(f *event.Fact) { f.Data = nil }, "no data"},
-		{"no patient key", func(f *event.Fact) { f.PatientKey = "" }, event.ExtPatientKey},
+		{"no id", func(f *careevent.Fact) { f.ID = "" }, "id"},
+		{"no source", func(f *careevent.Fact) { f.Source = "" }, "source"},
+		{"unknown type", func(f *careevent.Fact) { f.Type = "se.carehub.encounter.exploded" }, "not in the carehub catalogue"},
+		{"foreign type", func(f *careevent.Fact) { f.Type = "com.example.thing" }, "not in the carehub catalogue"},
+		{"no data", func(f *careevent.Fact) { f.Data = nil }, "no data"},
+		{"no patient key", func(f *careevent.Fact) { f.PatientKey = "" }, careevent.ExtPatientKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := validFact()
 			tt.modify(&f)
-			_, err := event.New(f)
-			if !errors.Is(err, event.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+			_, err := careevent.New(f)
+			if !errors.Is(err, careevent.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
 			}
 		})
@@ -133,11 +133,11 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestNATSBinaryModeRoundTrip(t *testing.T) {
-	e, err := event.New(validFact())
+	e, err := careevent.New(validFact())
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := event.ToNATS(e, "carehub.events.encounter.discharged.p1")
+	msg, err := careevent.ToNATS(e, "carehub.events.encounter.discharged.p1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,19 +155,19 @@ func TestNATSBinaryModeRoundTrip(t *testing.T) {
 	if string(msg.Data) != string(testData) {
 		t.Errorf("body = %s, want the FHIR data unchanged", msg.Data)
 	}
-	back, err := event.FromNATS(msg.Header, msg.Data)
+	back, err := careevent.FromNATS(msg.Header, msg.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if back.ID() != e.ID() || back.Type() != e.Type() || !back.Time().Equal(e.Time()) ||
-		event.PatientKey(back) != testKey || event.Organisation(back) != "rjl-ryhov" || string(back.Data()) != string(testData) {
+		careevent.PatientKey(back) != testKey || careevent.Organisation(back) != "rjl-ryhov" || string(back.Data()) != string(testData) {
 		t.Errorf("round trip changed the event: %v", back)
 	}
 }
 
 func TestFromNATSRejectsBrokenMessages(t *testing.T) {
-	e, _ := event.New(validFact())
-	good, _ := event.ToNATS(e, "s")
+	e, _ := careevent.New(validFact())
+	good, _ := careevent.ToNATS(e, "s")
 	tests := []struct {
 		name   string
 		modify func(nats.Header)
@@ -184,7 +184,7 @@ func TestFromNATSRejectsBrokenMessages(t *testing.T) {
 				h[k] = append([]string(nil), v...)
 			}
 			tt.modify(h)
-			if _, err := event.FromNATS(h, good.Data); !errors.Is(err, event.ErrInvalid) {
+			if _, err := careevent.FromNATS(h, good.Data); !errors.Is(err, careevent.ErrInvalid) {
 				t.Errorf("err = %v, want ErrInvalid", err)
 			}
 		})
@@ -192,11 +192,11 @@ func TestFromNATSRejectsBrokenMessages(t *testing.T) {
 }
 
 func TestStructuredInlinesFHIRData(t *testing.T) {
-	e, err := event.New(validFact())
+	e, err := careevent.New(validFact())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := event.MarshalStructured(e)
+	b, err := careevent.MarshalStructured(e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +210,11 @@ func TestStructuredInlinesFHIRData(t *testing.T) {
 	if string(m["patientkey"]) != `"`+testKey+`"` || string(m["datacontenttype"]) != `"application/fhir+json"` {
 		t.Errorf("structured event = %s", b)
 	}
-	back, err := event.UnmarshalStructured(b)
+	back, err := careevent.UnmarshalStructured(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.ID() != e.ID() || back.Subject() != e.Subject() || event.Organisation(back) != "rjl-ryhov" || string(back.Data()) != string(testData) {
+	if back.ID() != e.ID() || back.Subject() != e.Subject() || careevent.Organisation(back) != "rjl-ryhov" || string(back.Data()) != string(testData) {
 		t.Errorf("structured round trip changed the event: %v", back)
 	}
 }
@@ -235,16 +235,16 @@ func TestStructuredKeepsDataAsWritten(t *testing.T) {
 		{name: "two values", data: `{} {}`, wantErr: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := event.New(validFact())
+			e, err := careevent.New(validFact())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.SetData(event.ContentTypeFHIR, []byte(tc.data)); err != nil {
+			if err := e.SetData(careevent.ContentTypeFHIR, []byte(tc.data)); err != nil {
 				t.Fatal(err)
 			}
-			b, err := event.MarshalStructured(e)
+			b, err := careevent.MarshalStructured(e)
 			if tc.wantErr {
-				if !errors.Is(err, event.ErrInvalid) {
+				if !errors.Is(err, careevent.ErrInvalid) {
 					t.Fatalf("err = %v, want ErrInvalid", err)
 				}
 				return
@@ -255,12 +255,12 @@ func TestStructuredKeepsDataAsWritten(t *testing.T) {
 			if !json.Valid(b) {
 				t.Fatalf("structured event is not JSON: %s", b)
 			}
-			back, err := event.UnmarshalStructured(b)
+			back, err := careevent.UnmarshalStructured(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(back.Data()) != tc.data || back.ID() != e.ID() || event.PatientKey(back) != testKey {
-				t.Errorf("round trip gave id %q patient key %q data %s", back.ID(), event.PatientKey(back), back.Data())
+			if string(back.Data()) != tc.data || back.ID() != e.ID() || careevent.PatientKey(back) != testKey {
+				t.Errorf("round trip gave id %q patient key %q data %s", back.ID(), careevent.PatientKey(back), back.Data())
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package fhir_test
+package swefhir_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // withCheck completes the eleven digits YYYYMMDDNNN of a synthetic national
@@ -16,7 +16,7 @@ func withCheck(t *testing.T, eleven string) string {
 	if len(eleven) != 11 {
 		t.Fatalf("withCheck(%q): need 11 digits", eleven)
 	}
-	return eleven + string(fhir.LuhnCheckDigit(eleven[2:]))
+	return eleven + string(swefhir.LuhnCheckDigit(eleven[2:]))
 }
 
 // wrongCheck returns id with its check digit replaced by another digit.
@@ -40,7 +40,7 @@ func TestLuhnCheckDigit(t *testing.T) {
 		{"000000000", '0'},
 	}
 	for _, tt := range tests {
-		if got := fhir.LuhnCheckDigit(tt.nine); got != tt.want {
+		if got := swefhir.LuhnCheckDigit(tt.nine); got != tt.want {
 			t.Errorf("LuhnCheckDigit(%q) = %q, want %q", tt.nine, got, tt.want)
 		}
 	}
@@ -51,44 +51,44 @@ func TestNormaliseNationalID(t *testing.T) {
 	samordning := withCheck(t, "19850774238")
 	tests := []struct {
 		name  string
-		kind  fhir.IDKind
+		kind  swefhir.IDKind
 		value string
 		want  string // "" means invalid
 	}{
-		{"personnummer", fhir.IDPersonnummer, "194502134317", "194502134317"},
-		{"test personnummer", fhir.IDPersonnummer, "191212121212", "191212121212"},
-		{"personnummer with hyphen", fhir.IDPersonnummer, "19450213-4317", "194502134317"},
-		{"leap day", fhir.IDPersonnummer, withCheck(t, "20000229123"), withCheck(t, "20000229123")},
-		{"synthetic personnummer", fhir.IDPersonnummer, withCheck(t, "19850714238"), withCheck(t, "19850714238")},
-		{"samordningsnummer", fhir.IDSamordningsnummer, samordning, samordning},
-		{"samordningsnummer with hyphen", fhir.IDSamordningsnummer, samordning[:8] + "-" + samordning[8:], samordning},
+		{"personnummer", swefhir.IDPersonnummer, "194502134317", "194502134317"},
+		{"test personnummer", swefhir.IDPersonnummer, "191212121212", "191212121212"},
+		{"personnummer with hyphen", swefhir.IDPersonnummer, "19450213-4317", "194502134317"},
+		{"leap day", swefhir.IDPersonnummer, withCheck(t, "20000229123"), withCheck(t, "20000229123")},
+		{"synthetic personnummer", swefhir.IDPersonnummer, withCheck(t, "19850714238"), withCheck(t, "19850714238")},
+		{"samordningsnummer", swefhir.IDSamordningsnummer, samordning, samordning},
+		{"samordningsnummer with hyphen", swefhir.IDSamordningsnummer, samordning[:8] + "-" + samordning[8:], samordning},
 
-		{"wrong check digit", fhir.IDPersonnummer, "194502134318", ""},
-		{"wrong check digit of test person", fhir.IDPersonnummer, wrongCheck("191212121212"), ""},
-		{"11 digits", fhir.IDPersonnummer, "19450213431", ""},
-		{"13 digits", fhir.IDPersonnummer, "1945021343170", ""},
-		{"10-digit short form", fhir.IDPersonnummer, "4502134317", ""},
-		{"10-digit short form with hyphen", fhir.IDPersonnummer, "450213-4317", ""},
-		{"letter", fhir.IDPersonnummer, "19450213431A", ""},
-		{"letters only", fhir.IDPersonnummer, "ABCDEFGHIJKL", ""},
-		{"hyphen in the wrong place", fhir.IDPersonnummer, "194502-134317", ""},
-		{"two separators", fhir.IDPersonnummer, "19450213--4317", ""},
-		{"surrounding space", fhir.IDPersonnummer, " 194502134317", ""},
-		{"empty", fhir.IDPersonnummer, "", ""},
-		{"month 13", fhir.IDPersonnummer, withCheck(t, "19451313431"), ""},
-		{"month 00", fhir.IDPersonnummer, withCheck(t, "19450013431"), ""},
-		{"30 February", fhir.IDPersonnummer, withCheck(t, "19450230431"), ""},
-		{"29 February in a common year", fhir.IDPersonnummer, withCheck(t, "19000229431"), ""},
-		{"day 00", fhir.IDPersonnummer, withCheck(t, "19450200431"), ""},
-		{"31 April", fhir.IDPersonnummer, withCheck(t, "19450431431"), ""},
-		{"day above 60 as personnummer", fhir.IDPersonnummer, samordning, ""},
-		{"day 61 as personnummer", fhir.IDPersonnummer, withCheck(t, "19450261431"), ""},
-		{"day 60 or below as samordningsnummer", fhir.IDSamordningsnummer, "194502134317", ""},
-		{"day 60 as samordningsnummer", fhir.IDSamordningsnummer, withCheck(t, "19450260431"), ""},
-		{"samordningsnummer of 30 February", fhir.IDSamordningsnummer, withCheck(t, "19450290431"), ""},
-		{"samordningsnummer day 92", fhir.IDSamordningsnummer, withCheck(t, "19450192431"), ""},
-		{"samordningsnummer with wrong check digit", fhir.IDSamordningsnummer, wrongCheck(samordning), ""},
-		{"unknown kind", fhir.IDUnknown, "194502134317", ""},
+		{"wrong check digit", swefhir.IDPersonnummer, "194502134318", ""},
+		{"wrong check digit of test person", swefhir.IDPersonnummer, wrongCheck("191212121212"), ""},
+		{"11 digits", swefhir.IDPersonnummer, "19450213431", ""},
+		{"13 digits", swefhir.IDPersonnummer, "1945021343170", ""},
+		{"10-digit short form", swefhir.IDPersonnummer, "4502134317", ""},
+		{"10-digit short form with hyphen", swefhir.IDPersonnummer, "450213-4317", ""},
+		{"letter", swefhir.IDPersonnummer, "19450213431A", ""},
+		{"letters only", swefhir.IDPersonnummer, "ABCDEFGHIJKL", ""},
+		{"hyphen in the wrong place", swefhir.IDPersonnummer, "194502-134317", ""},
+		{"two separators", swefhir.IDPersonnummer, "19450213--4317", ""},
+		{"surrounding space", swefhir.IDPersonnummer, " 194502134317", ""},
+		{"empty", swefhir.IDPersonnummer, "", ""},
+		{"month 13", swefhir.IDPersonnummer, withCheck(t, "19451313431"), ""},
+		{"month 00", swefhir.IDPersonnummer, withCheck(t, "19450013431"), ""},
+		{"30 February", swefhir.IDPersonnummer, withCheck(t, "19450230431"), ""},
+		{"29 February in a common year", swefhir.IDPersonnummer, withCheck(t, "19000229431"), ""},
+		{"day 00", swefhir.IDPersonnummer, withCheck(t, "19450200431"), ""},
+		{"31 April", swefhir.IDPersonnummer, withCheck(t, "19450431431"), ""},
+		{"day above 60 as personnummer", swefhir.IDPersonnummer, samordning, ""},
+		{"day 61 as personnummer", swefhir.IDPersonnummer, withCheck(t, "19450261431"), ""},
+		{"day 60 or below as samordningsnummer", swefhir.IDSamordningsnummer, "194502134317", ""},
+		{"day 60 as samordningsnummer", swefhir.IDSamordningsnummer, withCheck(t, "19450260431"), ""},
+		{"samordningsnummer of 30 February", swefhir.IDSamordningsnummer, withCheck(t, "19450290431"), ""},
+		{"samordningsnummer day 92", swefhir.IDSamordningsnummer, withCheck(t, "19450192431"), ""},
+		{"samordningsnummer with wrong check digit", swefhir.IDSamordningsnummer, wrongCheck(samordning), ""},
+		{"unknown kind", swefhir.IDUnknown, "194502134317", ""},
 	}
 	// The reason a sender is told, for cases where it is not obvious.
 	reasons := map[string]string{
@@ -101,7 +101,7 @@ func TestNormaliseNationalID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := fhir.NormaliseNationalID(tt.kind, tt.value)
+			got, err := swefhir.NormaliseNationalID(tt.kind, tt.value)
 			if tt.want != "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("NormaliseNationalID(%v, %q) = %q, %v; want %q", tt.kind, tt.value, got, err, tt.want)
@@ -114,7 +114,7 @@ func TestNormaliseNationalID(t *testing.T) {
 			if got != "" {
 				t.Errorf("NormaliseNationalID(%v, %q) returned %q alongside its error, want \"\"", tt.kind, tt.value, got)
 			}
-			if !errors.Is(err, fhir.ErrInvalidNationalID) {
+			if !errors.Is(err, swefhir.ErrInvalidNationalID) {
 				t.Errorf("error %q does not wrap ErrInvalidNationalID", err)
 			}
 			assertNoIdentifierDigits(t, err.Error(), tt.value)
@@ -140,26 +140,26 @@ func assertNoIdentifierDigits(t *testing.T, text, value string) {
 func TestKindOfSystem(t *testing.T) {
 	tests := []struct {
 		system string
-		want   fhir.IDKind
+		want   swefhir.IDKind
 	}{
-		{"http://electronichealth.se/identifier/personnummer", fhir.IDPersonnummer},
-		{"urn:oid:1.2.752.129.2.1.3.1", fhir.IDPersonnummer},
-		{"1.2.752.129.2.1.3.1", fhir.IDPersonnummer},
-		{"http://electronichealth.se/identifier/samordningsnummer", fhir.IDSamordningsnummer},
-		{"urn:oid:1.2.752.129.2.1.3.3", fhir.IDSamordningsnummer},
-		{"1.2.752.129.2.1.3.3", fhir.IDSamordningsnummer},
+		{"http://electronichealth.se/identifier/personnummer", swefhir.IDPersonnummer},
+		{"urn:oid:1.2.752.129.2.1.3.1", swefhir.IDPersonnummer},
+		{"1.2.752.129.2.1.3.1", swefhir.IDPersonnummer},
+		{"http://electronichealth.se/identifier/samordningsnummer", swefhir.IDSamordningsnummer},
+		{"urn:oid:1.2.752.129.2.1.3.3", swefhir.IDSamordningsnummer},
+		{"1.2.752.129.2.1.3.3", swefhir.IDSamordningsnummer},
 
-		{"", fhir.IDUnknown},
-		{"urn:oid:1.2.752.129.2.1.3.2", fhir.IDUnknown},  // reservnummer-like sibling
-		{"urn:oid:1.2.752.129.2.1.3.10", fhir.IDUnknown}, // prefix of a longer OID
-		{"urn:oid:1.2.752.129.2.1.3", fhir.IDUnknown},
-		{"https://electronichealth.se/identifier/personnummer", fhir.IDUnknown},
-		{"http://electronichealth.se/identifier/personnummer/", fhir.IDUnknown},
-		{"urn:oid:1.2.752.29.4.19", fhir.IDUnknown}, // HSA-id
-		{"http://hl7.org/fhir/sid/us-ssn", fhir.IDUnknown},
+		{"", swefhir.IDUnknown},
+		{"urn:oid:1.2.752.129.2.1.3.2", swefhir.IDUnknown},
+		{"urn:oid:1.2.752.129.2.1.3.10", swefhir.IDUnknown},
+		{"urn:oid:1.2.752.129.2.1.3", swefhir.IDUnknown},
+		{"https://electronichealth.se/identifier/personnummer", swefhir.IDUnknown},
+		{"http://electronichealth.se/identifier/personnummer/", swefhir.IDUnknown},
+		{"urn:oid:1.2.752.29.4.19", swefhir.IDUnknown},
+		{"http://hl7.org/fhir/sid/us-ssn", swefhir.IDUnknown},
 	}
 	for _, tt := range tests {
-		if got := fhir.KindOfSystem(tt.system); got != tt.want {
+		if got := swefhir.KindOfSystem(tt.system); got != tt.want {
 			t.Errorf("KindOfSystem(%q) = %v, want %v", tt.system, got, tt.want)
 		}
 	}
@@ -170,15 +170,15 @@ func TestCanonicalSystem(t *testing.T) {
 		system string
 		want   string
 	}{
-		{"urn:oid:1.2.752.129.2.1.3.1", fhir.SystemPersonnummer},
-		{"1.2.752.129.2.1.3.1", fhir.SystemPersonnummer},
-		{fhir.SystemPersonnummer, fhir.SystemPersonnummer},
-		{"urn:oid:1.2.752.129.2.1.3.3", fhir.SystemSamordningsnummer},
-		{fhir.SystemSamordningsnummer, fhir.SystemSamordningsnummer},
+		{"urn:oid:1.2.752.129.2.1.3.1", swefhir.SystemPersonnummer},
+		{"1.2.752.129.2.1.3.1", swefhir.SystemPersonnummer},
+		{swefhir.SystemPersonnummer, swefhir.SystemPersonnummer},
+		{"urn:oid:1.2.752.129.2.1.3.3", swefhir.SystemSamordningsnummer},
+		{swefhir.SystemSamordningsnummer, swefhir.SystemSamordningsnummer},
 		{"http://hl7.org/fhir/sid/us-ssn", ""},
 	}
 	for _, tt := range tests {
-		if got := fhir.CanonicalSystem(fhir.KindOfSystem(tt.system)); got != tt.want {
+		if got := swefhir.CanonicalSystem(swefhir.KindOfSystem(tt.system)); got != tt.want {
 			t.Errorf("CanonicalSystem(KindOfSystem(%q)) = %q, want %q", tt.system, got, tt.want)
 		}
 	}
@@ -212,7 +212,7 @@ func TestIsHSAID(t *testing.T) {
 		{" SE2321000057-1003", false},
 	}
 	for _, tt := range tests {
-		if got := fhir.IsHSAID(tt.value); got != tt.want {
+		if got := swefhir.IsHSAID(tt.value); got != tt.want {
 			t.Errorf("IsHSAID(%q) = %v, want %v", tt.value, got, tt.want)
 		}
 	}
@@ -235,7 +235,7 @@ func TestIsHSASystem(t *testing.T) {
 		{"http://electronichealth.se/identifier/hsaid", false},
 	}
 	for _, tt := range tests {
-		if got := fhir.IsHSASystem(tt.system); got != tt.want {
+		if got := swefhir.IsHSASystem(tt.system); got != tt.want {
 			t.Errorf("IsHSASystem(%q) = %v, want %v", tt.system, got, tt.want)
 		}
 	}
@@ -257,7 +257,7 @@ func TestIsMunicipalityCode(t *testing.T) {
 		{"Jönköping", false},
 	}
 	for _, tt := range tests {
-		if got := fhir.IsMunicipalityCode(tt.code); got != tt.want {
+		if got := swefhir.IsMunicipalityCode(tt.code); got != tt.want {
 			t.Errorf("IsMunicipalityCode(%q) = %v, want %v", tt.code, got, tt.want)
 		}
 	}

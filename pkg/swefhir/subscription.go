@@ -1,4 +1,4 @@
-package fhir
+package swefhir
 
 import (
 	"encoding/json"

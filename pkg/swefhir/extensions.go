@@ -1,4 +1,4 @@
-package fhir
+package swefhir
 
 // carehub's own extensions and code systems for what R4 has no element
 // for. The adapters write them and the router reads them, so each is

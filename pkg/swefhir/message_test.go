@@ -1,13 +1,13 @@
-package fhir_test
+package swefhir_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"testing"
 
-	samply "github.com/samply/golang-fhir-models/fhir-models/fhir"
+	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
-	"github.com/carehub/carehub/pkg/fhir"
+	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 type wireEntry struct {
@@ -33,28 +33,28 @@ func compact(t *testing.T, raw []byte) []byte {
 }
 
 func TestNotificationMessageMarshal(t *testing.T) {
-	encounter := fhir.Resource{
+	encounter := swefhir.Resource{
 		FullURL: "urn:uuid:0d6f5a59-1b8f-4a55-8a43-000000001001", Type: "Encounter", ID: "ryhov-vt-2026-1001",
 		Raw: []byte(`{"resourceType":"Encounter","id":"ryhov-vt-2026-1001","status":"finished",
 			"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},
 			"subject":{"reference":"urn:uuid:6f0c6b7e-5a5e-4b8e-9d3e-000000000001"}}`),
 	}
-	pat := fhir.Resource{
+	pat := swefhir.Resource{
 		FullURL: "urn:uuid:6f0c6b7e-5a5e-4b8e-9d3e-000000000001", Type: "Patient", ID: "p1",
 		Raw: []byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"http://electronichealth.se/identifier/personnummer","value":"191212121212"}]}`),
 	}
-	destination := fhir.OrganisationRef{ID: "jonkoping-kommun", Name: "Jönköpings kommun"}
-	sender := fhir.OrganisationRef{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", HSAID: "SE2321000057-1003"}
+	destination := swefhir.OrganisationRef{ID: "jonkoping-kommun", Name: "Jönköpings kommun"}
+	sender := swefhir.OrganisationRef{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", HSAID: "SE2321000057-1003"}
 
 	tests := []struct {
 		name    string
-		msg     fhir.NotificationMessage
+		msg     swefhir.NotificationMessage
 		wantEnc string // fullUrl of the Encounter entry
 		types   []string
 	}{
 		{
 			name: "with patient",
-			msg: fhir.NotificationMessage{ID: "3b1c1f0e-8f0a-4d0b-9a51-1d3a5c000001", Timestamp: "2026-11-24T13:30:05Z",
+			msg: swefhir.NotificationMessage{ID: "3b1c1f0e-8f0a-4d0b-9a51-1d3a5c000001", Timestamp: "2026-11-24T13:30:05Z",
 				EventCode: "discharged", EventText: "Utskrivning", Destination: destination, Sender: sender,
 				Encounter: encounter, Patient: &pat},
 			wantEnc: encounter.FullURL,
@@ -62,9 +62,9 @@ func TestNotificationMessageMarshal(t *testing.T) {
 		},
 		{
 			name: "without patient or Encounter fullUrl",
-			msg: fhir.NotificationMessage{ID: "3b1c1f0e-8f0a-4d0b-9a51-1d3a5c000002", Timestamp: "2026-11-24T13:30:05Z",
-				EventCode: "discharged", Destination: destination, Sender: fhir.OrganisationRef{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov"},
-				Encounter: fhir.Resource{Type: "Encounter", ID: encounter.ID, Raw: encounter.Raw}},
+			msg: swefhir.NotificationMessage{ID: "3b1c1f0e-8f0a-4d0b-9a51-1d3a5c000002", Timestamp: "2026-11-24T13:30:05Z",
+				EventCode: "discharged", Destination: destination, Sender: swefhir.OrganisationRef{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov"},
+				Encounter: swefhir.Resource{Type: "Encounter", ID: encounter.ID, Raw: encounter.Raw}},
 			wantEnc: "Encounter/ryhov-vt-2026-1001",
 			types:   []string{"MessageHeader", "Encounter", "Organization"},
 		},
@@ -75,7 +75,7 @@ func TestNotificationMessageMarshal(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Marshal: %v", err)
 			}
-			if _, err := samply.UnmarshalBundle(data); err != nil {
+			if _, err := fhir.UnmarshalBundle(data); err != nil {
 				t.Fatalf("message is not an R4 Bundle: %v\n%s", err, data)
 			}
 			var b wireMessage
@@ -87,7 +87,7 @@ func TestNotificationMessageMarshal(t *testing.T) {
 			}
 			var types []string
 			for _, e := range b.Entry {
-				typ, _, _, err := fhir.Header(e.Resource)
+				typ, _, _, err := swefhir.Header(e.Resource)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -105,23 +105,23 @@ func TestNotificationMessageMarshal(t *testing.T) {
 				}
 			}
 
-			header, err := samply.UnmarshalMessageHeader(b.Entry[0].Resource)
+			header, err := fhir.UnmarshalMessageHeader(b.Entry[0].Resource)
 			if err != nil {
 				t.Fatalf("MessageHeader does not parse: %v", err)
 			}
 			if header.Id == nil || *header.Id != tt.msg.ID {
 				t.Errorf("MessageHeader.id = %v, want %s", header.Id, tt.msg.ID)
 			}
-			if c := header.EventCoding; c.System == nil || *c.System != fhir.SystemCarehubNotificationKind || c.Code == nil || *c.Code != tt.msg.EventCode {
-				t.Errorf("eventCoding = %+v, want %s|%s", c, fhir.SystemCarehubNotificationKind, tt.msg.EventCode)
+			if c := header.EventCoding; c.System == nil || *c.System != swefhir.SystemCarehubNotificationKind || c.Code == nil || *c.Code != tt.msg.EventCode {
+				t.Errorf("eventCoding = %+v, want %s|%s", c, swefhir.SystemCarehubNotificationKind, tt.msg.EventCode)
 			}
 			if len(header.Destination) != 1 {
 				t.Fatalf("destination = %+v, want one", header.Destination)
 			}
 			recv := header.Destination[0].Receiver
 			if recv == nil || recv.Identifier == nil || recv.Identifier.System == nil || recv.Identifier.Value == nil ||
-				*recv.Identifier.System != fhir.SystemCarehubOrganisationID || *recv.Identifier.Value != destination.ID {
-				t.Errorf("destination receiver = %+v, want identifier %s|%s", recv, fhir.SystemCarehubOrganisationID, destination.ID)
+				*recv.Identifier.System != swefhir.SystemCarehubOrganisationID || *recv.Identifier.Value != destination.ID {
+				t.Errorf("destination receiver = %+v, want identifier %s|%s", recv, swefhir.SystemCarehubOrganisationID, destination.ID)
 			}
 			if header.Destination[0].Endpoint == "" {
 				t.Error("destination.endpoint is empty; it is required in R4")
@@ -143,16 +143,16 @@ func TestNotificationMessageMarshal(t *testing.T) {
 			if header.Sender == nil || header.Sender.Reference == nil || *header.Sender.Reference != last.FullURL {
 				t.Errorf("sender = %+v, want a reference to the Organization entry %s", header.Sender, last.FullURL)
 			}
-			org, err := samply.UnmarshalOrganization(last.Resource)
+			org, err := fhir.UnmarshalOrganization(last.Resource)
 			if err != nil {
 				t.Fatalf("sender Organization does not parse: %v", err)
 			}
 			var orgID, hsa string
 			for _, id := range org.Identifier {
 				switch *id.System {
-				case fhir.SystemCarehubOrganisationID:
+				case swefhir.SystemCarehubOrganisationID:
 					orgID = *id.Value
-				case fhir.SystemHSAID:
+				case swefhir.SystemHSAID:
 					hsa = *id.Value
 				}
 			}
@@ -167,16 +167,16 @@ func TestNotificationMessageMarshal(t *testing.T) {
 				t.Errorf("Patient entry = %s %s, want %s %s", b.Entry[2].FullURL, b.Entry[2].Resource, pat.FullURL, pat.Raw)
 			}
 			// Encounter.subject must still resolve inside the message.
-			var resources []fhir.Resource
+			var resources []swefhir.Resource
 			for _, e := range b.Entry {
-				typ, id, _, _ := fhir.Header(e.Resource)
-				resources = append(resources, fhir.Resource{FullURL: e.FullURL, Type: typ, ID: id, Raw: e.Resource})
+				typ, id, _, _ := swefhir.Header(e.Resource)
+				resources = append(resources, swefhir.Resource{FullURL: e.FullURL, Type: typ, ID: id, Raw: e.Resource})
 			}
-			enc, err := samply.UnmarshalEncounter(b.Entry[1].Resource)
+			enc, err := fhir.UnmarshalEncounter(b.Entry[1].Resource)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r, ok := fhir.NewResourceIndex(resources).Resolve(*enc.Subject.Reference); !ok || r.Type != "Patient" {
+			if r, ok := swefhir.NewResourceIndex(resources).Resolve(*enc.Subject.Reference); !ok || r.Type != "Patient" {
 				t.Errorf("Encounter.subject %s does not resolve to the Patient inside the message", *enc.Subject.Reference)
 			}
 		})

@@ -1,4 +1,4 @@
-package event
+package careevent
 
 import (
 	"fmt"
