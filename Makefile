@@ -32,8 +32,10 @@ run: build postgres
 test: postgres
 	$(GO) test -count=1 ./...
 
+## lint: gofmt, a tidy go.mod, go vet and golangci-lint.
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@if ! diff=$$($(GO) mod tidy -diff 2>&1); then echo "go.mod or go.sum is not tidy; run 'go mod tidy'. It would change:"; echo "$$diff"; exit 1; fi
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...
 
