@@ -2,6 +2,7 @@ package testsupport
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -43,18 +44,14 @@ func HoldMerge(t *testing.T, ctx context.Context, s *store.Store, prior, survivo
 // lock (a patient's), and fails the test if none does within ten seconds.
 func WaitForLockWaiter(t *testing.T, ctx context.Context, s *store.Store) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	WaitFor(t, 10*time.Second, func() error {
 		var waiting int
 		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
-		if waiting > 0 {
-			return
+		if waiting == 0 {
+			return errors.New("no transaction waits for a patient's lock")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no transaction waited for a patient's lock")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
