@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -29,6 +31,7 @@ type serveCmd struct {
 	Retention        time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
 	DebugAddr        string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
+	ReadyFile        string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
 
 	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"5s,5m,30m,2h,5h,10h,10h" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
@@ -88,6 +91,12 @@ func (s *serveCmd) Run(c *cli) error {
 		}
 		defer func() { _ = debug.Close(context.Background()) }()
 	}
+	if s.ReadyFile != "" {
+		// A file left by an earlier run must not be taken for this one's.
+		if err := os.Remove(s.ReadyFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot start: --ready-file: %w", err)
+		}
+	}
 	startCtx, cancel := context.WithTimeout(ctx, startupDeadline)
 	defer cancel()
 	h, err := hub.Start(startCtx, s.hubConfig(), log)
@@ -97,6 +106,12 @@ func (s *serveCmd) Run(c *cli) error {
 			return fmt.Errorf("cannot start: %w", se)
 		}
 		return fmt.Errorf("cannot start: %w", err)
+	}
+	if s.ReadyFile != "" {
+		if err := writeReadyFile(s.ReadyFile, readyAddrs{HTTP: h.HTTPAddr(), MLLP: h.MLLPAddr(), NATS: h.NATSURL()}); err != nil {
+			_ = h.Shutdown(context.Background())
+			return fmt.Errorf("cannot start: --ready-file: %w", err)
+		}
 	}
 	select {
 	case <-ctx.Done():
