@@ -3,9 +3,7 @@ package test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,34 +101,20 @@ func TestServeFailsFastWithOneClearLine(t *testing.T) {
 
 func TestServeStopsGracefullyOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
-	httpAddr := freeAddr(t)
-	args := append(serveArgs(t, testsupport.Database(t)), "--http-addr", httpAddr, "--log-format", "json")
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-
-	if !waitHTTP(t, "http://"+httpAddr+"/readyz", done) {
-		t.Fatalf("hub never became ready; stderr:\n%s", stderr.String())
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	p := startServe(t, bin, append(serveArgs(t, testsupport.Database(t)), "--log-format", "json")...)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+	case <-p.exited:
+		if p.err != nil {
+			t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", p.err, p.stderr)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("still running 30 s after SIGTERM; stderr:\n%s", stderr.String())
+		t.Fatalf("still running 30 s after SIGTERM; stderr:\n%s", p.stderr)
 	}
-	if !strings.Contains(stderr.String(), `"stopped"`) {
-		t.Errorf("no 'stopped' log line; stderr:\n%s", stderr.String())
+	if !strings.Contains(p.stderr.String(), `"stopped"`) {
+		t.Errorf("no 'stopped' log line; stderr:\n%s", p.stderr)
 	}
 }
 
@@ -150,6 +134,7 @@ func TestServeHelpListsEverySettingWithItsEnvVar(t *testing.T) {
 		{"--mllp-idle-timeout", "CAREHUB_MLLP_IDLE_TIMEOUT"}, {"--mllp-read-timeout", "CAREHUB_MLLP_READ_TIMEOUT"},
 		{"--webhook-retry-schedule", "CAREHUB_WEBHOOK_RETRY_SCHEDULE"}, {"--webhook-timeout", "CAREHUB_WEBHOOK_TIMEOUT"},
 		{"--webhook-allow-private", "CAREHUB_WEBHOOK_ALLOW_PRIVATE"}, {"--retention", "CAREHUB_RETENTION"},
+		{"--ready-file", "CAREHUB_READY_FILE"},
 		{"--mllp-tls-cert", "CAREHUB_MLLP_TLS_CERT"}, {"--mllp-tls-key", "CAREHUB_MLLP_TLS_KEY"}, {"--mllp-tls-client-ca", "CAREHUB_MLLP_TLS_CLIENT_CA"},
 	} {
 		for _, s := range pair {
@@ -161,39 +146,4 @@ func TestServeHelpListsEverySettingWithItsEnvVar(t *testing.T) {
 			}
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
-}
-
-// waitHTTP polls url until it answers 200, or the process exits.
-func waitHTTP(t *testing.T, url string, exited <-chan error) bool {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			t.Logf("process exited: %v", err)
-			return false
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	fmt.Fprintln(os.Stderr, "timeout waiting for", url)
-	return false
 }

@@ -3,10 +3,8 @@ package test
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,27 +27,16 @@ func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	const total, conns = 10000, 4
 	bin := buildBinary(t)
-	mllpAddr, natsAddr := freeAddr(t), freeAddr(t)
-	args := append(serveArgs(t, testsupport.Database(t)), "--mllp-addr", mllpAddr, "--nats-listen", natsAddr, "--log-level", "warn")
+	args := append(serveArgs(t, testsupport.Database(t)), "--log-level", "warn")
 
+	// The hub listens on new ports after each restart; senders follow it.
 	var mu sync.Mutex
-	var proc *exec.Cmd
-	start := func() {
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		proc = cmd
-		mu.Unlock()
-		go func() { _ = cmd.Wait() }()
-	}
-	start()
-	t.Cleanup(func() {
+	proc := startServe(t, bin, args...)
+	running := func() *hubProcess {
 		mu.Lock()
 		defer mu.Unlock()
-		_ = proc.Process.Kill()
-	})
+		return proc
+	}
 
 	template := hl7Fixture(t, "a01-ryhov-utf8.hl7")
 	var acked atomic.Int64
@@ -64,10 +51,10 @@ func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
 				for ctx.Err() == nil { // resend until AA
 					if client == nil {
 						dctx, dcancel := context.WithTimeout(ctx, time.Second)
-						cl, err := mllp.Dial(dctx, mllpAddr, nil)
+						cl, err := mllp.Dial(dctx, running().MLLPAddr(), nil)
 						dcancel()
 						if err != nil {
-							time.Sleep(50 * time.Millisecond)
+							time.Sleep(50 * time.Millisecond) // the hub is down: redial at a sender's pace
 							continue
 						}
 						client = cl
@@ -93,21 +80,24 @@ func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
 		})
 	}
 	for _, killAt := range []int64{total / 4, total * 3 / 5} {
-		for acked.Load() < killAt && ctx.Err() == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+		testsupport.WaitFor(t, 4*time.Minute, func() error {
+			if n := acked.Load(); n < killAt {
+				return fmt.Errorf("%d of %d messages acknowledged before the kill", n, killAt)
+			}
+			return nil
+		})
+		running().kill()
+		restarted := startServe(t, bin, args...)
 		mu.Lock()
-		_ = proc.Process.Signal(syscall.SIGKILL)
+		proc = restarted
 		mu.Unlock()
-		time.Sleep(200 * time.Millisecond)
-		start()
 	}
 	wg.Wait()
 	if ctx.Err() != nil || acked.Load() != total {
 		t.Fatalf("only %d of %d messages acknowledged AA before the deadline", acked.Load(), total)
 	}
 
-	js := jetStreamClient(t, "nats://"+natsAddr)
+	js := jetStreamClient(t, running().NATSURL())
 	cons, err := js.OrderedConsumer(ctx, careevent.StreamEvents, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)

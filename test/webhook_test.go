@@ -7,17 +7,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/notify/webhook"
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -88,23 +88,20 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 }
 
-// serveOn serves rc on addr until stop is called; it can be started again.
-func serveOn(t *testing.T, addr string, h http.Handler) (stop func()) {
+// serveOn serves h on addr (port 0 picks one) until stop is called, and
+// returns the address it listens on; serving again on that address brings
+// the same endpoint back.
+func serveOn(t *testing.T, addr string, h http.Handler) (bound string, stop func()) {
 	t.Helper()
 	var ln net.Listener
-	var err error
-	for range 50 {
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	testsupport.WaitFor(t, 5*time.Second, func() error {
+		var err error
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return func() { _ = srv.Close() }
+	return ln.Addr().String(), func() { _ = srv.Close() }
 }
 
 func directoryWithWebhook(t *testing.T, url string) string {
@@ -157,8 +154,7 @@ func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
 	}
 	const patients, perPatient = 30, 3
 	bin := buildBinary(t)
-	recvAddr := freeAddr(t)
-	gone := false
+	var gone atomic.Bool // the receiver answered 410 Gone once
 	rc := newReceiver(t, func(call int) (int, time.Duration, http.Header) {
 		switch {
 		case call%7 == 3:
@@ -167,60 +163,33 @@ func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
 			return http.StatusOK, 1500 * time.Millisecond, nil // beyond the 1 s timeout: a failure the receiver saw
 		case call%13 == 6:
 			return http.StatusTooManyRequests, 0, http.Header{"Retry-After": {"1"}}
-		case call == 40 && !gone:
-			gone = true
+		case call == 40 && gone.CompareAndSwap(false, true):
 			return http.StatusGone, 0, nil
 		}
 		return http.StatusOK, 0, nil
 	})
-	stopRecv := serveOn(t, recvAddr, rc)
-	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
-	args := append(serveArgs(t, testsupport.Database(t)),
-		"--http-addr", httpAddr, "--nats-listen", natsAddr, "--log-level", "warn",
+	recvAddr, stopRecv := serveOn(t, "127.0.0.1:0", rc)
+	args := append(serveArgs(t, testsupport.Database(t)), "--log-level", "warn",
 		"--directory", directoryWithWebhook(t, "http://"+recvAddr+"/carehub"),
 		"--webhook-allow-private", "--webhook-timeout", "1s",
 		"--webhook-retry-schedule", "200ms,300ms,500ms,1s,1s,1s,1s,1s,1s,1s,1s,1s")
-	var mu sync.Mutex
-	var proc *exec.Cmd
-	start := func() {
-		cmd := exec.Command(bin, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		proc = cmd
-		mu.Unlock()
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		if !waitHTTP(t, "http://"+httpAddr+"/readyz", exited) {
-			t.Fatalf("hub did not start: %s", stderr.String())
-		}
-	}
-	start()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = proc.Process.Kill()
-	})
+	proc := startServe(t, bin, args...)
 	post := func(body []byte) {
-		for attempt := 0; ; attempt++ {
-			req, _ := http.NewRequest(http.MethodPost, "http://"+httpAddr+"/fhir", bytes.NewReader(body))
+		t.Helper()
+		testsupport.WaitFor(t, 15*time.Second, func() error {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+proc.HTTPAddr()+"/fhir", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+tokenRyhov)
 			req.Header.Set("Content-Type", "application/fhir+json")
 			resp, err := http.DefaultClient.Do(req)
-			if err == nil {
-				_ = resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return
-				}
+			if err != nil {
+				return fmt.Errorf("posting discharge: %w", err)
 			}
-			if attempt > 100 {
-				t.Fatalf("posting discharge: %v", err)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("posting discharge: %s", resp.Status)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	began := time.Now()
 	for enc := range perPatient {
@@ -228,16 +197,15 @@ func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
 			post(dischargeFor(p, enc))
 		}
 		if enc == 0 {
-			stopRecv() // the receiver is down for a while
+			// The receiver is down for a second: the length of the
+			// outage is the fault, not a wait for something.
+			stopRecv()
 			time.Sleep(time.Second)
-			stopRecv = serveOn(t, recvAddr, rc)
+			_, stopRecv = serveOn(t, recvAddr, rc)
 		}
 		if enc == 1 {
-			mu.Lock()
-			_ = proc.Process.Signal(syscall.SIGKILL)
-			mu.Unlock()
-			time.Sleep(200 * time.Millisecond)
-			start()
+			proc.kill()
+			proc = startServe(t, bin, args...)
 		}
 	}
 	defer func() { stopRecv() }()
@@ -245,32 +213,27 @@ func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
 	t.Logf("posted all discharges after %s", time.Since(began).Round(time.Millisecond))
 	total := patients * perPatient
 	redriven := false
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	testsupport.WaitFor(t, 90*time.Second, func() error {
 		rc.mu.Lock()
 		n := len(rc.firstSeen)
 		rc.mu.Unlock()
 		if n == total {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("receiver has %d of %d notifications after 90 s", n, total)
-		}
-		if gone && !redriven {
+		if gone.Load() && !redriven && deadLettered(t, proc) {
 			// 410 disabled the endpoint; the organisation turns it back on.
-			time.Sleep(2 * time.Second)
-			r := do(t, http.MethodPost, "http://"+httpAddr+"/api/v1/orgs/jonkoping-kommun/notifications/redrive", tokenJonkoping, "", nil)
+			r := do(t, http.MethodPost, "http://"+proc.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/notifications/redrive", tokenJonkoping, "", nil)
 			if r.status != http.StatusOK {
 				t.Fatalf("redrive: %d %s", r.status, r.body)
 			}
 			redriven = true
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("receiver has %d of %d notifications", n, total)
+	})
 
 	// The API agrees: all delivered (a retry of a timed-out attempt the
 	// receiver did act on may still be under way).
-	waitAllDelivered(t, httpAddr, total)
+	waitAllDelivered(t, proc, total)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	t.Logf("receiver has them all after %s (%d calls)", time.Since(began).Round(time.Millisecond), rc.calls)
@@ -289,7 +252,7 @@ func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
 	var seqs []int64
 	after := int64(0)
 	for {
-		page := listNotifications(t, hubAddr(httpAddr), "jonkoping-kommun", tokenJonkoping, "?limit=50&after="+strconv.FormatInt(after, 10))
+		page := listNotifications(t, proc, "jonkoping-kommun", tokenJonkoping, "?limit=50&after="+strconv.FormatInt(after, 10))
 		for _, n := range page.Notifications {
 			seqs = append(seqs, n.Seq)
 			if n.Delivery.Status != "delivered" || len(n.Delivery.Webhooks) != 1 || n.Delivery.Webhooks[0].Status != "delivered" {
@@ -312,23 +275,31 @@ func TestWebhookDeliveryIsExactlyOnceInEffect(t *testing.T) {
 }
 
 // waitAllDelivered waits until the API shows every notification delivered.
-func waitAllDelivered(t *testing.T, httpAddr string, total int) {
+func waitAllDelivered(t *testing.T, h httpAddresser, total int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testsupport.WaitFor(t, 60*time.Second, func() error {
 		delivered := 0
-		page := listNotifications(t, hubAddr(httpAddr), "jonkoping-kommun", tokenJonkoping, "?limit=1000&after=0")
-		for _, n := range page.Notifications {
+		for _, n := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?limit=1000&after=0").Notifications {
 			if n.Delivery.Status == "delivered" && len(n.Delivery.Webhooks) == 1 && n.Delivery.Webhooks[0].Status == "delivered" {
 				delivered++
 			}
 		}
-		if delivered == total {
-			return
+		if delivered != total {
+			return fmt.Errorf("%d of %d notifications delivered by webhook", delivered, total)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d notifications delivered by webhook after 60 s", delivered, total)
+		return nil
+	})
+}
+
+// deadLettered reports whether the hub has recorded a webhook delivery as
+// dead letter, as it does when the receiver answers 410 Gone; a redrive
+// before that would find nothing to put back.
+func deadLettered(t *testing.T, h httpAddresser) bool {
+	t.Helper()
+	for _, n := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?limit=1000&after=0").Notifications {
+		if n.Delivery.Status == api.DeliveryDeadLettered {
+			return true
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
+	return false
 }
