@@ -14,9 +14,7 @@ func TestCatchUpAcknowledgeAndAudit(t *testing.T) {
 	h := startHub(t, hubConfig(t))
 	const n = 7
 	for p := range n {
-		if r := postFHIR(t, h, "/fhir", tokenRyhov, dischargeFor(p, 0)); r.status != http.StatusOK {
-			t.Fatalf("posting: %d %s", r.status, r.body)
-		}
+		mustPostFHIR(t, h, tokenRyhov, dischargeFor(p, 0))
 	}
 	waitSettled(t, h)
 
@@ -33,9 +31,7 @@ func TestCatchUpAcknowledgeAndAudit(t *testing.T) {
 	after = *first.NextAfter
 	// More arrive while it is offline.
 	for p := n; p < n+4; p++ {
-		if r := postFHIR(t, h, "/fhir", tokenRyhov, dischargeFor(p, 0)); r.status != http.StatusOK {
-			t.Fatalf("posting: %d %s", r.status, r.body)
-		}
+		mustPostFHIR(t, h, tokenRyhov, dischargeFor(p, 0))
 	}
 	waitSettled(t, h)
 	for {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -101,6 +102,15 @@ func postFHIR(t *testing.T, h *hub.Hub, path, token string, body []byte) respons
 	return do(t, http.MethodPost, "http://"+h.HTTPAddr()+path, token, "application/fhir+json", body)
 }
 
+// mustPostFHIR posts a FHIR bundle to /fhir and fails the test unless the
+// hub accepts it.
+func mustPostFHIR(t *testing.T, h *hub.Hub, token string, body []byte) {
+	t.Helper()
+	if r := postFHIR(t, h, "/fhir", token, body); r.status != http.StatusOK {
+		t.Fatalf("posting to /fhir: %d %s", r.status, r.body)
+	}
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -110,13 +120,8 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// httpAddresser is a hub, in process or not.
+// httpAddresser is a hub, in process (*hub.Hub) or not (*hubProcess).
 type httpAddresser interface{ HTTPAddr() string }
-
-// hubAddr is a hub running as a separate process.
-type hubAddr string
-
-func (a hubAddr) HTTPAddr() string { return string(a) }
 
 func listNotifications(t *testing.T, h httpAddresser, org, token, query string) api.NotificationPage {
 	t.Helper()
@@ -151,25 +156,27 @@ func jetStreamClient(t *testing.T, url string) jetstream.JetStream {
 func waitSettled(t *testing.T, h *hub.Hub) {
 	t.Helper()
 	js := jetStreamClient(t, h.NATSURL())
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	testsupport.WaitFor(t, 30*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		cons, err := js.Consumer(ctx, careevent.StreamEvents, "carehub-router")
-		var info *jetstream.ConsumerInfo
-		if err == nil {
-			info, err = cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return err
 		}
 		var pending int64
-		if err == nil {
-			err = h.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&pending)
+		if err := h.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&pending); err != nil {
+			return err
 		}
-		cancel()
-		if err == nil && info.NumPending == 0 && info.NumAckPending == 0 && pending == 0 {
-			return
+		if info.NumPending != 0 || info.NumAckPending != 0 || pending != 0 {
+			return fmt.Errorf("hub not settled: %d events unapplied, %d unacknowledged, %d notifications unpublished",
+				info.NumPending, info.NumAckPending, pending)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("hub did not settle within 30s: events unapplied or notifications unpublished")
+		return nil
+	})
 }
 
 // notifyMessages reads every message on CAREHUB_NOTIFY for subject filter.

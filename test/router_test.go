@@ -2,7 +2,6 @@ package test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,9 +35,7 @@ func TestRouterQuarantinesPoisonEventsAndGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A good discharge behind it still becomes a notification.
-	if r := postFHIR(t, h, "/fhir", tokenRyhov, readFile(t, repoPath("deploy", "examples", "fhir", "discharge-bundle.json"))); r.status != http.StatusOK {
-		t.Fatalf("posting discharge: %d %s", r.status, r.body)
-	}
+	mustPostFHIR(t, h, tokenRyhov, readFile(t, repoPath("deploy", "examples", "fhir", "discharge-bundle.json")))
 	waitSettled(t, h)
 	if page := listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, ""); len(page.Notifications) != 1 {
 		t.Errorf("%d notifications after a poison event, want 1", len(page.Notifications))

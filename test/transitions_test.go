@@ -97,9 +97,7 @@ func TestTransitionsThroughTheHub(t *testing.T) {
 func TestUnroutableIsVisible(t *testing.T) {
 	h := startHub(t, hubConfig(t))
 	body := strings.Replace(string(dischargeFor(1, 0)), `"district":"0680"`, `"district":"0999"`, 1)
-	if r := postFHIR(t, h, "/fhir", tokenRyhov, []byte(body)); r.status != http.StatusOK {
-		t.Fatalf("posting: %d %s", r.status, r.body)
-	}
+	mustPostFHIR(t, h, tokenRyhov, []byte(body))
 	waitSettled(t, h)
 	r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/unroutable", "demo-auditor-token", "", nil)
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), "no municipality in the directory for code 0999") {
