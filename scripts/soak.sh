@@ -15,17 +15,17 @@ PGURL=${SOAK_DATABASE_BASE:-postgres://root@127.0.0.1:5432}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/carehub-soak.XXXXXX")
 db="carehub_soak_$$"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-http_port=$(free_port); mllp_port=$(free_port); nats_port=$(free_port)
 
 echo "soak: simulating $DAYS days of $REGION at population scale $SCALE (seed $SEED) into $work"
 "$BIN" simulate --seed "$SEED" --region "$REGION" --population-scale "$SCALE" --days "$DAYS" --out "$work/sim" --quiet
 
-echo "soak: starting the hub (HTTP :$http_port, MLLP :$mllp_port, NATS :$nats_port, database $db)"
-"$BIN" serve --log-level warn --http-addr "127.0.0.1:$http_port" --mllp-addr "127.0.0.1:$mllp_port" \
-  --nats-listen "127.0.0.1:$nats_port" --data-dir "$work/data" --database-url "$PGURL/$db?sslmode=disable" \
+echo "soak: starting the hub on free ports (database $db)"
+# Port 0 everywhere: the hub binds and reports its addresses in the ready
+# file, so no port is picked here that another process could take first.
+"$BIN" serve --log-level warn --http-addr 127.0.0.1:0 --mllp-addr 127.0.0.1:0 \
+  --nats-listen 127.0.0.1:0 --data-dir "$work/data" --database-url "$PGURL/$db?sslmode=disable" \
   --directory "$work/sim/directory.yaml" --patient-key-secret "soak-secret-0123456789abcdef0123456789" \
-  >"$work/hub.log" 2>&1 &
+  --ready-file "$work/ready.json" >"$work/hub.log" 2>&1 &
 hub=$!
 peak=0
 cleanup() {
@@ -35,21 +35,25 @@ cleanup() {
 }
 trap cleanup EXIT
 for _ in $(seq 1 150); do
-  curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null 2>&1 && break
+  [ -s "$work/ready.json" ] && break
   kill -0 "$hub" 2>/dev/null || { cat "$work/hub.log"; echo "soak: the hub did not start" >&2; exit 1; }
   sleep 0.2
 done
+[ -s "$work/ready.json" ] || { cat "$work/hub.log"; echo "soak: the hub was not ready in 30 s" >&2; exit 1; }
+addr() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/ready.json" "$1"; }
+http_addr=$(addr http); mllp_addr=$(addr mllp); nats_url=$(addr nats)
+echo "soak: the hub is ready (HTTP $http_addr, MLLP $mllp_addr, NATS $nats_url)"
 
 start=$(date +%s.%N)
 # The sender shares the machine with the hub; its CPU time is printed so the
 # hub's share of the wall time can be told apart from the load generator's.
 TIMEFORMAT='%U %S' status=0
 sender_cpu=$( { time "$BIN" simulate --seed "$SEED" --region "$REGION" --population-scale "$SCALE" --days "$DAYS" --speedup max --quiet \
-  --connections "$CONNECTIONS" --mllp "127.0.0.1:$mllp_port" --http "http://127.0.0.1:$http_port" 2>&3 >&3 || echo "failed $?"; } 3>&2 2>&1 )
+  --connections "$CONNECTIONS" --mllp "$mllp_addr" --http "http://$http_addr" 2>&3 >&3 || echo "failed $?"; } 3>&2 2>&1 )
 case $sender_cpu in *failed*) status=1 ;; esac
 sender_cpu=$(awk '{printf "%.0f", $1 + $2}' <<<"${sender_cpu##*$'\n'}")
 sent=$(date +%s.%N)
-"$BIN" simulate verify --expected "$work/sim/expected.ndjson" --nats "nats://127.0.0.1:$nats_port" --idle 10s || status=1
+"$BIN" simulate verify --expected "$work/sim/expected.ndjson" --nats "$nats_url" --idle 10s || status=1
 end=$(date +%s.%N)
 peak=$(awk '/VmHWM/ {print $2, $3}' "/proc/$hub/status")
 # utime + stime of the hub (fields 14 and 15), in seconds: with the wall
