@@ -17,6 +17,7 @@ import (
 
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
@@ -541,19 +542,11 @@ func (e *env) waitIdle(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		cons, err := js.Consumer(ctx, careevent.StreamEvents, "carehub-router")
+		b, err := testsupport.ReadBacklog(ctx, js, e.hub.Store().Pool())
 		if err != nil {
 			return err
 		}
-		info, err := cons.Info(ctx)
-		if err != nil {
-			return err
-		}
-		var pending int64
-		if err := e.hub.Store().Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&pending); err != nil {
-			return err
-		}
-		if info.NumPending == 0 && info.NumAckPending == 0 && pending == 0 {
+		if b.Empty() {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
