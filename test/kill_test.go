@@ -22,9 +22,7 @@ import (
 // once: nothing acknowledged was lost, and no resend of a message stored
 // before the kill became a second event.
 func TestKilledHubLosesAndDuplicatesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sends 10,000 messages through a hub that is killed twice")
-	}
+	skipIfShort(t, "sends 10,000 messages through a hub that is killed twice")
 	const total, conns = 10000, 4
 	bin := buildBinary(t)
 	args := append(serveArgs(t, testsupport.Database(t)), "--log-level", "warn")

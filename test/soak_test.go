@@ -20,9 +20,7 @@ import (
 // notifications standing on CAREHUB_NOTIFY are exactly the ones the
 // simulator's own oracle expects.
 func TestSoakSimulatedRegion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak: sends a simulated region to a hub")
-	}
+	skipIfShort(t, "soak: sends a simulated region to a hub")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	days, scale := envInt(t, "CAREHUB_SOAK_DAYS", 60), envFloat(t, "CAREHUB_SOAK_SCALE", 0.05)
