@@ -28,9 +28,16 @@ run: build postgres
 	@echo "carehub: HTTP on http://$(RUN_HTTP_ADDR), MLLP on $(RUN_MLLP_ADDR), embedded NATS on nats://$(RUN_NATS_LISTEN)"
 	$(BIN) serve --http-addr $(RUN_HTTP_ADDR) --mllp-addr $(RUN_MLLP_ADDR) --nats-listen $(RUN_NATS_LISTEN) --directory $(RUN_DIRECTORY)
 
-## test: every test, against the embedded NATS and the local PostgreSQL.
+# The soak measures a whole simulated region; under the race detector it
+# would take several times as long, so it runs without it.
+SOAK_TEST := ^TestSoakSimulatedRegion$$
+
+## test: every test, against the embedded NATS and the local PostgreSQL,
+## under the race detector (the soak test without it; test/bench is a load
+## generator, not tests).
 test: postgres
-	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -skip '$(SOAK_TEST)' $$($(GO) list ./... | grep -v '/test/bench$$')
+	$(GO) test -count=1 -run '$(SOAK_TEST)' ./test
 
 ## lint: gofmt, a tidy go.mod, go vet and golangci-lint.
 lint: tools
