@@ -25,12 +25,7 @@ import (
 func TestRelayParksPoisonRowsAndGoesOn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dbURL := testsupport.Database(t)
-	s, err := store.Open(ctx, store.Config{URL: dbURL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, dbURL := openStore(ctx, t)
 	nats := testsupport.NATS(t)
 	b, err := bus.Connect(ctx, bus.Config{URL: nats.ClientURL()}, zaptest.NewLogger(t))
 	if err != nil {
@@ -105,6 +100,18 @@ func TestRelayParksPoisonRowsAndGoesOn(t *testing.T) {
 	}
 }
 
+// openStore opens a store on a fresh database and returns its URL too.
+func openStore(ctx context.Context, t *testing.T) (*store.Store, string) {
+	t.Helper()
+	dbURL := testsupport.Database(t)
+	s, err := store.Open(ctx, store.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, dbURL
+}
+
 // outboxRow is a notification with a well-formed stored CloudEvent.
 func outboxRow(t *testing.T, id, org string) store.Notification {
 	t.Helper()
@@ -123,8 +130,9 @@ func outboxRow(t *testing.T, id, org string) store.Notification {
 		EncounterID: "e-" + id, EncounterOrg: "rjl-ryhov", EventID: id, CloudEvent: structured}
 }
 
-// writeOutbox commits rows the way the router does, in this order.
-func writeOutbox(ctx context.Context, t *testing.T, s *store.Store, rows []store.Notification) {
+// writeOutbox commits rows the way the router does, in this order, each
+// with the webhook deliveries of deliveries that name it.
+func writeOutbox(ctx context.Context, t *testing.T, s *store.Store, rows []store.Notification, deliveries ...store.Delivery) {
 	t.Helper()
 	for _, n := range rows {
 		err := s.InTx(ctx, func(tx *store.Tx) error {
@@ -133,7 +141,14 @@ func writeOutbox(ctx context.Context, t *testing.T, s *store.Store, rows []store
 				return err
 			}
 			n.Seq = first[n.OrgID]
-			return tx.Write(ctx, &store.Writes{Notifications: []store.Notification{n}}, time.Now())
+			w := &store.Writes{Notifications: []store.Notification{n}}
+			for _, d := range deliveries {
+				if d.NotificationID == n.ID {
+					d.Seq, d.OrgID, d.PatientKey = n.Seq, n.OrgID, n.PatientKey
+					w.Deliveries = append(w.Deliveries, d)
+				}
+			}
+			return tx.Write(ctx, w, time.Now())
 		})
 		if err != nil {
 			t.Fatalf("writing %s: %v", n.ID, err)
