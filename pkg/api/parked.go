@@ -18,25 +18,9 @@ func (s *Server) parked(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAuditor(w, r) {
 		return
 	}
-	ctx := r.Context()
-	counts, err := s.notifs.CountParked(ctx)
+	report, err := s.notifs.Parked(r.Context(), maxPageSize)
 	if err != nil {
-		s.unavailable(w, r, "counting parked items", err)
-		return
-	}
-	notifications, err := s.notifs.ParkedNotifications(ctx, maxPageSize)
-	if err != nil {
-		s.unavailable(w, r, "listing parked notifications", err)
-		return
-	}
-	events, err := s.notifs.ParkedEvents(ctx, maxPageSize)
-	if err != nil {
-		s.unavailable(w, r, "listing parked events", err)
-		return
-	}
-	dead, err := s.notifs.DeadDeliveries(ctx, maxPageSize)
-	if err != nil {
-		s.unavailable(w, r, "listing dead deliveries", err)
+		s.unavailable(w, r, "listing parked items", err)
 		return
 	}
 	type notification struct {
@@ -65,14 +49,14 @@ func (s *Server) parked(w http.ResponseWriter, r *http.Request) {
 		Notifications  []notification     `json:"notifications"`
 		Events         []event            `json:"events"`
 		DeadDeliveries []delivery         `json:"deadDeliveries"`
-	}{Counts: counts, Notifications: []notification{}, Events: []event{}, DeadDeliveries: []delivery{}}
-	for _, p := range notifications {
+	}{Counts: report.Counts, Notifications: []notification{}, Events: []event{}, DeadDeliveries: []delivery{}}
+	for _, p := range report.Notifications {
 		out.Notifications = append(out.Notifications, notification{p.NotificationID, p.OrgID, p.Kind, p.Reason, p.ParkedAt.UTC()})
 	}
-	for _, e := range events {
+	for _, e := range report.Events {
 		out.Events = append(out.Events, event{e.StreamSeq, e.EventID, e.Subject, e.Reason, e.ParkedAt.UTC()})
 	}
-	for _, d := range dead {
+	for _, d := range report.DeadDeliveries {
 		out.DeadDeliveries = append(out.DeadDeliveries, delivery{d.NotificationID, d.OrgID, d.Endpoint, d.Attempts, d.LastError})
 	}
 	WriteJSON(w, r, http.StatusOK, out)

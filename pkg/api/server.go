@@ -37,10 +37,7 @@ type NotificationStore interface {
 
 // ParkedStore is what the auditor's view of parked items needs.
 type ParkedStore interface {
-	CountParked(ctx context.Context) (store.ParkedCounts, error)
-	ParkedNotifications(ctx context.Context, limit int) ([]store.ParkedNotification, error)
-	ParkedEvents(ctx context.Context, limit int) ([]store.ParkedEvent, error)
-	DeadDeliveries(ctx context.Context, limit int) ([]store.Delivery, error)
+	Parked(ctx context.Context, limit int) (store.ParkedReport, error)
 	RedriveParked(ctx context.Context, notificationID string) (int64, error)
 }
 

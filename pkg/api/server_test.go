@@ -65,20 +65,8 @@ func (l *recordingLister) UnroutableList(context.Context, int) ([]store.Unroutab
 	return nil, nil
 }
 
-func (l *recordingLister) CountParked(context.Context) (store.ParkedCounts, error) {
-	return store.ParkedCounts{Notifications: int64(len(l.parked))}, nil
-}
-
-func (l *recordingLister) ParkedNotifications(context.Context, int) ([]store.ParkedNotification, error) {
-	return l.parked, nil
-}
-
-func (l *recordingLister) ParkedEvents(context.Context, int) ([]store.ParkedEvent, error) {
-	return nil, nil
-}
-
-func (l *recordingLister) DeadDeliveries(context.Context, int) ([]store.Delivery, error) {
-	return nil, nil
+func (l *recordingLister) Parked(context.Context, int) (store.ParkedReport, error) {
+	return store.ParkedReport{Counts: store.ParkedCounts{Notifications: int64(len(l.parked))}, Notifications: l.parked}, nil
 }
 
 func (l *recordingLister) RedriveParked(_ context.Context, id string) (int64, error) {

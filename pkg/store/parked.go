@@ -10,8 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// StatusParked: the relay can never publish the notification as it is; it
-// left the outbox and waits in parked_notifications for a fix and a redrive.
+// StatusParked is the status of a notification the relay can never publish
+// as it is: it left the outbox and waits in parked_notifications for a fix
+// and a redrive.
 const StatusParked = "parked"
 
 // Unpublishable is the error a publish callback of PublishPending returns
@@ -68,7 +69,8 @@ func park(ctx context.Context, tx pgx.Tx, reasons map[string]string) error {
 	return nil
 }
 
-// ParkedNotification is a notification the relay could not publish.
+// ParkedNotification is a notification the relay could not publish. The
+// fields are in the order ParkedNotifications selects them.
 type ParkedNotification struct {
 	NotificationID string
 	OrgID          string
@@ -79,21 +81,10 @@ type ParkedNotification struct {
 
 // ParkedNotifications returns the parked notifications, newest first.
 func (s *Store) ParkedNotifications(ctx context.Context, limit int) ([]ParkedNotification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT p.notification_id, p.org_id, n.kind, p.reason, p.parked_at
+	return queryAll(ctx, s, "parked notifications", pgx.RowToStructByPos[ParkedNotification],
+		`SELECT p.notification_id, p.org_id, n.kind, p.reason, p.parked_at
 		FROM parked_notifications p JOIN notifications n ON n.id = p.notification_id
 		ORDER BY p.parked_at DESC, p.notification_id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("listing parked notifications: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ParkedNotification, error) {
-		var p ParkedNotification
-		err := r.Scan(&p.NotificationID, &p.OrgID, &p.Kind, &p.Reason, &p.ParkedAt)
-		return p, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing parked notifications: %w", err)
-	}
-	return out, nil
 }
 
 // RedriveParked puts parked notifications (one, when notificationID is
@@ -131,7 +122,8 @@ func (s *Store) RedriveParked(ctx context.Context, notificationID string) (int64
 	return n, err
 }
 
-// ParkedEvent is an event the router could never apply.
+// ParkedEvent is an event the router could never apply. The fields are in
+// the order ParkedEvents selects them.
 type ParkedEvent struct {
 	StreamSeq uint64
 	EventID   string
@@ -157,22 +149,9 @@ func (s *Store) ParkEvent(ctx context.Context, e ParkedEvent) error {
 
 // ParkedEvents returns the parked events, newest first.
 func (s *Store) ParkedEvents(ctx context.Context, limit int) ([]ParkedEvent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT stream_seq, event_id, subject, reason, parked_at
+	return queryAll(ctx, s, "parked events", pgx.RowToStructByPos[ParkedEvent],
+		`SELECT stream_seq, event_id, subject, reason, parked_at
 		FROM parked_events ORDER BY parked_at DESC, stream_seq DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("listing parked events: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ParkedEvent, error) {
-		var e ParkedEvent
-		var seq int64
-		err := r.Scan(&seq, &e.EventID, &e.Subject, &e.Reason, &e.ParkedAt)
-		e.StreamSeq = uint64(seq)
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing parked events: %w", err)
-	}
-	return out, nil
 }
 
 // ParkedCounts is how many items are parked or dead-lettered now.
@@ -195,17 +174,52 @@ func (s *Store) CountParked(ctx context.Context) (ParkedCounts, error) {
 	return c, nil
 }
 
+// ParkedReport is everything parked or dead-lettered, for the auditor.
+type ParkedReport struct {
+	Counts         ParkedCounts
+	Notifications  []ParkedNotification
+	Events         []ParkedEvent
+	DeadDeliveries []Delivery
+}
+
+// Parked returns the counts and up to limit of each kind of parked item,
+// newest first.
+func (s *Store) Parked(ctx context.Context, limit int) (ParkedReport, error) {
+	var r ParkedReport
+	var err error
+	if r.Counts, err = s.CountParked(ctx); err != nil {
+		return ParkedReport{}, err
+	}
+	if r.Notifications, err = s.ParkedNotifications(ctx, limit); err != nil {
+		return ParkedReport{}, err
+	}
+	if r.Events, err = s.ParkedEvents(ctx, limit); err != nil {
+		return ParkedReport{}, err
+	}
+	if r.DeadDeliveries, err = s.DeadDeliveries(ctx, limit); err != nil {
+		return ParkedReport{}, err
+	}
+	return r, nil
+}
+
 // DeadDeliveries returns dead-lettered webhook deliveries, newest first.
 func (s *Store) DeadDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT notification_id, endpoint, org_id, patient_key, seq, status, attempts,
+	return queryAll(ctx, s, "dead deliveries", scanDelivery,
+		`SELECT notification_id, endpoint, org_id, patient_key, seq, status, attempts,
 			next_attempt_at, last_status, coalesce(last_error, ''), created_at, delivered_at
 		FROM webhook_deliveries WHERE status = 'dead' ORDER BY created_at DESC, notification_id LIMIT $1`, limit)
+}
+
+// queryAll runs a listing query and collects its rows with scan; what
+// names the list in errors.
+func queryAll[T any](ctx context.Context, s *Store, what string, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing dead deliveries: %w", err)
+		return nil, fmt.Errorf("listing %s: %w", what, err)
 	}
-	out, err := pgx.CollectRows(rows, scanDelivery)
+	out, err := pgx.CollectRows(rows, scan)
 	if err != nil {
-		return nil, fmt.Errorf("listing dead deliveries: %w", err)
+		return nil, fmt.Errorf("listing %s: %w", what, err)
 	}
 	return out, nil
 }
