@@ -166,17 +166,21 @@ func isPermanentPublishError(err error) bool {
 // Its errors wrap ErrUnpublishable: a stored row that does not build today
 // does not build tomorrow.
 func notificationMessage(n store.Notification) (*nats.Msg, error) {
-	ce, err := careevent.UnmarshalStructured(n.CloudEvent)
-	if err != nil {
-		return nil, fmt.Errorf("%w: stored CloudEvent: %w", ErrUnpublishable, err)
-	}
-	subject, err := careevent.NotifySubject(n.OrgID, careevent.NotificationKind(n.Kind))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnpublishable, err)
-	}
-	msg, err := careevent.ToNATS(ce, subject)
+	msg, err := buildMessage(n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnpublishable, err)
 	}
 	return msg, nil
+}
+
+func buildMessage(n store.Notification) (*nats.Msg, error) {
+	ce, err := careevent.UnmarshalStructured(n.CloudEvent)
+	if err != nil {
+		return nil, fmt.Errorf("stored CloudEvent: %w", err)
+	}
+	subject, err := careevent.NotifySubject(n.OrgID, careevent.NotificationKind(n.Kind))
+	if err != nil {
+		return nil, err
+	}
+	return careevent.ToNATS(ce, subject)
 }

@@ -52,24 +52,32 @@ func dischargeEvent(tb testing.TB, i int, encounterExtra string) event.Event {
 	return ce
 }
 
+// routerDeps opens a store on a fresh database and a directory of Ryhov
+// and Jönköping, what dischargeEvent's facts need.
+func routerDeps(ctx context.Context, tb testing.TB) (*store.Store, *directory.Directory) {
+	tb.Helper()
+	s, err := store.Open(ctx, store.Config{URL: testsupport.Database(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	dir, err := directory.New([]directory.Organisation{
+		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
+		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, dir
+}
+
 // BenchmarkApplyBatch applies batches of 256 discharges (new patients, one
 // notification each) to a real PostgreSQL, as the router does in one
 // transaction: state, timeline, rules, numbered and rendered notifications,
 // outbox. The JetStream side is left out.
 func BenchmarkApplyBatch(b *testing.B) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Config{URL: testsupport.Database(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	dir, err := directory.New([]directory.Organisation{
-		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
-		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, dir := routerDeps(ctx, b)
 	r := New(Config{}, nil, s, dir, zap.NewNop(), nil)
 	const batch = 256
 	next := 0

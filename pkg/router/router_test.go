@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,9 +9,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
-	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/store"
 )
 
@@ -22,28 +19,9 @@ import (
 // events around it are applied, and it is parked with its stream sequence
 // and reason and terminated, so it is not redelivered.
 func TestPoisonEventInABatchIsParked(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := store.Open(ctx, store.Config{URL: testsupport.Database(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	b, err := bus.Connect(ctx, bus.Config{URL: testsupport.NATS(t).ClientURL()}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := b.EnsureStreams(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := directory.New([]directory.Organisation{
-		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
-		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
+	s, dir := routerDeps(ctx, t)
+	b := testsupport.Bus(t)
 
 	events := []string{"", `"serviceType":{"text":"a\u0000b"},`, ""}
 	for i, extra := range events {

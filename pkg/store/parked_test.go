@@ -54,14 +54,7 @@ func TestPublishPendingParksUnpublishable(t *testing.T) {
 	}
 
 	// The parked row is no longer claimed: the next batch is n-3 alone.
-	if _, err := s.PublishPending(ctx, 10, func(_ context.Context, batch []store.Notification) ([]string, error) {
-		if got := ids(batch); !reflect.DeepEqual(got, []string{"n-3"}) {
-			t.Errorf("batch after parking = %v, want [n-3]", got)
-		}
-		return ids(batch), nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	publishAll(t, s, "n-3")
 
 	if n, err := s.RedriveParked(ctx, "n-2"); err != nil || n != 1 {
 		t.Fatalf("RedriveParked = %d, %v; want 1", n, err)
@@ -75,19 +68,26 @@ func TestPublishPendingParksUnpublishable(t *testing.T) {
 	if !auditHas(t, s, "pk-n-2", "redriven", "") {
 		t.Error("the redrive is not in the audit log")
 	}
-	if _, err := s.PublishPending(ctx, 10, func(_ context.Context, batch []store.Notification) ([]string, error) {
-		if got := ids(batch); !reflect.DeepEqual(got, []string{"n-2"}) {
-			t.Errorf("batch after redrive = %v, want [n-2]", got)
-		}
-		return ids(batch), nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	publishAll(t, s, "n-2")
 	if got := statuses(t, s)["n-2"]; got != store.StatusPublished {
 		t.Errorf("status after redrive and publish = %q, want published", got)
 	}
 	if c, err := s.CountParked(ctx); err != nil || c.Notifications != 0 {
 		t.Errorf("CountParked after redrive = %+v, %v; want none", c, err)
+	}
+}
+
+// publishAll publishes the whole next batch of the outbox, which must be
+// want.
+func publishAll(t *testing.T, s *store.Store, want ...string) {
+	t.Helper()
+	if _, err := s.PublishPending(testContext(t), 10, func(_ context.Context, batch []store.Notification) ([]string, error) {
+		if got := ids(batch); !reflect.DeepEqual(got, want) {
+			t.Errorf("batch = %v, want %v", got, want)
+		}
+		return ids(batch), nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

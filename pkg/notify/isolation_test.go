@@ -3,7 +3,10 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +16,9 @@ import (
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
+	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/notify"
+	"github.com/carehub/carehub/pkg/notify/webhook"
 	"github.com/carehub/carehub/pkg/store"
 )
 
@@ -26,15 +31,7 @@ func TestRelayParksPoisonRowsAndGoesOn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, dbURL := openStore(ctx, t)
-	nats := testsupport.NATS(t)
-	b, err := bus.Connect(ctx, bus.Config{URL: nats.ClientURL()}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := b.EnsureStreams(ctx); err != nil {
-		t.Fatal(err)
-	}
+	b := testsupport.Bus(t)
 
 	const badOrg = "SE2321000057-SSIH1"
 	rows := []store.Notification{
@@ -48,13 +45,7 @@ func TestRelayParksPoisonRowsAndGoesOn(t *testing.T) {
 	writeOutbox(ctx, t, s, rows)
 
 	relay := notify.NewRelay(notify.RelayConfig{BatchSize: 10, PollInterval: 50 * time.Millisecond}, s, b, zaptest.NewLogger(t))
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	defer func() {
-		stop()
-		<-done
-	}()
+	runUntilCleanup(ctx, t, relay.Run)
 
 	for _, n := range []store.Notification{rows[0], rows[2], rows[4]} {
 		waitPublished(ctx, t, b, n)
@@ -98,6 +89,95 @@ func TestRelayParksPoisonRowsAndGoesOn(t *testing.T) {
 	if parked := waitParked(ctx, t, s, 1); parked[0].NotificationID != "n-4" {
 		t.Errorf("parked after the redrive = %+v, want only n-4", parked)
 	}
+}
+
+// TestDispatcherDeadLettersWhatItCannotAttempt: a delivery to an
+// organisation no longer in the directory is dead-lettered at once with
+// its reason, visible to the auditor, and the delivery beside it goes out.
+func TestDispatcherDeadLettersWhatItCannotAttempt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, _ := openStore(ctx, t)
+	var received atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	hook := directory.Webhook{URL: receiver.URL, Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	dir, err := directory.New([]directory.Organisation{{
+		ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality,
+		MunicipalityCodes: []string{"0680"}, Webhooks: []directory.Webhook{hook},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, _ := dir.Organisation("jonkoping-kommun")
+	goodEndpoint := org.Webhooks[0].Key(org.ID)
+
+	rows := []store.Notification{outboxRow(t, "n-gone", "nassjo-kommun"), outboxRow(t, "n-ok", "jonkoping-kommun")}
+	writeOutbox(ctx, t, s, rows,
+		store.Delivery{NotificationID: "n-gone", Endpoint: "nassjo-kommun/0123456789ab"},
+		store.Delivery{NotificationID: "n-ok", Endpoint: goodEndpoint})
+
+	d, err := notify.NewDispatcher(notify.DispatcherConfig{
+		PollInterval: 20 * time.Millisecond,
+		Sender:       notify.SenderConfig{Policy: webhook.URLPolicy{AllowPrivate: true}},
+	}, s, dir, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntilCleanup(ctx, t, d.Run)
+
+	for {
+		got, err := s.Deliveries(ctx, []string{"n-gone", "n-ok"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got["n-gone"]) == 1 && got["n-gone"][0].Status == store.DeliveryDead &&
+			len(got["n-ok"]) == 1 && got["n-ok"][0].Status == store.DeliveryDelivered {
+			if got["n-gone"][0].Attempts != 1 {
+				t.Errorf("the dead letter took %d attempts, want 1: it cannot succeed on a retry", got["n-gone"][0].Attempts)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("deliveries = %+v, want n-gone dead and n-ok delivered", got)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if received.Load() != 1 {
+		t.Errorf("receiver got %d requests, want 1", received.Load())
+	}
+	dead, err := s.DeadDeliveries(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].NotificationID != "n-gone" || !strings.Contains(dead[0].LastError, "no longer in the directory") {
+		t.Errorf("DeadDeliveries = %+v, want n-gone with its reason", dead)
+	}
+	trail, err := s.AuditTrail(ctx, rows[0].PatientKey, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trail) != 1 || !strings.Contains(trail[0].Outcome, "dead-lettered") {
+		t.Errorf("audit trail = %+v, want the dead letter", trail)
+	}
+}
+
+// runUntilCleanup runs a component until the test ends.
+func runUntilCleanup(ctx context.Context, t *testing.T, run func(context.Context) error) {
+	t.Helper()
+	ctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("stopped with %v", err)
+		}
+	})
 }
 
 // openStore opens a store on a fresh database and returns its URL too.
