@@ -27,7 +27,7 @@ type cli struct {
 	Send    sendCmd    `cmd:"" help:"Send HL7 v2 files over MLLP and print each acknowledgement; also a load generator."`
 
 	Simulate      simulateCmd      `cmd:"" help:"Generate realistic regional care traffic with its ground truth, send it, verify the outcome."`
-	Notifications notificationsCmd `cmd:"" help:"Operate on notifications: redrive dead letters."`
+	Notifications notificationsCmd `cmd:"" help:"Operate on notifications: redrive dead letters and parked notifications."`
 	Version       versionCmd       `cmd:"" help:"Print the version."`
 }
 

@@ -9,7 +9,8 @@ import (
 
 // notificationsCmd groups operator commands on the notification outbox.
 type notificationsCmd struct {
-	Redrive redriveCmd `cmd:"" help:"Requeue dead-lettered webhook deliveries and re-enable endpoints disabled by 410."`
+	Redrive       redriveCmd       `cmd:"" help:"Requeue dead-lettered webhook deliveries and re-enable endpoints disabled by 410."`
+	RedriveParked redriveParkedCmd `cmd:"" name:"redrive-parked" help:"Put notifications the relay parked back in the outbox, once their cause is fixed."`
 }
 
 type redriveCmd struct {
@@ -19,17 +20,40 @@ type redriveCmd struct {
 }
 
 func (c *redriveCmd) Run() error {
+	return withStore(c.DatabaseURL, func(ctx context.Context, st *store.Store) error {
+		n, err := st.Redrive(ctx, c.Org, c.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("requeued %d dead-lettered deliveries of %s; its disabled endpoints are enabled again\n", n, c.Org)
+		return nil
+	})
+}
+
+type redriveParkedCmd struct {
+	ID          string `name:"id" help:"Only this notification; default every parked one."`
+	DatabaseURL string `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL."`
+}
+
+func (c *redriveParkedCmd) Run() error {
+	return withStore(c.DatabaseURL, func(ctx context.Context, st *store.Store) error {
+		n, err := st.RedriveParked(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("requeued %d parked notifications; the relay publishes them, or parks them again with the reason\n", n)
+		return nil
+	})
+}
+
+// withStore runs an operator command against the database at url.
+func withStore(url string, run func(context.Context, *store.Store) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startupDeadline)
 	defer cancel()
-	st, err := store.Open(ctx, store.Config{URL: c.DatabaseURL})
+	st, err := store.Open(ctx, store.Config{URL: url})
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", store.RedactURL(c.DatabaseURL), err)
+		return fmt.Errorf("opening %s: %w", store.RedactURL(url), err)
 	}
 	defer st.Close()
-	n, err := st.Redrive(ctx, c.Org, c.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("requeued %d dead-lettered deliveries of %s; its disabled endpoints are enabled again\n", n, c.Org)
-	return nil
+	return run(ctx, st)
 }

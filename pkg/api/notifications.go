@@ -309,10 +309,10 @@ func parseNotificationQuery(r *http.Request, orgID string) (store.NotificationQu
 	v := r.URL.Query()
 	q := store.NotificationQuery{OrgID: orgID, Limit: defaultPageSize}
 	switch status := v.Get("status"); status {
-	case "", store.StatusPending, store.StatusPublished:
+	case "", store.StatusPending, store.StatusPublished, store.StatusParked:
 		q.Status = status
 	default:
-		return q, fmt.Errorf("status must be %s or %s", store.StatusPending, store.StatusPublished)
+		return q, fmt.Errorf("status must be %s, %s or %s", store.StatusPending, store.StatusPublished, store.StatusParked)
 	}
 	if since := v.Get("since"); since != "" {
 		t, err := time.Parse(time.RFC3339, since)

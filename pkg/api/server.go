@@ -31,7 +31,14 @@ type NotificationStore interface {
 	Audit(ctx context.Context, entries ...store.AuditEntry) error
 	AuditTrail(ctx context.Context, patientKey string, limit int) ([]store.AuditEntry, error)
 	UnroutableList(ctx context.Context, limit int) ([]store.Unroutable, error)
+	ParkedStore
 	ViewStore
+}
+
+// ParkedStore is what the auditor's view of parked items needs.
+type ParkedStore interface {
+	Parked(ctx context.Context, limit int) (store.ParkedReport, error)
+	RedriveParked(ctx context.Context, notificationID string) (int64, error)
 }
 
 // Server routes carehub's HTTP API.
@@ -56,6 +63,8 @@ func NewServer(dir *directory.Directory, notifs NotificationStore, checks []Chec
 	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/redrive", s.Authenticated(http.HandlerFunc(s.redrive)))
 	s.mux.HandleFunc("GET /api/v1/audit", s.auditTrail)
 	s.mux.HandleFunc("GET /api/v1/unroutable", s.unroutable)
+	s.mux.HandleFunc("GET /api/v1/parked", s.parked)
+	s.mux.HandleFunc("POST /api/v1/parked/redrive", s.redriveParked)
 	return s
 }
 

@@ -24,6 +24,9 @@ type recordingLister struct {
 	got     store.NotificationQuery
 	err     error
 	audited []store.AuditEntry
+	parked  []store.ParkedNotification
+	// redriven records the ids RedriveParked was called with.
+	redriven []string
 }
 
 func (l *recordingLister) ListNotifications(_ context.Context, q store.NotificationQuery) ([]store.Notification, error) {
@@ -62,12 +65,21 @@ func (l *recordingLister) UnroutableList(context.Context, int) ([]store.Unroutab
 	return nil, nil
 }
 
+func (l *recordingLister) Parked(context.Context, int) (store.ParkedReport, error) {
+	return store.ParkedReport{Counts: store.ParkedCounts{Notifications: int64(len(l.parked))}, Notifications: l.parked}, nil
+}
+
+func (l *recordingLister) RedriveParked(_ context.Context, id string) (int64, error) {
+	l.redriven = append(l.redriven, id)
+	return int64(len(l.parked)), nil
+}
+
 func newServer(t *testing.T, lister api.NotificationStore, checks []api.Check) *httptest.Server {
 	t.Helper()
 	dir, err := directory.New([]directory.Organisation{
 		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}, APITokens: []string{directory.HashToken("t-jkpg")}},
 		{ID: "ljungby-kommun", Name: "Ljungby kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0781"}, APITokens: []string{directory.HashToken("t-ljungby")}},
-	})
+	}, directory.HashToken("t-auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

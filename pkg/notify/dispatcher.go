@@ -145,7 +145,7 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 			defer func() { <-sem }()
 			// An attempt that started is finished and recorded even
 			// during shutdown: the receiver may have acted on it.
-			results[i] = d.deliver(context.WithoutCancel(ctx), del)
+			results[i] = d.deliverIsolated(context.WithoutCancel(ctx), del)
 		})
 	}
 	wg.Wait()
@@ -159,32 +159,48 @@ func (d *Dispatcher) round(ctx context.Context) (int, error) {
 	return len(batch), nil
 }
 
+// deliverIsolated is deliver, with a panic on one delivery (building an
+// odd payload, say) dead-lettering that delivery instead of ending the
+// hub and leaving the round's leases to be retaken forever.
+func (d *Dispatcher) deliverIsolated(ctx context.Context, del store.Delivery) (result store.DeliveryResult) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			result = d.notSent(del, fmt.Sprintf("preparing the request failed: %v", rec))
+		}
+	}()
+	return d.deliver(ctx, del)
+}
+
+// notSent dead-letters a delivery that cannot be attempted at all, with its
+// reason (Next stays zero), rather than retrying it on the schedule: it
+// fails the same way until the cause is fixed and the organisation's dead
+// letters are redriven.
+func (d *Dispatcher) notSent(del store.Delivery, reason string) store.DeliveryResult {
+	d.log.Error("webhooks: delivery cannot be attempted, dead-lettered; fix the cause and redrive",
+		zap.String("org", del.OrgID), zap.String("endpoint", del.Endpoint),
+		zap.String("notification", del.NotificationID), zap.String("reason", reason))
+	return store.DeliveryResult{NotificationID: del.NotificationID, Endpoint: del.Endpoint, Error: reason,
+		Audit: store.AuditEntry{OrgID: del.OrgID, NotificationID: del.NotificationID, PatientKey: del.PatientKey,
+			Channel: "webhook", Detail: del.Endpoint, Outcome: "not sent: " + reason + "; dead-lettered"}}
+}
+
 func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.DeliveryResult {
 	result := store.DeliveryResult{NotificationID: del.NotificationID, Endpoint: del.Endpoint}
 	audit := store.AuditEntry{OrgID: del.OrgID, NotificationID: del.NotificationID, PatientKey: del.PatientKey,
 		Channel: "webhook", Detail: del.Endpoint}
 	hook, ok := d.endpoint(del)
 	if !ok {
-		result.Error = "the endpoint is no longer in the directory"
-		audit.Outcome = "not sent: endpoint removed"
-		result.Audit = audit
-		return result
+		return d.notSent(del, "the endpoint is no longer in the directory")
 	}
 	body, contentType, err := d.body(hook, del)
 	if err != nil {
-		result.Error = "building the request body: " + err.Error()
-		audit.Outcome = "not sent: " + result.Error
-		result.Audit = audit
-		return result
+		return d.notSent(del, "building the request body: "+err.Error())
 	}
 	var secrets []webhook.Secret
 	for _, s := range hook.Secrets() {
 		secret, err := webhook.ParseSecret(s)
 		if err != nil {
-			result.Error = "webhook secret unusable"
-			audit.Outcome = "not sent: " + result.Error
-			result.Audit = audit
-			return result
+			return d.notSent(del, "webhook secret unusable")
 		}
 		secrets = append(secrets, secret)
 	}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,42 +103,80 @@ func (r *Relay) drain(ctx context.Context) {
 	}
 }
 
+// ErrUnpublishable marks a notification that can never be published as it
+// is stored: its message cannot be built (an organisation id that is not a
+// subject token, a corrupt stored CloudEvent) or NATS refuses it for its
+// size. Such a notification is parked at once instead of retried; any
+// other failure (JetStream unavailable, a timeout) is transient.
+var ErrUnpublishable = errors.New("notification cannot be published")
+
 // publish makes a batch durable on CAREHUB_NOTIFY and returns the ids
-// JetStream acknowledged, which are then marked published.
+// JetStream acknowledged, which are then marked published. Notifications
+// that can never be published are returned in a *store.Unpublishable
+// error, so that the outbox parks them and the others go on.
 func (r *Relay) publish(ctx context.Context, batch []store.Notification) ([]string, error) {
 	msgs := make([]*nats.Msg, 0, len(batch))
-	var firstErr error
+	ids := make([]string, 0, len(batch))
+	parked := map[string]string{}
 	for _, n := range batch {
 		msg, err := notificationMessage(n)
 		if err != nil {
-			firstErr = err
-			break
+			parked[n.ID] = err.Error()
+			continue
 		}
 		msgs = append(msgs, msg)
+		ids = append(ids, n.ID)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
 	defer cancel()
 	published := make([]string, 0, len(msgs))
+	var transient error
 	for i, res := range r.pub.PublishBatch(ctx, msgs) {
-		if res.Err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("publishing notification %s: %w", msgs[i].Header.Get(nats.MsgIdHdr), res.Err)
-			}
-			continue
+		id := ids[i]
+		switch {
+		case res.Err == nil:
+			published = append(published, id)
+		case isPermanentPublishError(res.Err):
+			parked[id] = fmt.Errorf("%w: %w", ErrUnpublishable, res.Err).Error()
+		case transient == nil:
+			transient = fmt.Errorf("publishing notification %s: %w", id, res.Err)
 		}
-		published = append(published, msgs[i].Header.Get(nats.MsgIdHdr))
 	}
 	if len(published) > 0 {
 		r.log.Debug("relay: notifications published", zap.Int("count", len(published)))
 	}
-	return published, firstErr
+	if len(parked) == 0 {
+		return published, transient
+	}
+	for id, reason := range parked {
+		// The reason names organisation ids and kinds, never the patient.
+		r.log.Error("relay: notification parked; fix the cause and redrive it",
+			zap.String("notification", id), zap.String("reason", reason))
+	}
+	return published, &store.Unpublishable{Reasons: parked, Err: transient}
+}
+
+// isPermanentPublishError tells a message NATS will never take from a
+// failure that passes.
+func isPermanentPublishError(err error) bool {
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject)
 }
 
 // notificationMessage is an outbox row as the NATS message receivers get.
+// Its errors wrap ErrUnpublishable: a stored row that does not build today
+// does not build tomorrow.
 func notificationMessage(n store.Notification) (*nats.Msg, error) {
+	msg, err := buildMessage(n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnpublishable, err)
+	}
+	return msg, nil
+}
+
+func buildMessage(n store.Notification) (*nats.Msg, error) {
 	ce, err := careevent.UnmarshalStructured(n.CloudEvent)
 	if err != nil {
-		return nil, fmt.Errorf("notification %s: %w", n.ID, err)
+		return nil, fmt.Errorf("stored CloudEvent: %w", err)
 	}
 	subject, err := careevent.NotifySubject(n.OrgID, careevent.NotificationKind(n.Kind))
 	if err != nil {

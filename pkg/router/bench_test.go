@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/internal/testsupport"
@@ -20,27 +21,54 @@ import (
 // discharge at Ryhov of patient i, resident in Jönköping.
 func benchDischarge(b *testing.B, i int) pending {
 	b.Helper()
-	patient := `{"resourceType":"Patient","name":[{"family":"Testsson"}],"address":[{"use":"home","district":"0680"}]}`
-	enc := fmt.Sprintf(`{"resourceType":"Encounter","id":"bench-%d","status":"finished",`+
-		`"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},"subject":{"reference":"urn:uuid:p%d"},`+
-		`"period":{"start":"2026-11-20T08:00:00+01:00","end":"2026-11-24T14:00:00+01:00"}}`, i, i)
-	data, err := json.Marshal(swefhir.NewCollectionBundle("2026-11-24T13:00:00Z", []swefhir.Resource{
-		{FullURL: fmt.Sprintf("urn:uuid:e%d", i), Type: "Encounter", ID: fmt.Sprintf("bench-%d", i), Raw: json.RawMessage(enc)},
-		{FullURL: fmt.Sprintf("urn:uuid:p%d", i), Type: "Patient", Raw: json.RawMessage(patient)},
-	}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ce, err := careevent.New(careevent.Fact{ID: careevent.ID("bench-router", fmt.Sprint(i)), Type: careevent.EncounterDischarged, Source: "/bench",
-		Subject: fmt.Sprintf("Encounter/bench-%d", i), Time: time.Now(), PatientKey: fmt.Sprintf("key-%d", i), Organisation: "rjl-ryhov", Data: data})
-	if err != nil {
-		b.Fatal(err)
-	}
+	ce := dischargeEvent(b, i, "")
 	f, err := decodeFact(ce)
 	if err != nil {
 		b.Fatal(err)
 	}
 	return pending{seq: uint64(i), fact: f, ce: ce}
+}
+
+// dischargeEvent is the CloudEvent of benchDischarge; encounterExtra, when
+// set, is more Encounter fields (`"field":value,`).
+func dischargeEvent(tb testing.TB, i int, encounterExtra string) event.Event {
+	tb.Helper()
+	patient := `{"resourceType":"Patient","name":[{"family":"Testsson"}],"address":[{"use":"home","district":"0680"}]}`
+	enc := fmt.Sprintf(`{"resourceType":"Encounter","id":"bench-%d","status":"finished",%s`+
+		`"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},"subject":{"reference":"urn:uuid:p%d"},`+
+		`"period":{"start":"2026-11-20T08:00:00+01:00","end":"2026-11-24T14:00:00+01:00"}}`, i, encounterExtra, i)
+	data, err := json.Marshal(swefhir.NewCollectionBundle("2026-11-24T13:00:00Z", []swefhir.Resource{
+		{FullURL: fmt.Sprintf("urn:uuid:e%d", i), Type: "Encounter", ID: fmt.Sprintf("bench-%d", i), Raw: json.RawMessage(enc)},
+		{FullURL: fmt.Sprintf("urn:uuid:p%d", i), Type: "Patient", Raw: json.RawMessage(patient)},
+	}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ce, err := careevent.New(careevent.Fact{ID: careevent.ID("bench-router", fmt.Sprint(i)), Type: careevent.EncounterDischarged, Source: "/bench",
+		Subject: fmt.Sprintf("Encounter/bench-%d", i), Time: time.Now(), PatientKey: fmt.Sprintf("key-%d", i), Organisation: "rjl-ryhov", Data: data})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ce
+}
+
+// routerDeps opens a store on a fresh database and a directory of Ryhov
+// and Jönköping, what dischargeEvent's facts need.
+func routerDeps(ctx context.Context, tb testing.TB) (*store.Store, *directory.Directory) {
+	tb.Helper()
+	s, err := store.Open(ctx, store.Config{URL: testsupport.Database(tb)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	dir, err := directory.New([]directory.Organisation{
+		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
+		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, dir
 }
 
 // BenchmarkApplyBatch applies batches of 256 discharges (new patients, one
@@ -49,18 +77,7 @@ func benchDischarge(b *testing.B, i int) pending {
 // outbox. The JetStream side is left out.
 func BenchmarkApplyBatch(b *testing.B) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Config{URL: testsupport.Database(b)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	dir, err := directory.New([]directory.Organisation{
-		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
-		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, dir := routerDeps(ctx, b)
 	r := New(Config{}, nil, s, dir, zap.NewNop(), nil)
 	const batch = 256
 	next := 0

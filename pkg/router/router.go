@@ -204,7 +204,16 @@ const movedAttempts = 3
 // the batch is applied again at once, against the merged state.
 func (r *Router) applyInTx(ctx context.Context, items []pending) error {
 	for attempt := 1; ; attempt++ {
-		err := r.store.InTx(ctx, func(tx *store.Tx) error { return r.applyBatch(ctx, tx, items) })
+		err := r.store.InTx(ctx, func(tx *store.Tx) (err error) {
+			// A rule that panics on one event must not take the hub down;
+			// the batch is then split and that event parked.
+			defer func() {
+				if rec := recover(); rec != nil {
+					err = fmt.Errorf("%w: applying the events panicked: %v", errPoison, rec)
+				}
+			}()
+			return r.applyBatch(ctx, tx, items)
+		})
 		if !errors.Is(err, store.ErrPatientsMoved) || attempt == movedAttempts {
 			return err
 		}
@@ -224,10 +233,13 @@ func (r *Router) handleFailure(ctx context.Context, p pending, err error) {
 	}
 }
 
-// quarantine moves an event that can never be applied out of the way, raw
-// bytes and reason, and only then terminates it: nothing is dropped.
+// quarantine moves an event that can never be applied out of the way: its
+// raw bytes and reason to CAREHUB_QUARANTINE, and a parked_events row the
+// auditor sees. Only then is it terminated, so nothing is dropped; if
+// either write fails the event is redelivered and parked again.
 func (r *Router) quarantine(ctx context.Context, m jetstream.Msg, cause error) {
-	raw, err := careevent.MarshalStructured(mustEvent(m))
+	ev := mustEvent(m)
+	raw, err := careevent.MarshalStructured(ev)
 	if err != nil {
 		raw = m.Data()
 	}
@@ -239,9 +251,21 @@ func (r *Router) quarantine(ctx context.Context, m jetstream.Msg, cause error) {
 		_ = m.NakWithDelay(r.cfg.RetryDelay)
 		return
 	}
-	r.log.Warn("router: event quarantined", zap.String("subject", m.Subject()), zap.Error(cause))
+	parked := store.ParkedEvent{EventID: ev.ID(), Subject: m.Subject(), Reason: cause.Error()}
+	if meta, err := m.Metadata(); err == nil {
+		parked.StreamSeq = meta.Sequence.Stream
+	}
+	if perr := r.store.ParkEvent(ctx, parked); perr != nil {
+		r.log.Error("router: parking failed, event will be redelivered", zap.Error(perr))
+		_ = m.NakWithDelay(r.cfg.RetryDelay)
+		return
+	}
+	// Subjects carry a partition, never the patient; reasons name what is
+	// wrong with the data, not the data.
+	r.log.Warn("router: event parked", zap.Uint64("stream_seq", parked.StreamSeq), zap.String("event_id", parked.EventID),
+		zap.String("subject", parked.Subject), zap.String("reason", parked.Reason))
 	if err := m.Term(); err != nil {
-		r.log.Warn("router: terminating quarantined event", zap.Error(err))
+		r.log.Warn("router: terminating parked event", zap.Error(err))
 	}
 }
 

@@ -168,12 +168,7 @@ func (s *Store) Deliveries(ctx context.Context, notificationIDs []string) (map[s
 	if err != nil {
 		return nil, fmt.Errorf("reading deliveries: %w", err)
 	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
-		var d Delivery
-		err := r.Scan(&d.NotificationID, &d.Endpoint, &d.OrgID, &d.PatientKey, &d.Seq, &d.Status, &d.Attempts,
-			&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt)
-		return d, err
-	})
+	all, err := pgx.CollectRows(rows, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("reading deliveries: %w", err)
 	}
@@ -182,6 +177,14 @@ func (s *Store) Deliveries(ctx context.Context, notificationIDs []string) (map[s
 		out[d.NotificationID] = append(out[d.NotificationID], d)
 	}
 	return out, nil
+}
+
+// scanDelivery reads the columns Deliveries selects.
+func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
+	var d Delivery
+	err := r.Scan(&d.NotificationID, &d.Endpoint, &d.OrgID, &d.PatientKey, &d.Seq, &d.Status, &d.Attempts,
+		&d.NextAttemptAt, &d.LastStatus, &d.LastError, &d.CreatedAt, &d.DeliveredAt)
+	return d, err
 }
 
 // AuditEntry records one disclosure of patient data to an organisation.

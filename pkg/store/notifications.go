@@ -65,6 +65,10 @@ func (t *Tx) NotificationExists(ctx context.Context, id string) (bool, error) {
 // (several hub instances) share the outbox without publishing a row twice
 // at once; a row published but not marked (a crash in between) is
 // published again with the same Nats-Msg-Id, which JetStream drops.
+//
+// When publish returns an *Unpublishable error, its notifications are
+// parked in the same transaction (see RedriveParked), so that the rows
+// behind them are not held up. The count returned includes them.
 func (s *Store) PublishPending(ctx context.Context, limit int, publish func(context.Context, []Notification) (published []string, err error)) (int, error) {
 	var count int
 	var publishErr error
@@ -83,6 +87,14 @@ func (s *Store) PublishPending(ctx context.Context, limit int, publish func(cont
 		}
 		var published []string
 		published, publishErr = publish(ctx, batch)
+		var unpublishable *Unpublishable
+		if errors.As(publishErr, &unpublishable) && len(unpublishable.Reasons) > 0 {
+			if err := park(ctx, tx, unpublishable.Reasons); err != nil {
+				return err
+			}
+			count += len(unpublishable.Reasons)
+			publishErr = unpublishable.Err
+		}
 		if len(published) == 0 {
 			return nil
 		}
@@ -99,7 +111,7 @@ func (s *Store) PublishPending(ctx context.Context, limit int, publish func(cont
 			FROM notifications WHERE id = ANY($1)`, published); err != nil {
 			return fmt.Errorf("writing audit log: %w", err)
 		}
-		count = len(published)
+		count += len(published)
 		return nil
 	})
 	if err != nil {
