@@ -153,12 +153,6 @@ func (n *notificationSet) add(kind, org, encounter, subject, reason string) {
 	n.out = append(n.out, Expected{Kind: kind, Org: org, EncounterID: encounter, Patient: n.patient, Reason: reason})
 }
 
-func (n *notificationSet) toAll(receivers []string, kind, encounter, subject, reason string) {
-	for _, r := range receivers {
-		n.add(kind, r, encounter, subject, reason)
-	}
-}
-
 // Expect returns the notifications the hub must end up with after the
 // whole simulation was delivered, sorted by patient.
 func (s *Simulation) Expect() []Expected {

@@ -33,34 +33,29 @@ func TestDisplayTextForEveryKind(t *testing.T) {
 
 func TestDeadlineNotices(t *testing.T) {
 	due := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	deadline := func(kind, org, escalateTo string) transition.Deadline {
-		return transition.Deadline{ID: "d1", Kind: kind, OrgID: org, EscalateTo: escalateTo, DueAt: due,
-			EncounterOrg: "rjl-ryhov", EncounterID: "e1", Reason: "the notice was not acknowledged in time"}
-	}
+	const (
+		ack, sip, payment = transition.DeadlineReadyAcknowledgement, transition.DeadlineSIPInvitation, transition.DeadlinePaymentResponsibility
+		kommun, haga      = "jonkoping-kommun", "rjl-vc-haga"
+		samordning        = "rjl-samordning" // a region's coordination unit
+	)
 	tests := []struct {
-		name     string
-		deadline transition.Deadline
-		want     []string // kind>org
+		name, kind, org, escalateTo string
+		want                        []string // kind>org
 	}{
-		{"unacknowledged notice: overdue to the municipality",
-			deadline(transition.DeadlineReadyAcknowledgement, "jonkoping-kommun", ""), []string{"overdue>jonkoping-kommun"}},
-		{"overdue is escalated",
-			deadline(transition.DeadlineReadyAcknowledgement, "jonkoping-kommun", "rjl-samordning"),
-			[]string{"overdue>jonkoping-kommun", "overdue>rjl-samordning"}},
-		{"no SIP: overdue to primary care and its escalation",
-			deadline(transition.DeadlineSIPInvitation, "rjl-vc-haga", "rjl-samordning"), []string{"overdue>rjl-vc-haga", "overdue>rjl-samordning"}},
-		{"escalation to itself is one notice",
-			deadline(transition.DeadlineSIPInvitation, "rjl-vc-haga", "rjl-vc-haga"), []string{"overdue>rjl-vc-haga"}},
-		{"payment responsibility: the municipality and the hospital",
-			deadline(transition.DeadlinePaymentResponsibility, "jonkoping-kommun", ""),
-			[]string{"payment-responsibility>jonkoping-kommun", "payment-responsibility>rjl-ryhov"}},
-		{"payment responsibility is not escalated",
-			deadline(transition.DeadlinePaymentResponsibility, "jonkoping-kommun", "rjl-samordning"),
-			[]string{"payment-responsibility>jonkoping-kommun", "payment-responsibility>rjl-ryhov"}},
+		{"unacknowledged notice: overdue to the municipality", ack, kommun, "", []string{"overdue>" + kommun}},
+		{"overdue is escalated", ack, kommun, samordning, []string{"overdue>" + kommun, "overdue>" + samordning}},
+		{"no SIP: overdue to primary care and its escalation", sip, haga, samordning, []string{"overdue>" + haga, "overdue>" + samordning}},
+		{"escalation to itself is one notice", sip, haga, haga, []string{"overdue>" + haga}},
+		{"payment responsibility: the municipality and the hospital", payment, kommun, "",
+			[]string{"payment-responsibility>" + kommun, "payment-responsibility>rjl-ryhov"}},
+		{"payment responsibility is not escalated", payment, kommun, samordning,
+			[]string{"payment-responsibility>" + kommun, "payment-responsibility>rjl-ryhov"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			notices := transition.DeadlineNotices(tt.deadline)
+			deadline := transition.Deadline{ID: "d1", Kind: tt.kind, OrgID: tt.org, EscalateTo: tt.escalateTo, DueAt: due,
+				EncounterOrg: "rjl-ryhov", EncounterID: "e1", Reason: "the notice was not acknowledged in time"}
+			notices := transition.DeadlineNotices(deadline)
 			var got []string
 			ids := map[string]bool{}
 			for _, n := range notices {
@@ -72,7 +67,7 @@ func TestDeadlineNotices(t *testing.T) {
 				if n.EncounterOrg != "rjl-ryhov" || n.EncounterID != "e1" {
 					t.Errorf("notice about %s/%s, want the deadline's stay", n.EncounterOrg, n.EncounterID)
 				}
-				if !strings.HasPrefix(n.Reason, tt.deadline.Reason) || !strings.Contains(n.Reason, tt.deadline.Kind) {
+				if !strings.HasPrefix(n.Reason, deadline.Reason) || !strings.Contains(n.Reason, deadline.Kind) {
 					t.Errorf("reason %q does not say which deadline passed", n.Reason)
 				}
 			}
@@ -80,7 +75,7 @@ func TestDeadlineNotices(t *testing.T) {
 				t.Errorf("notices %v, want %v", got, tt.want)
 			}
 			// Firing again (another hub instance, a retry) names the same notices.
-			for i, n := range transition.DeadlineNotices(tt.deadline) {
+			for i, n := range transition.DeadlineNotices(deadline) {
 				if n.ID != notices[i].ID {
 					t.Errorf("notice %d id changed from %s to %s", i, notices[i].ID, n.ID)
 				}
