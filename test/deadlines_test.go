@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/careevent"
 )
 
 // clock is a settable clock for the router's deadline watcher.
@@ -97,6 +98,14 @@ func TestDeadlinesFire(t *testing.T) {
 	if r := kinds("rjl-ryhov", tokenRyhov); r["payment-responsibility"] != 1 {
 		t.Errorf("the hospital was not told payment responsibility began: %v", r)
 	}
+	// The deadline notices name their kind for people, as every other
+	// notification does.
+	for _, n := range append(listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications,
+		listNotifications(t, h, "rjl-vc-haga", tokenHaga, "?after=0").Notifications...) {
+		if code, display := eventCoding(t, n.Event); code != n.Kind || display == "" {
+			t.Errorf("%s notification's eventCoding is %q/%q, want its kind with a display text", n.Kind, code, display)
+		}
+	}
 	// She is discharged: off the list, and into the statistics.
 	mustPostFHIR(t, h, tokenRyhov, readFile(t, repoPath("deploy", "examples", "fhir", "discharge-bundle.json")))
 	waitSettled(t, h)
@@ -113,4 +122,26 @@ func TestDeadlinesFire(t *testing.T) {
 		st.Counts["discharge-ready"] != 1 || st.Median == nil || *st.Median < 0 {
 		t.Errorf("stats: %d %s", sr.status, sr.body)
 	}
+}
+
+// eventCoding is the MessageHeader.eventCoding of a notification's FHIR
+// message.
+func eventCoding(t *testing.T, structured json.RawMessage) (code, display string) {
+	t.Helper()
+	ce, err := careevent.UnmarshalStructured(structured)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				EventCoding struct{ Code, Display string } `json:"eventCoding"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(ce.Data(), &bundle); err != nil || len(bundle.Entry) == 0 {
+		t.Fatalf("notification message: %v %s", err, ce.Data())
+	}
+	c := bundle.Entry[0].Resource.EventCoding
+	return c.Code, c.Display
 }

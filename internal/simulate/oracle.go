@@ -2,16 +2,19 @@ package simulate
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
 // The oracle: the notifications the hub must end up with, worked out from
 // what the generator knows happened (Simulation.Truth), independently of
-// the hub's rule engine. The rules are those in README.md ("Care
-// transitions"); each notification is one per (kind, receiver, encounter,
-// subject) as the hub keys them, where the subject tells apart several
-// notifications of one kind about one stay (each expected discharge date,
-// each episode). The transfer rule is in transfer.go.
+// the hub's rule engine: it imports nothing of pkg/transition, so a bug
+// there cannot hide by being copied here. The rules are those in
+// README.md ("Care transitions"), written as a table of its rows; each
+// notification is one per (kind, receiver, encounter, subject) as the hub
+// keys them, where the subject tells apart several notifications of one
+// kind about one stay (each expected discharge date, each episode). The
+// transfer rule is in transfer.go.
 
 // ReadmissionWindow is how soon after a discharge an inpatient admission
 // counts as a readmission.
@@ -150,12 +153,6 @@ func (n *notificationSet) add(kind, org, encounter, subject, reason string) {
 	n.out = append(n.out, Expected{Kind: kind, Org: org, EncounterID: encounter, Patient: n.patient, Reason: reason})
 }
 
-func (n *notificationSet) toAll(receivers []string, kind, encounter, subject, reason string) {
-	for _, r := range receivers {
-		n.add(kind, r, encounter, subject, reason)
-	}
-}
-
 // Expect returns the notifications the hub must end up with after the
 // whole simulation was delivered, sorted by patient.
 func (s *Simulation) Expect() []Expected {
@@ -177,58 +174,137 @@ func (s *Simulation) Expect() []Expected {
 	return out
 }
 
-// expectPatient applies the rules to one patient's history.
+// expectPatient works out one patient's notifications: every row of the
+// README's table is tried against every stay that happened, then the
+// transfer rule runs over the whole history.
 func expectPatient(patient int, municipalityOrg, primaryCareOrg string, h *patientHistory, facilityOrgs map[string]string) []Expected {
 	n := &notificationSet{patient: patient, seen: map[string]bool{}}
+	discharges := dischargesLatestFirst(h.stays)
+	rows := careTransitions()
 	for _, s := range h.stays {
 		if s.void {
 			continue
 		}
-		var active []*oracleEpisode
+		v := stayView{stay: s, municipality: municipalityOrg, primaryCare: primaryCareOrg, facilityOrgs: facilityOrgs,
+			previous: lastDischargeBefore(discharges, s)}
 		for _, ep := range h.episodes {
 			if ep.activeAt(s.admitAt) {
-				active = append(active, ep)
+				v.episodes = append(v.episodes, ep)
 			}
 		}
-		for _, ep := range active {
-			n.add(KindHomeToHospital, s.org, s.visit, ep.key(), "admitted with an active "+ep.service+" episode")
-			n.add(KindHomeToHospital, ep.org, s.visit, ep.key(), "your "+ep.service+" patient was admitted")
-		}
-		if s.class != "I" {
-			continue
-		}
-		receivers := []string{municipalityOrg, primaryCareOrg}
-		for _, ep := range active {
-			receivers = appendUnique(receivers, ep.org)
-		}
-		if len(active) > 0 {
-			n.toAll(receivers, KindAdmission, s.visit, "", "inskrivningsmeddelande")
-		}
-		for _, d := range s.expected {
-			n.toAll(receivers, KindDischargePlanned, s.visit, d, "expected discharge "+d)
-		}
-		if s.ready {
-			n.toAll(receivers, KindDischargeReady, s.visit, "", "utskrivningsklar")
-			if s.withdrawn {
-				n.toAll(receivers, KindReadyWithdrawn, s.visit, "", "utskrivningsklar withdrawn")
+		for _, row := range rows {
+			if row.inpatientOnly && s.class != "I" {
+				continue
 			}
-		}
-		if s.discharged {
-			to := receivers
-			if org, ok := facilityOrgs[s.destination]; ok && org != s.org {
-				to = appendUnique(append([]string(nil), receivers...), org)
-			}
-			n.toAll(to, KindDischarged, s.visit, "", "discharged to "+destinationName(s.destination))
-		}
-		if prev := previousDischarge(h.stays, s); prev != nil {
-			if gap := s.admitAt.Sub(prev.dischargeAt); gap <= ReadmissionWindow {
-				n.toAll(appendUnique([]string{prev.org}, receivers...), KindReadmission, s.visit, "",
-					fmt.Sprintf("readmitted %.1f days after discharge from %s", gap.Hours()/24, prev.visit))
+			for _, nt := range row.notices(v) {
+				for _, org := range nt.to {
+					n.add(row.kind, org, s.visit, nt.subject, nt.reason)
+				}
 			}
 		}
 	}
 	expectTransfers(n, h)
 	return n.out
+}
+
+// stayView is what the table's rows look at for one stay: the stay, the
+// episodes running when it began, who takes over afterwards, and the
+// patient's discharge before it.
+type stayView struct {
+	stay                      *oracleStay
+	episodes                  []*oracleEpisode
+	municipality, primaryCare string
+	previous                  *oracleStay // nil: no earlier discharge
+	facilityOrgs              map[string]string
+}
+
+// takingOver are the receivers the README calls "municipality of
+// residence, listed primary care, episode owners".
+func (v stayView) takingOver() []string {
+	out := []string{v.municipality, v.primaryCare}
+	for _, ep := range v.episodes {
+		out = appendUnique(out, ep.org)
+	}
+	return out
+}
+
+// notice is one subject of a row's kind and who hears about it.
+type notice struct {
+	subject, reason string
+	to              []string
+}
+
+// careRow is one row of README.md's "Care transitions" table: its kind,
+// and its "when" and "to" columns as one function over a stay.
+type careRow struct {
+	kind string
+	// inpatientOnly rows ignore emergency visits.
+	inpatientOnly bool
+	notices       func(v stayView) []notice
+}
+
+// careTransitions is the README's table, row by row, without the rows
+// the simulator does not check (cancelled, overdue, payment-responsibility)
+// and without transfer, which needs the whole history (transfer.go).
+func careTransitions() []careRow {
+	return []careRow{
+		{kind: KindHomeToHospital, notices: func(v stayView) []notice {
+			var out []notice
+			for _, ep := range v.episodes {
+				out = append(out,
+					notice{subject: ep.key(), reason: "admitted with an active " + ep.service + " episode", to: []string{v.stay.org}},
+					notice{subject: ep.key(), reason: "your " + ep.service + " patient was admitted", to: []string{ep.org}})
+			}
+			return out
+		}},
+		{kind: KindAdmission, inpatientOnly: true, notices: func(v stayView) []notice {
+			if len(v.episodes) == 0 {
+				return nil
+			}
+			return []notice{{reason: "inskrivningsmeddelande", to: v.takingOver()}}
+		}},
+		{kind: KindDischargePlanned, inpatientOnly: true, notices: func(v stayView) []notice {
+			var out []notice
+			for _, d := range v.stay.expected {
+				out = append(out, notice{subject: d, reason: "expected discharge " + d, to: v.takingOver()})
+			}
+			return out
+		}},
+		{kind: KindDischargeReady, inpatientOnly: true, notices: func(v stayView) []notice {
+			if !v.stay.ready {
+				return nil
+			}
+			return []notice{{reason: "utskrivningsklar", to: v.takingOver()}}
+		}},
+		{kind: KindReadyWithdrawn, inpatientOnly: true, notices: func(v stayView) []notice {
+			if !v.stay.ready || !v.stay.withdrawn {
+				return nil
+			}
+			return []notice{{reason: "utskrivningsklar withdrawn", to: v.takingOver()}}
+		}},
+		{kind: KindDischarged, inpatientOnly: true, notices: func(v stayView) []notice {
+			if !v.stay.discharged {
+				return nil
+			}
+			to := v.takingOver()
+			if org, ok := v.facilityOrgs[v.stay.destination]; ok && org != v.stay.org {
+				to = appendUnique(to, org)
+			}
+			return []notice{{reason: "discharged to " + destinationName(v.stay.destination), to: to}}
+		}},
+		{kind: KindReadmission, inpatientOnly: true, notices: func(v stayView) []notice {
+			prev := v.previous
+			if prev == nil {
+				return nil
+			}
+			gap := v.stay.admitAt.Sub(prev.dischargeAt)
+			if gap > ReadmissionWindow {
+				return nil
+			}
+			return []notice{{reason: fmt.Sprintf("readmitted %.1f days after discharge from %s", gap.Hours()/24, prev.visit),
+				to: appendUnique([]string{prev.org}, v.takingOver()...)}}
+		}},
+	}
 }
 
 func destinationName(facility string) string {
@@ -238,19 +314,28 @@ func destinationName(facility string) string {
 	return facility
 }
 
-// previousDischarge is the latest discharge of another non-cancelled stay
-// strictly before s was admitted.
-func previousDischarge(stays []*oracleStay, s *oracleStay) *oracleStay {
-	var best *oracleStay
-	for _, o := range stays {
-		if o == s || o.void || !o.discharged || !o.dischargeAt.Before(s.admitAt) {
-			continue
-		}
-		if best == nil || o.dischargeAt.After(best.dischargeAt) {
-			best = o
+// dischargesLatestFirst are the stays that happened and ended in a
+// discharge, the latest discharge first (the earlier-listed stay first
+// when two end at the same moment).
+func dischargesLatestFirst(stays []*oracleStay) []*oracleStay {
+	var out []*oracleStay
+	for _, s := range stays {
+		if s.discharged && !s.void {
+			out = append(out, s)
 		}
 	}
-	return best
+	slices.SortStableFunc(out, func(a, b *oracleStay) int { return b.dischargeAt.Compare(a.dischargeAt) })
+	return out
+}
+
+// lastDischargeBefore is the first discharge in the latest-first list that
+// came strictly before s was admitted.
+func lastDischargeBefore(latestFirst []*oracleStay, s *oracleStay) *oracleStay {
+	i := slices.IndexFunc(latestFirst, func(d *oracleStay) bool { return d != s && d.dischargeAt.Before(s.admitAt) })
+	if i < 0 {
+		return nil
+	}
+	return latestFirst[i]
 }
 
 func appendUnique(list []string, items ...string) []string {

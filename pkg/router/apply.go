@@ -258,7 +258,7 @@ func (r *Router) evaluate(w *work, key string, pw *patientWork, eventID string) 
 	decision := transition.Evaluate(transition.Timeline{
 		Patient: transition.Patient{Key: key, MunicipalityCode: p.MunicipalityCode, PrimaryCareHSA: p.PrimaryCareHSA},
 		Facts:   pw.facts,
-	}, r.dir, r.cfg.Rules)
+	}, rulesDirectory{r.dir}, r.cfg.Rules)
 	for _, reason := range decision.Unresolved {
 		r.log.Warn("router: receiver not found", zap.String("patient_key", key), zap.String("reason", reason))
 		w.unroutable[[2]string{key, reason}] = store.Unroutable{PatientKey: key, Reason: reason, LastEventID: eventID}

@@ -352,9 +352,8 @@ func (r *Router) RunDeadlines(ctx context.Context) error {
 }
 
 // fireDeadlines settles the deadlines due now: met when the notice was
-// acknowledged; otherwise the organisation (and its escalation
-// organisation) gets an overdue notice, or — for payment responsibility —
-// the notice that it has begun. The notices are written as a batch's are
+// acknowledged; otherwise fired, with the notices the rules name for it
+// (transition.DeadlineNotices). The notices are written as a batch's are
 // (sequence numbers, outbox, webhook deliveries), in one write.
 func (r *Router) fireDeadlines(ctx context.Context) error {
 	now := r.now()
@@ -365,7 +364,6 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 			return err
 		}
 		w := &work{}
-		decided := map[string]bool{}
 		for _, d := range due {
 			if d.NotificationID != "" {
 				acked, err := tx.Acknowledged(ctx, d.NotificationID)
@@ -383,23 +381,8 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			kind := careevent.KindOverdue
-			receivers := []string{d.OrgID}
-			if d.Kind == transition.DeadlinePaymentResponsibility {
-				kind = careevent.KindPaymentResponsibility
-				receivers = append(receivers, d.EncounterOrg) // the hospital, too
-			} else if d.EscalateTo != "" {
-				receivers = append(receivers, d.EscalateTo)
-			}
-			for _, org := range receivers {
-				n := transition.Notification{
-					ID: transition.NotificationID(kind, org, d.EncounterOrg, d.EncounterID, d.ID), Kind: kind, OrgID: org,
-					EncounterOrg: d.EncounterOrg, EncounterID: d.EncounterID,
-					Reason: fmt.Sprintf("%s (%s, due %s, for %s)", d.Reason, d.Kind, d.DueAt.UTC().Format(time.RFC3339), d.OrgID),
-				}
-				if decided[n.ID] {
-					continue // an escalation organisation that is the organisation itself
-				}
+			for _, n := range transition.DeadlineNotices(transition.Deadline{ID: d.ID, Kind: d.Kind, OrgID: d.OrgID,
+				EscalateTo: d.EscalateTo, DueAt: d.DueAt, EncounterOrg: d.EncounterOrg, EncounterID: d.EncounterID, Reason: d.Reason}) {
 				exists, err := tx.NotificationExists(ctx, n.ID)
 				if err != nil {
 					return err
@@ -412,7 +395,6 @@ func (r *Router) fireDeadlines(ctx context.Context) error {
 					return err
 				}
 				w.notifications = append(w.notifications, nn)
-				decided[n.ID] = true
 			}
 			if err := tx.SettleDeadline(ctx, d.ID, store.DeadlineFired, now); err != nil {
 				return err
@@ -449,19 +431,6 @@ func (r *Router) deadlineNotice(ctx context.Context, tx *store.Tx, patient store
 	return newNotification{n: n, patientKey: patient.Key, patientRes: patient.Resource, encounter: enc, episode: episode}, nil
 }
 
-// kindText names each notification kind for people reading the message.
-var kindText = map[careevent.NotificationKind]string{
-	careevent.KindAdmission:               "Inskrivningsmeddelande: patient admitted to inpatient care",
-	careevent.KindDischargePlanned:        "Expected discharge date set or changed",
-	careevent.KindDischargeReady:          "Utskrivningsklar: patient ready for discharge",
-	careevent.KindDischargeReadyWithdrawn: "Readiness for discharge withdrawn",
-	careevent.KindDischarged:              "Patient discharged from inpatient care",
-	careevent.KindReadmission:             "Patient readmitted",
-	careevent.KindHomeToHospital:          "Patient with home care admitted to hospital",
-	careevent.KindTransfer:                "Patient moved between care organisations",
-	careevent.KindCancelled:               "Earlier notification retracted",
-}
-
 // render builds a notification's outbox row: the FHIR message about enc
 // (and the episode, when the notification carries episode context) as a
 // structured CloudEvent with the receiver's sequence number.
@@ -474,7 +443,7 @@ func (r *Router) render(patientKey string, patientRes json.RawMessage, n transit
 		ID:          n.ID,
 		Timestamp:   now.Format(time.RFC3339Nano),
 		EventCode:   string(n.Kind),
-		EventText:   kindText[n.Kind],
+		EventText:   transition.DisplayText(n.Kind),
 		Reason:      n.Reason,
 		Destination: swefhir.OrganisationRef{ID: receiver.ID, Name: receiver.Name, HSAID: receiver.HSAID},
 		Sender:      swefhir.OrganisationRef{ID: sender.ID, Name: sender.Name, HSAID: sender.HSAID},

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/pkg/careevent"
-	"github.com/carehub/carehub/pkg/directory"
 )
 
 // Deadline kinds.
@@ -85,14 +84,14 @@ func (d *Decision) deadlines(s *stay, receivers []receiver, dir Directory, cfg C
 		}
 		notice := NotificationID(careevent.KindDischargeReady, r.org, s.org, s.id, ready.UTC().Format(time.RFC3339))
 		switch org.Kind {
-		case directory.KindMunicipality:
+		case OrgMunicipality:
 			d.addDeadline(Deadline{Kind: DeadlineReadyAcknowledgement, OrgID: org.ID, EscalateTo: org.EscalateTo,
 				DueAt: ready.Add(cfg.AcknowledgeWithin), NotificationID: notice, EncounterOrg: s.org, EncounterID: s.id,
 				Reason: "the utskrivningsklar notice was not acknowledged in time"})
 			d.addDeadline(Deadline{Kind: DeadlinePaymentResponsibility, OrgID: org.ID, EscalateTo: "",
 				DueAt: paymentAgreement(org, s.org, dir, cfg).PaymentDate(ready, cfg.Location), EncounterOrg: s.org, EncounterID: s.id,
 				Reason: "payment responsibility begins: the patient is still in hospital after utskrivningsklar"})
-		case directory.KindPrimaryCare:
+		case OrgPrimaryCare:
 			d.addDeadline(Deadline{Kind: DeadlineSIPInvitation, OrgID: org.ID, EscalateTo: org.EscalateTo,
 				DueAt: CalendarDaysAfter(ready, cfg.SIPDays, cfg.Location), NotificationID: notice, EncounterOrg: s.org, EncounterID: s.id,
 				Reason: "no SIP invitation (acknowledgement) within the deadline after utskrivningsklar"})
@@ -103,12 +102,12 @@ func (d *Decision) deadlines(s *stay, receivers []receiver, dir Directory, cfg C
 // paymentAgreement is the agreement that counts for a municipality's
 // resident discharged from hospitalOrg: the municipality's own, else the
 // region's (set on the hospital), else the configured default.
-func paymentAgreement(municipality directory.Organisation, hospitalOrg string, dir Directory, cfg Config) PaymentAgreement {
+func paymentAgreement(municipality Org, hospitalOrg string, dir Directory, cfg Config) PaymentAgreement {
 	if a := municipality.PaymentAgreement; a != nil {
-		return PaymentAgreement(*a)
+		return *a
 	}
 	if h, ok := dir.Organisation(hospitalOrg); ok && h.PaymentAgreement != nil {
-		return PaymentAgreement(*h.PaymentAgreement)
+		return *h.PaymentAgreement
 	}
 	return cfg.Payment
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/pkg/careevent"
-	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
@@ -44,7 +43,7 @@ func TestPaymentDate(t *testing.T) {
 }
 
 func TestDeadlinesFollowReadiness(t *testing.T) {
-	dir := testDirectory(t)
+	dir := testDirectory()
 	loc := stockholm(t)
 	cfg := transition.Config{Location: loc}
 	ready := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischargeReady, 30)}
@@ -87,12 +86,12 @@ func TestDeadlinesFollowReadiness(t *testing.T) {
 // over the region's (on the hospital), which wins over the default.
 func TestPaymentAgreementFromDirectory(t *testing.T) {
 	loc := stockholm(t)
-	region := &directory.PaymentAgreement{Days: 2, DayZeroBeforeNoon: true}
-	own := &directory.PaymentAgreement{Days: 5}
+	region := &transition.PaymentAgreement{Days: 2, DayZeroBeforeNoon: true}
+	own := &transition.PaymentAgreement{Days: 5}
 	// at(1) is 09:00 Stockholm on Friday 20 November 2026.
 	tests := []struct {
 		name                string
-		hospital, municipal *directory.PaymentAgreement
+		hospital, municipal *transition.PaymentAgreement
 		want                time.Time
 	}{
 		{"no agreement: 3 calendar days", nil, nil, time.Date(2026, 11, 23, 0, 0, 0, 0, loc)},
@@ -101,12 +100,9 @@ func TestPaymentAgreementFromDirectory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, err := directory.New([]directory.Organisation{
-				{ID: "rjl-ryhov", Name: "Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}, PaymentAgreement: tt.hospital},
-				{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}, PaymentAgreement: tt.municipal},
-			})
-			if err != nil {
-				t.Fatal(err)
+			dir := orgList{
+				{ID: "rjl-ryhov", Kind: transition.OrgHospital, Facilities: []string{"RYHOV"}, PaymentAgreement: tt.hospital},
+				{ID: "jonkoping-kommun", Kind: transition.OrgMunicipality, MunicipalityCodes: []string{"0680"}, PaymentAgreement: tt.municipal},
 			}
 			facts := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischargeReady, 1)}
 			d := transition.Evaluate(transition.Timeline{Patient: transition.Patient{Key: "k", MunicipalityCode: "0680"}, Facts: facts}, dir, transition.Config{Location: loc})

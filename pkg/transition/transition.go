@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/pkg/careevent"
-	"github.com/carehub/carehub/pkg/directory"
 )
 
 // Patient is what is known of a patient's residence and listing.
@@ -60,14 +59,6 @@ type Fact struct {
 type Timeline struct {
 	Patient Patient
 	Facts   []Fact
-}
-
-// Directory is the part of the organisation directory rules consult.
-type Directory interface {
-	Organisation(id string) (directory.Organisation, bool)
-	ByMunicipalityCode(code string) (directory.Organisation, bool)
-	ByHSAID(hsaID string) (directory.Organisation, bool)
-	ByFacility(facility string) (directory.Organisation, bool)
 }
 
 // Config holds the rules' parameters.

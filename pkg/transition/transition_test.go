@@ -10,25 +10,19 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/pkg/careevent"
-	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
-func testDirectory(t *testing.T) *directory.Directory {
-	t.Helper()
-	dir, err := directory.New([]directory.Organisation{
-		{ID: "rjl-ryhov", Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
-		{ID: "rjl-vc-haga", Name: "Vårdcentralen Haga", Kind: directory.KindPrimaryCare, HSAID: "SE2321000057-4455"},
-		{ID: "rjl-ssih", Name: "SSIH Jönköping", Kind: directory.KindSpecialisedHomeCare},
-		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
-		{ID: "jkpg-kortis", Name: "Korttidsenheten Jönköping", Kind: directory.KindShortTermUnit, Facilities: []string{"KORTIS"}},
-		{ID: "rkl-ljungby", Name: "Ljungby lasarett", Kind: directory.KindHospital, Facilities: []string{"LJUNGBY"}},
-		{ID: "ljungby-kommun", Name: "Ljungby kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0781"}},
-	})
-	if err != nil {
-		t.Fatal(err)
+func testDirectory() orgList {
+	return orgList{
+		{ID: "rjl-ryhov", Kind: transition.OrgHospital, Facilities: []string{"RYHOV"}},
+		{ID: "rjl-vc-haga", Kind: transition.OrgPrimaryCare, HSAID: "SE2321000057-4455"},
+		{ID: "rjl-ssih", Kind: transition.OrgSpecialisedHomeCare},
+		{ID: "jonkoping-kommun", Kind: transition.OrgMunicipality, MunicipalityCodes: []string{"0680"}},
+		{ID: "jkpg-kortis", Kind: transition.OrgShortTermUnit, Facilities: []string{"KORTIS"}},
+		{ID: "rkl-ljungby", Kind: transition.OrgHospital, Facilities: []string{"LJUNGBY"}},
+		{ID: "ljungby-kommun", Kind: transition.OrgMunicipality, MunicipalityCodes: []string{"0781"}},
 	}
-	return dir
 }
 
 var t0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
@@ -74,7 +68,7 @@ func summary(d transition.Decision) []string {
 }
 
 func TestScenarios(t *testing.T) {
-	dir := testDirectory(t)
+	dir := testDirectory()
 	tests := []struct {
 		name    string
 		patient transition.Patient
@@ -261,7 +255,7 @@ func supportNeeded(v bool) func(*transition.EncounterFact) {
 // TestPalliativePathJonkoping follows the seed case: an SSIH patient at
 // home is admitted acutely, goes to a korttidsenhet and home again.
 func TestPalliativePathJonkoping(t *testing.T) {
-	dir := testDirectory(t)
+	dir := testDirectory()
 	facts := []transition.Fact{
 		episode("ssih-1", "rjl-ssih", "ssih", careevent.EpisodeStarted, -300),
 		enc("e1", careevent.EncounterAdmitted, 0),
@@ -286,7 +280,7 @@ func TestPalliativePathJonkoping(t *testing.T) {
 // TestOrderDoesNotMatter: for generated patient histories, every arrival
 // order gives the same notifications, by id.
 func TestOrderDoesNotMatter(t *testing.T) {
-	dir := testDirectory(t)
+	dir := testDirectory()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for h := range 200 {
 		facts := generateHistory(rng)
@@ -355,13 +349,9 @@ func generateHistory(rng *rand.Rand) []transition.Fact {
 }
 
 func TestOptOut(t *testing.T) {
-	dir, err := directory.New([]directory.Organisation{
-		{ID: "rjl-ryhov", Name: "Ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
-		{ID: "jonkoping-kommun", Name: "Jönköpings kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"},
-			OptOut: []string{"discharge-planned"}},
-	})
-	if err != nil {
-		t.Fatal(err)
+	dir := orgList{
+		{ID: "rjl-ryhov", Kind: transition.OrgHospital, Facilities: []string{"RYHOV"}},
+		{ID: "jonkoping-kommun", Kind: transition.OrgMunicipality, MunicipalityCodes: []string{"0680"}, OptOut: []string{"discharge-planned"}},
 	}
 	facts := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0),
 		enc("e1", careevent.EncounterDischargePlanned, 10, func(e *transition.EncounterFact) { x := at(72); e.ExpectedDischarge = &x }),
@@ -375,7 +365,7 @@ func TestOptOut(t *testing.T) {
 // TestReadmissionWindowIsConfigurable: --readmission-window and
 // --readmission-flag reach the rule.
 func TestReadmissionWindowIsConfigurable(t *testing.T) {
-	dir := testDirectory(t)
+	dir := testDirectory()
 	p := transition.Patient{Key: "k", MunicipalityCode: "0680"}
 	facts := []transition.Fact{enc("e1", careevent.EncounterAdmitted, 0), enc("e1", careevent.EncounterDischarged, 10),
 		enc("e2", careevent.EncounterAdmitted, 10+24*10)} // ten days later
