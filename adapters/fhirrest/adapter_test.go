@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/carehub/carehub/adapters/fhirrest"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/internal/testsupport/fakebus"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/careevent"
@@ -37,10 +37,6 @@ const (
 	orgDaVinci = "davinci-holy-family"
 
 	patientKeySecret = "carehub-fhirrest-test-secret-0123456789"
-
-	// daVinciDir holds the HL7 Da Vinci Unsolicited Notifications examples,
-	// shared beside the repository rather than inside it.
-	daVinciDir = "../../../shared/conformance/fhir/davinci-alerts"
 
 	// The synthetic people of the fixtures; none of these may appear in a
 	// log line, a subject, a patient key or an error text.
@@ -317,10 +313,9 @@ func hasIssue(o swefhir.OperationOutcome, severity, diagnosticsPart string) bool
 
 func daVinciExamples(t *testing.T) []string {
 	t.Helper()
-	if _, err := os.Stat(daVinciDir); errors.Is(err, fs.ErrNotExist) {
-		abs, _ := filepath.Abs(daVinciDir)
-		t.Skipf("Da Vinci conformance examples not found at %s (%s): a plain clone lacks ../shared; skipping", daVinciDir, abs)
-	}
+	// The HL7 Da Vinci Unsolicited Notifications examples, shared beside
+	// the repository rather than inside it.
+	daVinciDir := testsupport.ConformanceDir(t, "fhir/davinci-alerts")
 	files, err := filepath.Glob(filepath.Join(daVinciDir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +399,7 @@ func TestDaVinciMessageRules(t *testing.T) {
 		}
 	}
 	if discharge == nil {
-		t.Fatalf("no discharge-*.json in %s", daVinciDir)
+		t.Fatalf("no discharge-*.json among %d Da Vinci examples", len(files))
 	}
 	tests := []struct {
 		name     string

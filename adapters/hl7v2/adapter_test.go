@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
@@ -27,8 +28,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-const conformanceDir = "../../../shared/conformance/hl7v2/fhir-converter"
 
 // recordingPublisher stands in for the bus in these mapping tests: it
 // acknowledges like JetStream (duplicates by event id) and records what it
@@ -301,9 +300,7 @@ func TestGarbageGetsAnAR(t *testing.T) {
 // and mapped, or answered AR/AE with a specific error code. Golden FHIR
 // output is kept for one sample of A01, A02, A03, A08, A11, A13 and A40.
 func TestConformanceSamples(t *testing.T) {
-	if _, err := os.Stat(conformanceDir); err != nil {
-		t.Skipf("conformance samples not found at %s (they live in ../shared beside the repo): %v", conformanceDir, err)
-	}
+	conformanceDir := testsupport.ConformanceDir(t, "hl7v2/fhir-converter")
 	want := map[string]string{ // file → MSA-1[/error code]; "" = no acknowledgement requested (MSH-15/16 NE)
 		"ADT-A01-01": "AA", "ADT-A01-02": "AA", "ADT-A02-01": "AA", "ADT-A02-02": "AA", "ADT-A03-01": "AA", "ADT-A03-02": "AA",
 		"ADT-A04-01": "AA", "ADT-A04-02": "AA", "ADT-A05-01": "AA", "ADT-A05-02": "AA", "ADT-A06-01": "AA", "ADT-A06-02": "AA",
