@@ -10,6 +10,10 @@ import (
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
 	"github.com/carehub/carehub/internal/testsupport"
+
+	// The kit registers -update, so `go test ./adapters/... -update` runs
+	// in this package too.
+	_ "github.com/carehub/carehub/adapters/adaptertest"
 )
 
 // conformanceSamples holds third-party sample messages shared by the
