@@ -5,23 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/fhirrest"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/internal/testsupport/fakebus"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
@@ -52,25 +51,21 @@ var personalNumbers = []string{
 	samordningsnr, samordningsnr[2:], pnrDeploySample, pnrDeploySample[2:],
 }
 
+// receivedAt is the adapter's clock in every test.
+var receivedAt = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+
 var (
 	patientKeyShape  = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	factSubjectShape = regexp.MustCompile(`^carehub\.events\.encounter\.([a-z-]+)\.p([0-9]|1[0-5])$`)
 )
 
-// --- fake bus ---------------------------------------------------------------
-
-// The mapping tests run against a recording bus; the end-to-end tests in
-// test/ use a real NATS server.
-type (
-	fakePublisher  = fakebus.Publisher
-	publishedEvent = fakebus.Published
-)
-
 // --- test server ------------------------------------------------------------
 
+// testEnv is the adapter behind the API server, publishing to a real
+// JetStream of the test's own.
 type testEnv struct {
 	url  string
-	pub  *fakePublisher
+	pub  *adaptertest.Bus
 	keys *swefhir.PatientKeyer
 }
 
@@ -102,6 +97,12 @@ func newDirectory(t *testing.T) *directory.Directory {
 
 func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	t.Helper()
+	return newEnvOn(t, cfg, adaptertest.NewBus(t))
+}
+
+// newEnvOn starts the adapter publishing to pub.
+func newEnvOn(t *testing.T, cfg fhirrest.Config, pub *adaptertest.Bus) *testEnv {
+	t.Helper()
 	// Log to the test and to an observer, so the test can check that no
 	// personal identifier reaches a log line.
 	observed, logs := observer.New(zapcore.DebugLevel)
@@ -112,9 +113,10 @@ func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &fakePublisher{}
 	srv := api.NewServer(newDirectory(t), nil, nil, log)
-	fhirrest.New(cfg, pub, keys, log).Register(srv)
+	a := fhirrest.New(cfg, pub, keys, log)
+	fhirrest.SetClock(a, func() time.Time { return receivedAt })
+	a.Register(srv)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
@@ -130,34 +132,11 @@ func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	return &testEnv{url: ts.URL, pub: pub, keys: keys}
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = adaptertest.Response
 
 func (e *testEnv) send(t *testing.T, method, path, token, contentType string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return adaptertest.Do(t, method, e.url+path, token, contentType, body)
 }
 
 func (e *testEnv) post(t *testing.T, path, token string, body []byte) response {
@@ -167,18 +146,9 @@ func (e *testEnv) post(t *testing.T, path, token string, body []byte) response {
 
 // --- helpers ----------------------------------------------------------------
 
-func readFixture(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	return b
-}
-
 func testdata(t *testing.T, name string) []byte {
 	t.Helper()
-	return readFixture(t, filepath.Join("testdata", name))
+	return testsupport.ReadFile(t, filepath.Join("testdata", name))
 }
 
 // editEncounter rewrites the Encounter entries of a Bundle.
@@ -208,18 +178,18 @@ func editEncounter(t *testing.T, bundle []byte, edit func(enc map[string]any)) [
 
 func outcomeOf(t *testing.T, r response) swefhir.OperationOutcome {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != fhirrest.ContentType {
+	if ct := r.Header.Get("Content-Type"); ct != fhirrest.ContentType {
 		t.Errorf("Content-Type = %q, want %s", ct, fhirrest.ContentType)
 	}
 	var o swefhir.OperationOutcome
-	if err := json.Unmarshal(r.body, &o); err != nil || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 {
-		t.Fatalf("answer is not an OperationOutcome with issues (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &o); err != nil || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 {
+		t.Fatalf("answer is not an OperationOutcome with issues (%v): %s", err, r.Body)
 	}
 	return o
 }
 
 // onlyEvent returns the single event published, failing otherwise.
-func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
+func onlyEvent(t *testing.T, pub *adaptertest.Bus) adaptertest.Published {
 	t.Helper()
 	evs := pub.Events()
 	if len(evs) != 1 {
@@ -230,7 +200,7 @@ func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
 
 // checkFact checks what every fact from this adapter must satisfy and
 // returns the resources of its data.
-func checkFact(t *testing.T, p publishedEvent, org string, typ careevent.Type) []swefhir.Resource {
+func checkFact(t *testing.T, p adaptertest.Published, org string, typ careevent.Type) []swefhir.Resource {
 	t.Helper()
 	e := p.Event
 	if err := careevent.Validate(e); err != nil {
@@ -350,19 +320,19 @@ func TestDaVinciNotifications(t *testing.T) {
 				t.Fatalf("no expected event type for %s: name it admit-, discharge- or transfer-", name)
 			}
 			env := newEnv(t, fhirrest.Config{})
-			body := readFixture(t, file)
+			body := testsupport.ReadFile(t, file)
 
 			r := env.post(t, "/fhir/$process-message", tokenDaVinci, body)
-			if r.status != http.StatusOK {
-				t.Fatalf("status %d, want 200: %s", r.status, r.body)
+			if r.Status != http.StatusOK {
+				t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 			}
 			o := outcomeOf(t, r)
 			if !hasIssue(o, "information", "accepted as event") {
-				t.Errorf("outcome does not report the accepted event: %s", r.body)
+				t.Errorf("outcome does not report the accepted event: %s", r.Body)
 			}
 			// US examples carry no personnummer: keyed by another identifier, with a warning.
 			if !hasIssue(o, "warning", "no personnummer or samordningsnummer") {
-				t.Errorf("outcome lacks the fallback-key warning: %s", r.body)
+				t.Errorf("outcome lacks the fallback-key warning: %s", r.Body)
 			}
 			p := onlyEvent(t, env.pub)
 			resources := checkFact(t, p, orgDaVinci, want)
@@ -379,8 +349,8 @@ func TestDaVinciNotifications(t *testing.T) {
 
 			// The message id identifies the fact: a resend is a duplicate.
 			again := env.post(t, "/fhir/$process-message", tokenDaVinci, body)
-			if again.status != http.StatusOK || !hasIssue(outcomeOf(t, again), "information", "already received") {
-				t.Errorf("resend: %d %s, want 200 naming the duplicate", again.status, again.body)
+			if again.Status != http.StatusOK || !hasIssue(outcomeOf(t, again), "information", "already received") {
+				t.Errorf("resend: %d %s, want 200 naming the duplicate", again.Status, again.Body)
 			}
 			evs := env.pub.Events()
 			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
@@ -395,7 +365,7 @@ func TestDaVinciMessageRules(t *testing.T) {
 	var discharge []byte
 	for _, f := range files {
 		if strings.HasPrefix(filepath.Base(f), "discharge-") {
-			discharge = readFixture(t, f)
+			discharge = testsupport.ReadFile(t, f)
 		}
 	}
 	if discharge == nil {
@@ -417,8 +387,8 @@ func TestDaVinciMessageRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, fhirrest.Config{})
 			r := env.post(t, "/fhir/$process-message", tt.token, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			o := outcomeOf(t, r)
 			if len(o.Issue[0].Expression) == 0 || !strings.HasSuffix(o.Issue[0].Expression[0], tt.wantExpr) {
@@ -450,15 +420,15 @@ type transactionResponse struct {
 
 func decodeTransactionResponse(t *testing.T, r response) transactionResponse {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != fhirrest.ContentType {
+	if ct := r.Header.Get("Content-Type"); ct != fhirrest.ContentType {
 		t.Errorf("Content-Type = %q, want %s", ct, fhirrest.ContentType)
 	}
 	var tr transactionResponse
-	if err := json.Unmarshal(r.body, &tr); err != nil || tr.ResourceType != "Bundle" {
-		t.Fatalf("answer is not a Bundle (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &tr); err != nil || tr.ResourceType != "Bundle" {
+		t.Fatalf("answer is not a Bundle (%v): %s", err, r.Body)
 	}
 	return tr
 }
@@ -475,7 +445,7 @@ func TestDeployExampleBundles(t *testing.T) {
 	ids := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			body := readFixture(t, filepath.Join("..", "..", "deploy", "examples", "fhir", tt.file))
+			body := testsupport.ReadFile(t, filepath.Join("..", "..", "deploy", "examples", "fhir", tt.file))
 			before := len(env.pub.Events())
 
 			tr := decodeTransactionResponse(t, env.post(t, "/fhir", tokenRyhov, body))
@@ -641,14 +611,14 @@ func TestPutEncounter(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := env.send(t, http.MethodPut, tt.path, tokenRyhov, "application/fhir+json; fhirVersion=4.0", tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
-			if got := r.header.Get("Location"); got != tt.location {
+			if got := r.Header.Get("Location"); got != tt.location {
 				t.Errorf("Location = %q, want %q", got, tt.location)
 			}
 			if !hasIssue(outcomeOf(t, r), "information", "event") {
-				t.Errorf("outcome does not name the event: %s", r.body)
+				t.Errorf("outcome does not name the event: %s", r.Body)
 			}
 			evs := env.pub.Events()
 			if len(evs) != i+1 {
@@ -686,7 +656,7 @@ func TestRejections(t *testing.T) {
 	tests := []struct {
 		name        string
 		cfg         fhirrest.Config
-		setup       func(*fakePublisher)
+		setup       func(*adaptertest.Bus)
 		method      string
 		path        string
 		token       string
@@ -766,9 +736,9 @@ func TestRejections(t *testing.T) {
 			status: http.StatusUnprocessableEntity, code: "not-found", expr: "Encounter.subject", quarantine: true},
 		{name: "body over the limit", cfg: fhirrest.Config{MaxBodyBytes: 64}, body: admission,
 			status: http.StatusRequestEntityTooLarge, code: "too-costly", quarantine: true},
-		{name: "quarantine unavailable", setup: func(p *fakePublisher) { p.QuarantineErr = errors.New("nats: timeout") },
+		{name: "quarantine unavailable", setup: func(p *adaptertest.Bus) { p.QuarantineErr = errors.New("nats: timeout") },
 			body: testdata(t, "searchset.json"), status: http.StatusServiceUnavailable, code: "transient", retryAfter: true},
-		{name: "event store unavailable", setup: func(p *fakePublisher) { p.PublishErr = errors.New("nats: no responders available for request") },
+		{name: "event store unavailable", setup: func(p *adaptertest.Bus) { p.PublishErr = errors.New("nats: no responders available for request") },
 			body: admission, status: http.StatusServiceUnavailable, code: "transient", retryAfter: true},
 	}
 	for _, tt := range tests {
@@ -795,13 +765,13 @@ func TestRejections(t *testing.T) {
 			}
 
 			r := env.send(t, method, path, token, ct, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			o := outcomeOf(t, r)
 			is := o.Issue[0]
 			if is.Severity != "error" || is.Code != tt.code {
-				t.Errorf("issue = %s/%s, want error/%s: %s", is.Severity, is.Code, tt.code, r.body)
+				t.Errorf("issue = %s/%s, want error/%s: %s", is.Severity, is.Code, tt.code, r.Body)
 			}
 			if is.Diagnostics == "" {
 				t.Errorf("issue has no diagnostics")
@@ -809,7 +779,7 @@ func TestRejections(t *testing.T) {
 			if tt.expr != "" && (len(is.Expression) == 0 || !strings.Contains(is.Expression[0], tt.expr)) {
 				t.Errorf("expression = %v, want one containing %q", is.Expression, tt.expr)
 			}
-			if got := r.header.Get("Retry-After"); (got != "") != tt.retryAfter {
+			if got := r.Header.Get("Retry-After"); (got != "") != tt.retryAfter {
 				t.Errorf("Retry-After = %q, want present=%v", got, tt.retryAfter)
 			}
 			if n := len(env.pub.Events()); n != 0 {
@@ -866,8 +836,8 @@ func TestRejections(t *testing.T) {
 				}
 			}
 			if tt.noDigits != "" {
-				if bytes.Contains(r.body, []byte(tt.noDigits)) || bytes.Contains(r.body, []byte(tt.noDigits[2:])) {
-					t.Errorf("answer repeats the identifier: %s", r.body)
+				if bytes.Contains(r.Body, []byte(tt.noDigits)) || bytes.Contains(r.Body, []byte(tt.noDigits[2:])) {
+					t.Errorf("answer repeats the identifier: %s", r.Body)
 				}
 				if run := regexp.MustCompile(`[0-9]{3,}`).Find([]byte(is.Diagnostics)); run != nil {
 					t.Errorf("diagnostics %q contain the digits %s", is.Diagnostics, run)
