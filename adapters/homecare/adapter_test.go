@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/homecare"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -117,7 +119,7 @@ var episodeStatus = map[string]struct {
 
 // checkFact checks everything a published event must satisfy and returns
 // its EpisodeOfCare.
-func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episodeOfCare {
+func checkFact(t *testing.T, env *testEnv, p adaptertest.Published, w wantFact) episodeOfCare {
 	t.Helper()
 	e := p.Event
 	st := episodeStatus[w.status]
@@ -273,7 +275,7 @@ func typesOf(rs []swefhir.Resource) []string {
 	return out
 }
 
-func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
+func onlyEvent(t *testing.T, pub *adaptertest.Bus) adaptertest.Published {
 	t.Helper()
 	evs := pub.Events()
 	if len(evs) != 1 {
@@ -297,8 +299,8 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					m["id"], m["service"], m["status"] = id, service, status
 				})
 				r := env.postJSON(t, tokenJonkoping, body)
-				if r.status != http.StatusCreated {
-					t.Fatalf("status %d, want 201: %s", r.status, r.body)
+				if r.Status != http.StatusCreated {
+					t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 				}
 				a := decodeAccepted(t, r)
 				p := onlyEvent(t, env.pub)
@@ -352,8 +354,8 @@ func TestMappingVariants(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
 			r := env.postJSON(t, tt.token, eventWith(t, tt.edit))
-			if r.status != http.StatusCreated {
-				t.Fatalf("status %d, want 201: %s", r.status, r.body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 			}
 			w := tt.want
 			w.vendorID, w.status = "hc-2026-000123", "started"
@@ -381,8 +383,8 @@ func TestEpisodeIdentity(t *testing.T) {
 			m["id"], m["organisation"], m["service"], m["status"] = id, org, service, status
 			m["patient"] = map[string]any{"personnummer": pnr}
 		}))
-		if r.status != http.StatusCreated {
-			t.Fatalf("%s: status %d: %s", id, r.status, r.body)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("%s: status %d: %s", id, r.Status, r.Body)
 		}
 		evs := env.pub.Events()
 		return evs[len(evs)-1].Event.Subject()
@@ -416,15 +418,15 @@ func TestVendorExamples(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			body := readFile(t, f)
+			body := testsupport.ReadFile(t, f)
 			var ev homecare.Event
 			if err := json.Unmarshal(body, &ev); err != nil {
 				t.Fatal(err)
 			}
 			env := newEnv(t, homecare.Config{})
 			r := env.postJSON(t, tokens[ev.Organisation], body)
-			if r.status != http.StatusCreated {
-				t.Fatalf("status %d, want 201: %s", r.status, r.body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 			}
 			w := wantFact{org: ev.Organisation, orgName: names[ev.Organisation], vendorID: ev.ID, status: ev.Status, service: ev.Service,
 				system: swefhir.SystemPersonnummer, value: ev.Patient.Personnummer, municipality: ev.MunicipalityCode,
@@ -438,7 +440,7 @@ func TestVendorExamples(t *testing.T) {
 
 	t.Run("episodes.ndjson", func(t *testing.T) {
 		env := newEnv(t, homecare.Config{})
-		body := readFile(t, "../../schemas/homecare/examples/episodes.ndjson")
+		body := testsupport.ReadFile(t, "../../schemas/homecare/examples/episodes.ndjson")
 		for round, want := range []string{"accepted", "duplicate"} {
 			b := decodeBatch(t, env.postNDJSON(t, tokenJonkoping, body))
 			if len(b.Results) != 4 {
@@ -459,8 +461,8 @@ func TestResend(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
 	body := testdata(t, "event.json")
 	first := env.postJSON(t, tokenJonkoping, body)
-	if first.status != http.StatusCreated {
-		t.Fatalf("first: status %d, want 201: %s", first.status, first.body)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("first: status %d, want 201: %s", first.Status, first.Body)
 	}
 	a1 := decodeAccepted(t, first)
 	tests := []struct {
@@ -476,8 +478,8 @@ func TestResend(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := env.postJSON(t, tokenJonkoping, tt.body)
-			if r.status != http.StatusOK {
-				t.Fatalf("status %d, want 200: %s", r.status, r.body)
+			if r.Status != http.StatusOK {
+				t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 			}
 			a := decodeAccepted(t, r)
 			if a.Status != "duplicate" || a.EventID != a1.EventID {
@@ -491,8 +493,8 @@ func TestResend(t *testing.T) {
 	}
 	// Another organisation may use the same id for its own event.
 	other := env.postJSON(t, tokenSSIH, eventWith(t, func(m map[string]any) { m["organisation"] = orgSSIH }))
-	if other.status != http.StatusCreated {
-		t.Errorf("same id from another organisation: status %d, want 201: %s", other.status, other.body)
+	if other.Status != http.StatusCreated {
+		t.Errorf("same id from another organisation: status %d, want 201: %s", other.Status, other.Body)
 	}
 }
 
@@ -502,7 +504,8 @@ func TestNDJSONMixed(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
 	body := testdata(t, "mixed.ndjson")
 	rawLines := strings.Split(string(body), "\r\n")
-	b := decodeBatch(t, env.postNDJSON(t, tokenJonkoping, body))
+	answer := env.postNDJSON(t, tokenJonkoping, body)
+	b := decodeBatch(t, answer)
 
 	want := []struct {
 		line    int
@@ -576,16 +579,7 @@ func TestNDJSONMixed(t *testing.T) {
 			t.Errorf("quarantine reason %q, want it to contain %q", q[i].Reason, prefix)
 		}
 	}
-	noPersonalNumbers(t, "the NDJSON answer", mustJSON(t, b))
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	noPersonalNumbers(t, "the NDJSON answer", answer.Body)
 }
 
 // TestNDJSONOrder checks that one patient's events are published in the
@@ -711,22 +705,22 @@ func TestSchemaViolations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
 			r := env.postJSON(t, tokenJonkoping, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			e := decodeError(t, r)
 			switch {
 			case tt.pointer == "" && e.Pointer != nil:
 				t.Errorf("pointer %q, want none", *e.Pointer)
 			case tt.pointer != "" && (e.Pointer == nil || *e.Pointer != tt.pointer):
-				t.Errorf("pointer %v, want %q: %s", e.Pointer, tt.pointer, r.body)
+				t.Errorf("pointer %v, want %q: %s", e.Pointer, tt.pointer, r.Body)
 			}
 			if !strings.Contains(e.Error, tt.message) {
 				t.Errorf("error %q, want it to contain %q", e.Error, tt.message)
 			}
-			noPersonalNumbers(t, "the answer", r.body)
-			if strings.Contains(string(r.body), "Åsa") {
-				t.Errorf("the answer repeats a submitted value: %s", r.body)
+			noPersonalNumbers(t, "the answer", r.Body)
+			if strings.Contains(string(r.Body), "Åsa") {
+				t.Errorf("the answer repeats a submitted value: %s", r.Body)
 			}
 			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected event", n)
@@ -824,8 +818,8 @@ func TestRequestRejections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, tt.cfg)
 			r := env.send(t, tokenJonkoping, tt.contentType, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			if e := decodeError(t, r); !strings.Contains(e.Error, tt.message) {
 				t.Errorf("error %q, want it to contain %q", e.Error, tt.message)
@@ -856,8 +850,8 @@ func TestRequestRejections(t *testing.T) {
 func TestByteOrderMark(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
 	bom := []byte("\xEF\xBB\xBF")
-	if r := env.postJSON(t, tokenJonkoping, append(bom, testdata(t, "event.json")...)); r.status != http.StatusCreated {
-		t.Errorf("JSON with BOM: status %d: %s", r.status, r.body)
+	if r := env.postJSON(t, tokenJonkoping, append(bom, testdata(t, "event.json")...)); r.Status != http.StatusCreated {
+		t.Errorf("JSON with BOM: status %d: %s", r.Status, r.Body)
 	}
 	line := eventWith(t, func(m map[string]any) { m["id"] = "bom-1" })
 	b := decodeBatch(t, env.postNDJSON(t, tokenJonkoping, append(append(bom, line...), '\n')))
@@ -880,26 +874,26 @@ func TestUnavailable(t *testing.T) {
 	}, []byte("\n"))
 	tests := []struct {
 		name           string
-		setup          func(p *fakePublisher)
+		setup          func(p *adaptertest.Bus)
 		contentType    string
 		body           []byte
 		wantQAttempts  int
 		wantPublishing bool
 	}{
-		{"publish fails", func(p *fakePublisher) { p.PublishErr = nats }, homecare.ContentTypeJSON, good, 0, true},
-		{"quarantine fails", func(p *fakePublisher) { p.QuarantineErr = nats }, homecare.ContentTypeJSON, bad, 1, false},
-		{"NDJSON: publish fails after one event", func(p *fakePublisher) { p.PublishErr, p.FailAfter = nats, 1 }, homecare.ContentTypeNDJSON, ndjson, 0, true},
-		{"NDJSON: quarantine of a bad line fails", func(p *fakePublisher) { p.QuarantineErr = nats }, homecare.ContentTypeNDJSON, mixed, 1, false},
+		{"publish fails", func(p *adaptertest.Bus) { p.PublishErr = nats }, homecare.ContentTypeJSON, good, 0, true},
+		{"quarantine fails", func(p *adaptertest.Bus) { p.QuarantineErr = nats }, homecare.ContentTypeJSON, bad, 1, false},
+		{"NDJSON: publish fails after one event", func(p *adaptertest.Bus) { p.PublishErr, p.FailAfter = nats, 1 }, homecare.ContentTypeNDJSON, ndjson, 0, true},
+		{"NDJSON: quarantine of a bad line fails", func(p *adaptertest.Bus) { p.QuarantineErr = nats }, homecare.ContentTypeNDJSON, mixed, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
 			tt.setup(env.pub)
 			r := env.send(t, tokenJonkoping, tt.contentType, tt.body)
-			if r.status != http.StatusServiceUnavailable {
-				t.Fatalf("status %d, want 503: %s", r.status, r.body)
+			if r.Status != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, want 503: %s", r.Status, r.Body)
 			}
-			if r.header.Get("Retry-After") == "" {
+			if r.Header.Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
 			}
 			if e := decodeError(t, r); !strings.Contains(e.Error, "nothing was accepted") {
@@ -924,10 +918,10 @@ func TestNew(t *testing.T) {
 	if _, err := homecare.New(homecare.Config{}, nil, keys, nil); err == nil {
 		t.Error("New without a publisher succeeded")
 	}
-	if _, err := homecare.New(homecare.Config{}, &fakePublisher{}, nil, nil); err == nil {
+	if _, err := homecare.New(homecare.Config{}, adaptertest.NewBus(t), nil, nil); err == nil {
 		t.Error("New without a patient keyer succeeded")
 	}
-	if _, err := homecare.New(homecare.Config{}, &fakePublisher{}, keys, nil); err != nil {
+	if _, err := homecare.New(homecare.Config{}, adaptertest.NewBus(t), keys, nil); err != nil {
 		t.Errorf("New with a nil logger: %v", err)
 	}
 }

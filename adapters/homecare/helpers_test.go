@@ -4,21 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/homecare"
-	"github.com/carehub/carehub/internal/testsupport/fakebus"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -49,24 +49,20 @@ const (
 	careContextText = "brytpunktssamtal"
 )
 
+// receivedAt is the adapter's clock in every test.
+var receivedAt = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+
 var personalNumbers = []string{
 	pnrAsa, pnrAsa[2:], pnrTolvan, pnrTolvan[2:], pnrWrongCheck, pnrWrongCheck[2:], samordningsnr, samordningsnr[2:],
 }
 
-// --- fake bus ---------------------------------------------------------------
-
-// The mapping tests run against a recording bus; the end-to-end tests in
-// test/ use a real NATS server.
-type (
-	fakePublisher  = fakebus.Publisher
-	publishedEvent = fakebus.Published
-)
-
 // --- test server ------------------------------------------------------------
 
+// testEnv is the adapter behind the API server, publishing to a real
+// JetStream of the test's own.
 type testEnv struct {
 	url  string
-	pub  *fakePublisher
+	pub  *adaptertest.Bus
 	keys *swefhir.PatientKeyer
 }
 
@@ -106,6 +102,12 @@ func newDirectory(t *testing.T) *directory.Directory {
 
 func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 	t.Helper()
+	return newEnvOn(t, cfg, adaptertest.NewBus(t))
+}
+
+// newEnvOn starts the adapter publishing to pub, its clock fixed.
+func newEnvOn(t *testing.T, cfg homecare.Config, pub *adaptertest.Bus) *testEnv {
+	t.Helper()
 	// Log to the test and to an observer, so the test can check that no
 	// personal data reaches a log line.
 	observed, logs := observer.New(zapcore.DebugLevel)
@@ -116,11 +118,11 @@ func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &fakePublisher{}
 	a, err := homecare.New(cfg, pub, keys, log)
 	if err != nil {
 		t.Fatal(err)
 	}
+	homecare.SetClock(a, func() time.Time { return receivedAt })
 	srv := api.NewServer(newDirectory(t), nil, nil, log)
 	a.Register(srv)
 	ts := httptest.NewServer(srv.Handler())
@@ -145,34 +147,11 @@ func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 	return &testEnv{url: ts.URL, pub: pub, keys: keys}
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = adaptertest.Response
 
 func (e *testEnv) send(t *testing.T, token, contentType string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url+homecare.EventsPath, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST: %v", err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return adaptertest.Do(t, http.MethodPost, e.url+homecare.EventsPath, token, contentType, body)
 }
 
 func (e *testEnv) postJSON(t *testing.T, token string, body []byte) response {
@@ -187,18 +166,9 @@ func (e *testEnv) postNDJSON(t *testing.T, token string, body []byte) response {
 
 // --- fixtures -----------------------------------------------------------------
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	return b
-}
-
 func testdata(t *testing.T, name string) []byte {
 	t.Helper()
-	return readFile(t, filepath.Join("testdata", name))
+	return testsupport.ReadFile(t, filepath.Join("testdata", name))
 }
 
 // baseEvent returns testdata/event.json as a map to edit.
@@ -232,12 +202,12 @@ type errorAnswer struct {
 
 func decodeError(t *testing.T, r response) errorAnswer {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
 	var e errorAnswer
-	if err := json.Unmarshal(r.body, &e); err != nil || e.Error == "" {
-		t.Fatalf("answer is not {\"error\": ...} (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &e); err != nil || e.Error == "" {
+		t.Fatalf("answer is not {\"error\": ...} (%v): %s", err, r.Body)
 	}
 	return e
 }
@@ -250,20 +220,20 @@ type acceptedAnswer struct {
 func decodeAccepted(t *testing.T, r response) acceptedAnswer {
 	t.Helper()
 	var a acceptedAnswer
-	if err := json.Unmarshal(r.body, &a); err != nil || a.EventID == "" || a.Status == "" {
-		t.Fatalf("answer is not {\"eventId\", \"status\"} (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &a); err != nil || a.EventID == "" || a.Status == "" {
+		t.Fatalf("answer is not {\"eventId\", \"status\"} (%v): %s", err, r.Body)
 	}
 	return a
 }
 
 func decodeBatch(t *testing.T, r response) homecare.BatchResponse {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
 	var b homecare.BatchResponse
-	if err := json.Unmarshal(r.body, &b); err != nil {
-		t.Fatalf("answer is not {\"results\": [...]} (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatalf("answer is not {\"results\": [...]} (%v): %s", err, r.Body)
 	}
 	return b
 }
