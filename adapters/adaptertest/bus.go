@@ -117,6 +117,17 @@ func (b *Bus) Events() []Published {
 	return slices.Clone(b.published)
 }
 
+// OnlyPublished returns the one publish JetStream acknowledged, failing
+// the test if there were more or none.
+func (b *Bus) OnlyPublished(t testing.TB) Published {
+	t.Helper()
+	pubs := b.Events()
+	if len(pubs) != 1 {
+		t.Fatalf("published %d events, want exactly 1", len(pubs))
+	}
+	return pubs[0]
+}
+
 // Stored returns the events CAREHUB_EVENTS holds now, in stream order.
 func (b *Bus) Stored() []event.Event {
 	b.t.Helper()

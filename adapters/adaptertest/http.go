@@ -18,12 +18,23 @@ type Response struct {
 // out when empty, and reads the whole answer.
 func Do(t testing.TB, method, url, token, contentType string, body []byte) Response {
 	t.Helper()
+	authorization := ""
+	if token != "" {
+		authorization = "Bearer " + token
+	}
+	return DoAuthorization(t, method, url, authorization, contentType, body)
+}
+
+// DoAuthorization is Do with the whole Authorization header, for tests of
+// other schemes and malformed headers.
+func DoAuthorization(t testing.TB, method, url, authorization, contentType string, body []byte) Response {
+	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

@@ -14,9 +14,9 @@ import (
 type Driver struct {
 	// Adapter is the adapter's name in its quarantine entries.
 	Adapter string
-	// Start starts a fresh adapter publishing to b and returns how to send
-	// it one input.
-	Start func(t *testing.T, b *Bus) Send
+	// Start starts a fresh adapter publishing to a Bus of its own (see
+	// NewBus) and returns how to send it one input, and the bus.
+	Start func(t *testing.T) (Send, *Bus)
 	// Good inputs are accepted as one event each. The data of a good
 	// sample's event is kept in GoldenDir/<Name>.json.
 	Good []Sample
@@ -80,8 +80,7 @@ func Run(t *testing.T, d Driver) {
 // the answer and how to send that adapter more.
 func acceptOne(t *testing.T, d Driver, s Sample) (*Bus, Answer, Send) {
 	t.Helper()
-	b := NewBus(t)
-	send := d.Start(t, b)
+	send, b := d.Start(t)
 	ans := send(t, s.Input)
 	if !ans.Accepted {
 		t.Fatalf("good sample not accepted: %s %s", ans.Error, ans.Raw)
@@ -121,8 +120,7 @@ func acknowledgedOnceDurable(t *testing.T, d Driver) {
 }
 
 func refusedWhenNotDurable(t *testing.T, d Driver) {
-	b := NewBus(t)
-	send := d.Start(t, b)
+	send, b := d.Start(t)
 	b.RefuseEvents()
 	ans := send(t, d.Good[0].Input)
 	if ans.Accepted || ans.Error != d.Refused {
@@ -136,8 +134,8 @@ func refusedWhenNotDurable(t *testing.T, d Driver) {
 func badInputQuarantined(t *testing.T, d Driver) {
 	for _, s := range d.Bad {
 		t.Run(s.Name, func(t *testing.T) {
-			b := NewBus(t)
-			ans := d.Start(t, b)(t, s.Input)
+			send, b := d.Start(t)
+			ans := send(t, s.Input)
 			if ans.Accepted || ans.Error != s.WantError {
 				t.Errorf("answered accepted=%v error %q, want %q: %s", ans.Accepted, ans.Error, s.WantError, ans.Raw)
 			}

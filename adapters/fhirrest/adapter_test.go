@@ -4,24 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
-	"go.uber.org/zap/zaptest/observer"
-
 	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/fhirrest"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -71,7 +64,7 @@ type testEnv struct {
 
 func newDirectory(t *testing.T) *directory.Directory {
 	t.Helper()
-	dir, err := directory.New([]directory.Organisation{
+	return adaptertest.Directory(t, []directory.Organisation{
 		{
 			ID: orgRyhov, Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital,
 			HSAID: "SE2321000057-1003", Facilities: []string{"RYHOV"},
@@ -89,47 +82,19 @@ func newDirectory(t *testing.T) *directory.Directory {
 			APITokens:         []string{directory.HashToken(tokenJonkoping)},
 		},
 	})
-	if err != nil {
-		t.Fatalf("directory.New: %v", err)
-	}
-	return dir
 }
 
+// newEnv starts the adapter, its clock fixed, publishing to a JetStream
+// of the test's own.
 func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	t.Helper()
-	return newEnvOn(t, cfg, adaptertest.NewBus(t))
-}
-
-// newEnvOn starts the adapter publishing to pub.
-func newEnvOn(t *testing.T, cfg fhirrest.Config, pub *adaptertest.Bus) *testEnv {
-	t.Helper()
-	// Log to the test and to an observer, so the test can check that no
-	// personal identifier reaches a log line.
-	observed, logs := observer.New(zapcore.DebugLevel)
-	log := zaptest.NewLogger(t, zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		return zapcore.NewTee(c, observed)
-	})))
-	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := api.NewServer(newDirectory(t), nil, nil, log)
+	pub := adaptertest.NewBus(t)
+	log := adaptertest.Logger(t, personalNumbers...)
+	keys := adaptertest.PatientKeyer(t, patientKeySecret)
 	a := fhirrest.New(cfg, pub, keys, log)
 	fhirrest.SetClock(a, func() time.Time { return receivedAt })
-	a.Register(srv)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	t.Cleanup(func() {
-		for _, e := range logs.All() {
-			line := e.Message + fmt.Sprint(e.ContextMap())
-			for _, n := range personalNumbers {
-				if strings.Contains(line, n) {
-					t.Errorf("log line %q contains a personal identifier", line)
-				}
-			}
-		}
-	})
-	return &testEnv{url: ts.URL, pub: pub, keys: keys}
+	url := adaptertest.Serve(t, newDirectory(t), log, a.Register)
+	return &testEnv{url: url, pub: pub, keys: keys}
 }
 
 type response = adaptertest.Response
@@ -186,16 +151,6 @@ func outcomeOf(t *testing.T, r response) swefhir.OperationOutcome {
 		t.Fatalf("answer is not an OperationOutcome with issues (%v): %s", err, r.Body)
 	}
 	return o
-}
-
-// onlyEvent returns the single event published, failing otherwise.
-func onlyEvent(t *testing.T, pub *adaptertest.Bus) adaptertest.Published {
-	t.Helper()
-	evs := pub.Events()
-	if len(evs) != 1 {
-		t.Fatalf("published %d events, want exactly 1", len(evs))
-	}
-	return evs[0]
 }
 
 // checkFact checks what every fact from this adapter must satisfy and
@@ -334,7 +289,7 @@ func TestDaVinciNotifications(t *testing.T) {
 			if !hasIssue(o, "warning", "no personnummer or samordningsnummer") {
 				t.Errorf("outcome lacks the fallback-key warning: %s", r.Body)
 			}
-			p := onlyEvent(t, env.pub)
+			p := env.pub.OnlyPublished(t)
 			resources := checkFact(t, p, orgDaVinci, want)
 			if resources[0].ID != "5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82" {
 				t.Errorf("focus Encounter = %s, want the MessageHeader.focus", resources[0].ID)
@@ -502,7 +457,7 @@ func TestTransactionBundle(t *testing.T) {
 			t.Errorf("entry %d answered %q, want %q", i, got, want)
 		}
 	}
-	p := onlyEvent(t, env.pub)
+	p := env.pub.OnlyPublished(t)
 	// serviceProvider references an Organization carrying the caller's HSA-id.
 	resources := checkFact(t, p, orgRyhov, careevent.EncounterAdmitted)
 	if got := types(resources); strings.Join(got, ",") != "Encounter,Patient,Organization" {
@@ -574,7 +529,7 @@ func TestEncounterStatusDecidesType(t *testing.T) {
 			if last := tr.Entry[len(tr.Entry)-1].Response.Status; last != "201 Created" {
 				t.Errorf("Encounter answered %q, want 201 Created", last)
 			}
-			p := onlyEvent(t, env.pub)
+			p := env.pub.OnlyPublished(t)
 			checkFact(t, p, orgRyhov, tt.want)
 			// OID form and hyphen (transfer fixture) key like the URL form.
 			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
@@ -826,7 +781,7 @@ func TestRejections(t *testing.T) {
 				if q[0].Organisation != wantOrg {
 					t.Errorf("quarantine organisation = %q, want %q", q[0].Organisation, wantOrg)
 				}
-				if !strings.HasPrefix(q[0].Reason, fmt.Sprint(tt.status)+" "+method+" "+path) {
+				if !strings.HasPrefix(q[0].Reason, strconv.Itoa(tt.status)+" "+method+" "+path) {
 					t.Errorf("quarantine reason = %q, want it to start with the status and request line", q[0].Reason)
 				}
 				for _, n := range personalNumbers {
@@ -864,33 +819,18 @@ func TestUnauthenticated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, fhirrest.Config{})
-			req, err := http.NewRequest(tt.method, env.url+tt.path, bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
+			r := adaptertest.DoAuthorization(t, tt.method, env.url+tt.path, tt.auth, fhirrest.ContentType, body)
+			if r.Status != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", r.Status)
 			}
-			req.Header.Set("Content-Type", fhirrest.ContentType)
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var oo swefhir.OperationOutcome
-			decodeErr := json.NewDecoder(res.Body).Decode(&oo)
-			_ = res.Body.Close()
-			if res.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("status %d, want 401", res.StatusCode)
-			}
-			if decodeErr != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 || oo.Issue[0].Code != "login" ||
-				res.Header.Get("Content-Type") != fhirrest.ContentType {
-				t.Errorf("401 answer is not a FHIR OperationOutcome with code login: %+v (%v)", oo, decodeErr)
+			if o := outcomeOf(t, r); len(o.Issue) != 1 || o.Issue[0].Code != "login" {
+				t.Errorf("401 answer is not a FHIR OperationOutcome with code login: %s", r.Body)
 			}
 			if n := len(env.pub.Quarantined()); n != 0 {
 				t.Errorf("unauthenticated body quarantined %d times; quarantine is for known senders", n)
 			}
-			if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer ") {
-				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", res.Header.Get("WWW-Authenticate"))
+			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer ") {
+				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", r.Header.Get("WWW-Authenticate"))
 			}
 			if n := len(env.pub.Events()); n != 0 {
 				t.Errorf("published %d events for an unauthenticated request", n)

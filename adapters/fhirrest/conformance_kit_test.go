@@ -23,12 +23,12 @@ func TestAdapterConformance(t *testing.T) {
 	deploy := func(name string) string { return filepath.Join("..", "..", "deploy", "examples", "fhir", name) }
 	adaptertest.Run(t, adaptertest.Driver{
 		Adapter: fhirrest.AdapterName,
-		Start: func(t *testing.T, b *adaptertest.Bus) adaptertest.Send {
-			env := newEnvOn(t, fhirrest.Config{}, b)
+		Start: func(t *testing.T) (adaptertest.Send, *adaptertest.Bus) {
+			env := newEnv(t, fhirrest.Config{})
 			return func(t *testing.T, input []byte) adaptertest.Answer {
 				t.Helper()
 				return answerOf(t, env.post(t, "/fhir", tokenRyhov, input))
-			}
+			}, env.pub
 		},
 		Good: []adaptertest.Sample{
 			sample("transaction-admission", filepath.Join("testdata", "transaction-admission.json"), ""),

@@ -16,12 +16,12 @@ func TestAdapterConformance(t *testing.T) {
 	}
 	adaptertest.Run(t, adaptertest.Driver{
 		Adapter: AdapterName,
-		Start: func(t *testing.T, b *adaptertest.Bus) adaptertest.Send {
-			a, _ := newAdapter(t, b)
+		Start: func(t *testing.T) (adaptertest.Send, *adaptertest.Bus) {
+			a, pub, _ := newTestAdapter(t)
 			return func(t *testing.T, input []byte) adaptertest.Answer {
 				t.Helper()
 				return answerOf(t, a.Handle(context.Background(), input, false, "kit"))
-			}
+			}, pub
 		},
 		Good: []adaptertest.Sample{
 			sample("a01-ryhov-utf8", ""),

@@ -275,15 +275,6 @@ func typesOf(rs []swefhir.Resource) []string {
 	return out
 }
 
-func onlyEvent(t *testing.T, pub *adaptertest.Bus) adaptertest.Published {
-	t.Helper()
-	evs := pub.Events()
-	if len(evs) != 1 {
-		t.Fatalf("published %d events, want exactly 1", len(evs))
-	}
-	return evs[0]
-}
-
 // --- mapping ----------------------------------------------------------------------
 
 // TestEveryServiceAndStatus posts each service × status and checks the fact.
@@ -303,7 +294,7 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 				}
 				a := decodeAccepted(t, r)
-				p := onlyEvent(t, env.pub)
+				p := env.pub.OnlyPublished(t)
 				if a.Status != "accepted" || a.EventID != p.Event.ID() {
 					t.Errorf("answer %+v, want accepted with the event id %s", a, p.Event.ID())
 				}
@@ -368,7 +359,7 @@ func TestMappingVariants(t *testing.T) {
 			if w.occurredAt == "" {
 				w.occurredAt = "2026-11-20T09:00:00+01:00"
 			}
-			checkFact(t, env, onlyEvent(t, env.pub), w)
+			checkFact(t, env, env.pub.OnlyPublished(t), w)
 		})
 	}
 }
@@ -434,7 +425,7 @@ func TestVendorExamples(t *testing.T) {
 			if ev.Patient.Samordningsnummer != "" {
 				w.system, w.value = swefhir.SystemSamordningsnummer, ev.Patient.Samordningsnummer
 			}
-			checkFact(t, env, onlyEvent(t, env.pub), w)
+			checkFact(t, env, env.pub.OnlyPublished(t), w)
 		})
 	}
 
@@ -760,28 +751,12 @@ func TestAccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
-			req, err := http.NewRequest(http.MethodPost, env.url+homecare.EventsPath, bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
+			r := adaptertest.DoAuthorization(t, http.MethodPost, env.url+homecare.EventsPath, tt.auth, homecare.ContentTypeJSON, body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d", r.Status, tt.status)
 			}
-			req.Header.Set("Content-Type", homecare.ContentTypeJSON)
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var e errorAnswer
-			decodeErr := json.NewDecoder(res.Body).Decode(&e)
-			_ = res.Body.Close()
-			if res.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
-			}
-			if decodeErr != nil || e.Error == "" || res.Header.Get("Content-Type") != "application/json" {
-				t.Errorf("answer is not {\"error\": ...} JSON: %+v (%v)", e, decodeErr)
-			}
-			if challenge := res.Header.Get("WWW-Authenticate"); (tt.status == http.StatusUnauthorized) != strings.HasPrefix(challenge, "Bearer ") {
+			decodeError(t, r)
+			if challenge := r.Header.Get("WWW-Authenticate"); (tt.status == http.StatusUnauthorized) != strings.HasPrefix(challenge, "Bearer ") {
 				t.Errorf("WWW-Authenticate = %q for %d", challenge, tt.status)
 			}
 			if n := len(env.pub.Quarantined()) + len(env.pub.Events()); n != 0 {

@@ -25,12 +25,12 @@ func TestAdapterConformance(t *testing.T) {
 	}
 	adaptertest.Run(t, adaptertest.Driver{
 		Adapter: homecare.AdapterName,
-		Start: func(t *testing.T, b *adaptertest.Bus) adaptertest.Send {
-			env := newEnvOn(t, homecare.Config{}, b)
+		Start: func(t *testing.T) (adaptertest.Send, *adaptertest.Bus) {
+			env := newEnv(t, homecare.Config{})
 			return func(t *testing.T, input []byte) adaptertest.Answer {
 				t.Helper()
 				return answerOf(t, env.postJSON(t, tokenJonkoping, input))
-			}
+			}, env.pub
 		},
 		Good: []adaptertest.Sample{
 			example("home-help-started"),

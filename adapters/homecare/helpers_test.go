@@ -3,23 +3,15 @@ package homecare_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
-	"go.uber.org/zap/zaptest/observer"
-
 	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/homecare"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
 )
@@ -68,7 +60,7 @@ type testEnv struct {
 
 func newDirectory(t *testing.T) *directory.Directory {
 	t.Helper()
-	dir, err := directory.New([]directory.Organisation{
+	return adaptertest.Directory(t, []directory.Organisation{
 		{
 			ID: orgJonkoping, Name: "Jönköpings kommun", Kind: directory.KindMunicipality,
 			MunicipalityCodes: []string{"0680"}, APITokens: []string{directory.HashToken(tokenJonkoping)},
@@ -94,48 +86,23 @@ func newDirectory(t *testing.T) *directory.Directory {
 			APITokens: []string{directory.HashToken(tokenHaga)},
 		},
 	})
-	if err != nil {
-		t.Fatalf("directory.New: %v", err)
-	}
-	return dir
 }
 
+// newEnv serves the adapter, on a JetStream of the test's own and with
+// its clock fixed; the test fails if personal data reaches a log line or a
+// quarantine reason.
 func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 	t.Helper()
-	return newEnvOn(t, cfg, adaptertest.NewBus(t))
-}
-
-// newEnvOn starts the adapter publishing to pub, its clock fixed.
-func newEnvOn(t *testing.T, cfg homecare.Config, pub *adaptertest.Bus) *testEnv {
-	t.Helper()
-	// Log to the test and to an observer, so the test can check that no
-	// personal data reaches a log line.
-	observed, logs := observer.New(zapcore.DebugLevel)
-	log := zaptest.NewLogger(t, zaptest.Level(zapcore.DebugLevel), zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		return zapcore.NewTee(c, observed)
-	})))
-	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := adaptertest.PatientKeyer(t, patientKeySecret)
+	log := adaptertest.Logger(t, append([]string{careContextText}, personalNumbers...)...)
+	pub := adaptertest.NewBus(t)
 	a, err := homecare.New(cfg, pub, keys, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	homecare.SetClock(a, func() time.Time { return receivedAt })
-	srv := api.NewServer(newDirectory(t), nil, nil, log)
-	a.Register(srv)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	url := adaptertest.Serve(t, newDirectory(t), log, a.Register)
 	t.Cleanup(func() {
-		for _, e := range logs.All() {
-			line := e.Message + fmt.Sprint(e.ContextMap())
-			for _, n := range append([]string{careContextText}, personalNumbers...) {
-				if strings.Contains(line, n) {
-					t.Errorf("log line %q contains personal data", line)
-				}
-			}
-		}
 		for _, q := range pub.Quarantined() {
 			for _, n := range personalNumbers {
 				if strings.Contains(q.Reason, n) {
@@ -144,7 +111,7 @@ func newEnvOn(t *testing.T, cfg homecare.Config, pub *adaptertest.Bus) *testEnv 
 			}
 		}
 	})
-	return &testEnv{url: ts.URL, pub: pub, keys: keys}
+	return &testEnv{url: url, pub: pub, keys: keys}
 }
 
 type response = adaptertest.Response

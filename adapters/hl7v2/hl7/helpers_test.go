@@ -1,7 +1,6 @@
 package hl7_test
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -54,11 +53,7 @@ func testdataFiles(tb testing.TB) []string {
 
 func readFile(tb testing.TB, path string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read fixture: %v", err)
-	}
-	return b
+	return testsupport.ReadFile(tb, path)
 }
 
 // cr joins segments with the standard CR terminator.
