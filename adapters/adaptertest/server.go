@@ -16,6 +16,14 @@ import (
 	"github.com/carehub/carehub/pkg/swefhir"
 )
 
+// HTTPAdapter is an HTTP adapter under test: where it is served, the bus
+// it publishes to and the keyer of its patient keys.
+type HTTPAdapter struct {
+	URL  string
+	Bus  *Bus
+	Keys *swefhir.PatientKeyer
+}
+
 // Logger logs to the test at debug level and, when the test ends, fails it
 // for every line that holds one of personal: personal identifiers and free
 // text must never reach a log.
@@ -68,4 +76,16 @@ func Serve(t testing.TB, dir *directory.Directory, log *zap.Logger, register fun
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts.URL
+}
+
+// StartHTTP is Driver.Start for an HTTP adapter: serve starts one, and
+// post sends it one input and reads the answer.
+func StartHTTP(serve func(t *testing.T) *HTTPAdapter, post func(t *testing.T, a *HTTPAdapter, input []byte) Answer) func(t *testing.T) (Send, *Bus) {
+	return func(t *testing.T) (Send, *Bus) {
+		a := serve(t)
+		return func(t *testing.T, input []byte) Answer {
+			t.Helper()
+			return post(t, a, input)
+		}, a.Bus
+	}
 }

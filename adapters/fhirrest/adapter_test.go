@@ -54,13 +54,8 @@ var (
 
 // --- test server ------------------------------------------------------------
 
-// testEnv is the adapter behind the API server, publishing to a real
-// JetStream of the test's own.
-type testEnv struct {
-	url  string
-	pub  *adaptertest.Bus
-	keys *swefhir.PatientKeyer
-}
+// testEnv is the FHIR adapter served behind the API server.
+type testEnv struct{ *adaptertest.HTTPAdapter }
 
 func newDirectory(t *testing.T) *directory.Directory {
 	t.Helper()
@@ -94,14 +89,14 @@ func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	a := fhirrest.New(cfg, pub, keys, log)
 	fhirrest.SetClock(a, func() time.Time { return receivedAt })
 	url := adaptertest.Serve(t, newDirectory(t), log, a.Register)
-	return &testEnv{url: url, pub: pub, keys: keys}
+	return &testEnv{&adaptertest.HTTPAdapter{URL: url, Bus: pub, Keys: keys}}
 }
 
 type response = adaptertest.Response
 
 func (e *testEnv) send(t *testing.T, method, path, token, contentType string, body []byte) response {
 	t.Helper()
-	return adaptertest.Do(t, method, e.url+path, token, contentType, body)
+	return adaptertest.Do(t, method, e.URL+path, token, contentType, body)
 }
 
 func (e *testEnv) post(t *testing.T, path, token string, body []byte) response {
@@ -289,12 +284,12 @@ func TestDaVinciNotifications(t *testing.T) {
 			if !hasIssue(o, "warning", "no personnummer or samordningsnummer") {
 				t.Errorf("outcome lacks the fallback-key warning: %s", r.Body)
 			}
-			p := env.pub.OnlyPublished(t)
+			p := env.Bus.OnlyPublished(t)
 			resources := checkFact(t, p, orgDaVinci, want)
 			if resources[0].ID != "5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82" {
 				t.Errorf("focus Encounter = %s, want the MessageHeader.focus", resources[0].ID)
 			}
-			if len(env.pub.Quarantined()) != 0 {
+			if len(env.Bus.Quarantined()) != 0 {
 				t.Errorf("an accepted message was quarantined")
 			}
 			if other, dup := ids[p.Event.ID()]; dup {
@@ -307,7 +302,7 @@ func TestDaVinciNotifications(t *testing.T) {
 			if again.Status != http.StatusOK || !hasIssue(outcomeOf(t, again), "information", "already received") {
 				t.Errorf("resend: %d %s, want 200 naming the duplicate", again.Status, again.Body)
 			}
-			evs := env.pub.Events()
+			evs := env.Bus.Events()
 			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
 				t.Errorf("resend published %d events; want the same event id again, acknowledged as duplicate", len(evs))
 			}
@@ -349,10 +344,10 @@ func TestDaVinciMessageRules(t *testing.T) {
 			if len(o.Issue[0].Expression) == 0 || !strings.HasSuffix(o.Issue[0].Expression[0], tt.wantExpr) {
 				t.Errorf("expression = %v, want …%s", o.Issue[0].Expression, tt.wantExpr)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected message", n)
 			}
-			if q := env.pub.Quarantined(); len(q) != 1 || !bytes.Equal(q[0].Raw, tt.body) {
+			if q := env.Bus.Quarantined(); len(q) != 1 || !bytes.Equal(q[0].Raw, tt.body) {
 				t.Errorf("quarantined %d entries, want the raw message once", len(q))
 			}
 		})
@@ -401,7 +396,7 @@ func TestDeployExampleBundles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			body := testsupport.ReadFile(t, filepath.Join("..", "..", "deploy", "examples", "fhir", tt.file))
-			before := len(env.pub.Events())
+			before := len(env.Bus.Events())
 
 			tr := decodeTransactionResponse(t, env.post(t, "/fhir", tokenRyhov, body))
 			if tr.Type != "transaction-response" || len(tr.Entry) != 2 {
@@ -411,7 +406,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if enc.Status != "201 Created" || enc.Location != "Encounter/ryhov-vt-2026-1001" {
 				t.Errorf("Encounter entry answered %q at %q, want \"201 Created\" at Encounter/ryhov-vt-2026-1001", enc.Status, enc.Location)
 			}
-			evs := env.pub.Events()[before:]
+			evs := env.Bus.Events()[before:]
 			if len(evs) != 1 {
 				t.Fatalf("published %d events, want 1", len(evs))
 			}
@@ -423,7 +418,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(pnrDeploySample)) {
 				t.Errorf("event data lacks the request's Patient")
 			}
-			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrDeploySample); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.Keys.Key(swefhir.SystemPersonnummer, pnrDeploySample); got != want {
 				t.Errorf("patientkey = %s, want the key of the personnummer %s", got, want)
 			}
 			if ids[p.Event.ID()] {
@@ -437,7 +432,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if enc.Status != "200 OK" || enc.Outcome == nil || !hasIssue(*enc.Outcome, "information", "already received") {
 				t.Errorf("resend answered %q (%+v), want \"200 OK\" naming the duplicate", enc.Status, enc.Outcome)
 			}
-			evs = env.pub.Events()[before:]
+			evs = env.Bus.Events()[before:]
 			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
 				t.Errorf("resend did not republish the same event id as a duplicate")
 			}
@@ -457,13 +452,13 @@ func TestTransactionBundle(t *testing.T) {
 			t.Errorf("entry %d answered %q, want %q", i, got, want)
 		}
 	}
-	p := env.pub.OnlyPublished(t)
+	p := env.Bus.OnlyPublished(t)
 	// serviceProvider references an Organization carrying the caller's HSA-id.
 	resources := checkFact(t, p, orgRyhov, careevent.EncounterAdmitted)
 	if got := types(resources); strings.Join(got, ",") != "Encounter,Patient,Organization" {
 		t.Errorf("event data holds %v, want Encounter, Patient, Organization", got)
 	}
-	if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
+	if got, want := careevent.PatientKey(p.Event), env.Keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
 		t.Errorf("patientkey = %s, want the key of the personnummer", got)
 	}
 
@@ -492,7 +487,7 @@ func TestEncounterWithoutID(t *testing.T) {
 	if got := again.Entry[2].Response; got.Location != loc || got.Status != "200 OK" {
 		t.Errorf("resend answered %q at %q, want 200 OK at the same %q", got.Status, got.Location, loc)
 	}
-	evs := env.pub.Events()
+	evs := env.Bus.Events()
 	if len(evs) != 2 || evs[0].Event.Subject() != loc || evs[0].Event.ID() != evs[1].Event.ID() {
 		t.Errorf("events: want the same event twice with subject %s", loc)
 	}
@@ -529,10 +524,10 @@ func TestEncounterStatusDecidesType(t *testing.T) {
 			if last := tr.Entry[len(tr.Entry)-1].Response.Status; last != "201 Created" {
 				t.Errorf("Encounter answered %q, want 201 Created", last)
 			}
-			p := env.pub.OnlyPublished(t)
+			p := env.Bus.OnlyPublished(t)
 			checkFact(t, p, orgRyhov, tt.want)
 			// OID form and hyphen (transfer fixture) key like the URL form.
-			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.Keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
 				t.Errorf("patientkey = %s, want the key of the canonical personnummer", got)
 			}
 		})
@@ -575,7 +570,7 @@ func TestPutEncounter(t *testing.T) {
 			if !hasIssue(outcomeOf(t, r), "information", "event") {
 				t.Errorf("outcome does not name the event: %s", r.Body)
 			}
-			evs := env.pub.Events()
+			evs := env.Bus.Events()
 			if len(evs) != i+1 {
 				t.Fatalf("published %d events in all, want %d", len(evs), i+1)
 			}
@@ -584,7 +579,7 @@ func TestPutEncounter(t *testing.T) {
 				t.Errorf("ack duplicate = %v for status %d", p.Ack.Duplicate, tt.status)
 			}
 			resources := checkFact(t, p, orgRyhov, tt.typ)
-			if got, want := careevent.PatientKey(p.Event), env.keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.Keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
 				t.Errorf("patientkey = %s, want the key of %s|…", got, tt.keyOf[0])
 			}
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(tt.keyOf[1])) {
@@ -592,7 +587,7 @@ func TestPutEncounter(t *testing.T) {
 			}
 		})
 	}
-	if len(env.pub.Quarantined()) != 0 {
+	if len(env.Bus.Quarantined()) != 0 {
 		t.Errorf("accepted PUTs were quarantined")
 	}
 }
@@ -700,7 +695,7 @@ func TestRejections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, tt.cfg)
 			if tt.setup != nil {
-				tt.setup(env.pub)
+				tt.setup(env.Bus)
 			}
 			method, path, token, ct := tt.method, tt.path, tt.token, tt.contentType
 			if method == "" {
@@ -737,15 +732,15 @@ func TestRejections(t *testing.T) {
 			if got := r.Header.Get("Retry-After"); (got != "") != tt.retryAfter {
 				t.Errorf("Retry-After = %q, want present=%v", got, tt.retryAfter)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected request", n)
 			}
 			if tt.setup != nil {
 				// Invalid input whose quarantine failed was offered to it;
 				// valid input that could not be published was not.
-				_, attempts := env.pub.Attempts()
+				_, attempts := env.Bus.Attempts()
 				wantAttempts := 0
-				if env.pub.QuarantineErr != nil {
+				if env.Bus.QuarantineErr != nil {
 					wantAttempts = 1
 				}
 				if attempts != wantAttempts {
@@ -753,7 +748,7 @@ func TestRejections(t *testing.T) {
 				}
 			}
 
-			q := env.pub.Quarantined()
+			q := env.Bus.Quarantined()
 			if !tt.quarantine {
 				if len(q) != 0 {
 					t.Errorf("quarantined %d entries, want none", len(q))
@@ -819,20 +814,20 @@ func TestUnauthenticated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, fhirrest.Config{})
-			r := adaptertest.DoAuthorization(t, tt.method, env.url+tt.path, tt.auth, fhirrest.ContentType, body)
+			r := adaptertest.DoAuthorization(t, tt.method, env.URL+tt.path, tt.auth, fhirrest.ContentType, body)
 			if r.Status != http.StatusUnauthorized {
 				t.Fatalf("status %d, want 401", r.Status)
 			}
 			if o := outcomeOf(t, r); len(o.Issue) != 1 || o.Issue[0].Code != "login" {
 				t.Errorf("401 answer is not a FHIR OperationOutcome with code login: %s", r.Body)
 			}
-			if n := len(env.pub.Quarantined()); n != 0 {
+			if n := len(env.Bus.Quarantined()); n != 0 {
 				t.Errorf("unauthenticated body quarantined %d times; quarantine is for known senders", n)
 			}
 			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer ") {
 				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", r.Header.Get("WWW-Authenticate"))
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for an unauthenticated request", n)
 			}
 		})

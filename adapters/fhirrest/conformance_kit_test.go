@@ -23,13 +23,11 @@ func TestAdapterConformance(t *testing.T) {
 	deploy := func(name string) string { return filepath.Join("..", "..", "deploy", "examples", "fhir", name) }
 	adaptertest.Run(t, adaptertest.Driver{
 		Adapter: fhirrest.AdapterName,
-		Start: func(t *testing.T) (adaptertest.Send, *adaptertest.Bus) {
-			env := newEnv(t, fhirrest.Config{})
-			return func(t *testing.T, input []byte) adaptertest.Answer {
-				t.Helper()
-				return answerOf(t, env.post(t, "/fhir", tokenRyhov, input))
-			}, env.pub
-		},
+		Start: adaptertest.StartHTTP(
+			func(t *testing.T) *adaptertest.HTTPAdapter { return newEnv(t, fhirrest.Config{}).HTTPAdapter },
+			func(t *testing.T, a *adaptertest.HTTPAdapter, bundle []byte) adaptertest.Answer {
+				return answerOf(t, adaptertest.Do(t, http.MethodPost, a.URL+"/fhir", tokenRyhov, fhirrest.ContentType, bundle))
+			}),
 		Good: []adaptertest.Sample{
 			sample("transaction-admission", filepath.Join("testdata", "transaction-admission.json"), ""),
 			sample("transaction-transfer", filepath.Join("testdata", "transaction-transfer.json"), ""),

@@ -48,7 +48,7 @@ func TestEpisodeOfCare(t *testing.T) {
 			if r.Status != tt.want {
 				t.Fatalf("status %d, want %d: %s", r.Status, tt.want, r.Body)
 			}
-			events := env.pub.Events()
+			events := env.Bus.Events()
 			if tt.wantType == "" {
 				if len(events) != 0 || !strings.Contains(string(r.Body), tt.wantExpr) {
 					t.Errorf("rejection published %d events or lacks %q: %s", len(events), tt.wantExpr, r.Body)

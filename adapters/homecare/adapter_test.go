@@ -153,7 +153,7 @@ func checkFact(t *testing.T, env *testEnv, p adaptertest.Published, w wantFact) 
 		t.Errorf("time = %v, want occurredAt %v", e.Time(), occurred)
 	}
 	key := careevent.PatientKey(e)
-	if want := env.keys.Key(w.system, w.value); key != want || !patientKeyShape.MatchString(key) {
+	if want := env.Keys.Key(w.system, w.value); key != want || !patientKeyShape.MatchString(key) {
 		t.Errorf("patientkey = %q, want the key of %s|…", key, w.system)
 	}
 	if want := careevent.FactSubject(st.typ, key); p.Subject != want || !factSubjectShape.MatchString(p.Subject) {
@@ -294,7 +294,7 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 				}
 				a := decodeAccepted(t, r)
-				p := env.pub.OnlyPublished(t)
+				p := env.Bus.OnlyPublished(t)
 				if a.Status != "accepted" || a.EventID != p.Event.ID() {
 					t.Errorf("answer %+v, want accepted with the event id %s", a, p.Event.ID())
 				}
@@ -304,7 +304,7 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					occurredAt: "2026-11-20T09:00:00+01:00", careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.",
 					unitName: "Hemsjukvård Öster", phone: "036-000000",
 				})
-				if n := len(env.pub.Quarantined()); n != 0 {
+				if n := len(env.Bus.Quarantined()); n != 0 {
 					t.Errorf("an accepted event was quarantined %d times", n)
 				}
 			})
@@ -359,7 +359,7 @@ func TestMappingVariants(t *testing.T) {
 			if w.occurredAt == "" {
 				w.occurredAt = "2026-11-20T09:00:00+01:00"
 			}
-			checkFact(t, env, env.pub.OnlyPublished(t), w)
+			checkFact(t, env, env.Bus.OnlyPublished(t), w)
 		})
 	}
 }
@@ -377,7 +377,7 @@ func TestEpisodeIdentity(t *testing.T) {
 		if r.Status != http.StatusCreated {
 			t.Fatalf("%s: status %d: %s", id, r.Status, r.Body)
 		}
-		evs := env.pub.Events()
+		evs := env.Bus.Events()
 		return evs[len(evs)-1].Event.Subject()
 	}
 	episode := post("e1", tokenJonkoping, orgJonkoping, "home-help", pnrAsa, "started")
@@ -425,7 +425,7 @@ func TestVendorExamples(t *testing.T) {
 			if ev.Patient.Samordningsnummer != "" {
 				w.system, w.value = swefhir.SystemSamordningsnummer, ev.Patient.Samordningsnummer
 			}
-			checkFact(t, env, env.pub.OnlyPublished(t), w)
+			checkFact(t, env, env.Bus.OnlyPublished(t), w)
 		})
 	}
 
@@ -476,7 +476,7 @@ func TestResend(t *testing.T) {
 			if a.Status != "duplicate" || a.EventID != a1.EventID {
 				t.Errorf("answer %+v, want duplicate of %s", a, a1.EventID)
 			}
-			evs := env.pub.Events()
+			evs := env.Bus.Events()
 			if len(evs) != i+2 || !evs[i+1].Ack.Duplicate || evs[i+1].Event.ID() != a1.EventID {
 				t.Errorf("want the same event id published again and acknowledged as a duplicate")
 			}
@@ -544,7 +544,7 @@ func TestNDJSONMixed(t *testing.T) {
 		t.Errorf("line 9 reuses line 4's id; error %q should say so", byLine[9].Error)
 	}
 
-	evs := env.pub.Events()
+	evs := env.Bus.Events()
 	if len(evs) != 3 {
 		t.Fatalf("published %d events, want 3 (lines 1, 4, 10)", len(evs))
 	}
@@ -554,7 +554,7 @@ func TestNDJSONMixed(t *testing.T) {
 		}
 	}
 
-	q := env.pub.Quarantined()
+	q := env.Bus.Quarantined()
 	if len(q) != 5 {
 		t.Fatalf("quarantined %d entries, want one per rejected line (5)", len(q))
 	}
@@ -577,7 +577,7 @@ func TestNDJSONMixed(t *testing.T) {
 // order sent while different patients' go out concurrently.
 func TestNDJSONOrder(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
-	env.pub.Jitter = true
+	env.Bus.Jitter = true
 	patients := []string{pnrAsa, pnrTolvan}
 	for i := 0; i < 40; i++ {
 		nine := fmt.Sprintf("4501%02d%03d", 1+i%28, 100+i)
@@ -600,7 +600,7 @@ func TestNDJSONOrder(t *testing.T) {
 			t.Fatalf("line %d: %+v", r.Line, r)
 		}
 	}
-	evs := env.pub.Events()
+	evs := env.Bus.Events()
 	if len(evs) != len(patients)*len(statuses) {
 		t.Fatalf("published %d events, want %d", len(evs), len(patients)*len(statuses))
 	}
@@ -614,7 +614,7 @@ func TestNDJSONOrder(t *testing.T) {
 			t.Errorf("patient %s: published %v, want %v", key, order, statuses)
 		}
 	}
-	maxIn := env.pub.MaxInFlight()
+	maxIn := env.Bus.MaxInFlight()
 	if maxIn < 2 {
 		t.Errorf("at most %d publish in flight; different patients' events should go out concurrently", maxIn)
 	}
@@ -713,10 +713,10 @@ func TestSchemaViolations(t *testing.T) {
 			if strings.Contains(string(r.Body), "Åsa") {
 				t.Errorf("the answer repeats a submitted value: %s", r.Body)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected event", n)
 			}
-			q := env.pub.Quarantined()
+			q := env.Bus.Quarantined()
 			if len(q) != 1 {
 				t.Fatalf("quarantined %d entries, want 1", len(q))
 			}
@@ -738,9 +738,8 @@ func TestSchemaViolations(t *testing.T) {
 func TestAccess(t *testing.T) {
 	body := testdata(t, "event.json")
 	tests := []struct {
-		name   string
-		auth   string
-		status int
+		name, auth string
+		status     int
 	}{
 		{"no token", "", http.StatusUnauthorized},
 		{"unknown token", "Bearer t-unknown", http.StatusUnauthorized},
@@ -751,7 +750,7 @@ func TestAccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
-			r := adaptertest.DoAuthorization(t, http.MethodPost, env.url+homecare.EventsPath, tt.auth, homecare.ContentTypeJSON, body)
+			r := adaptertest.DoAuthorization(t, http.MethodPost, env.URL+homecare.EventsPath, tt.auth, homecare.ContentTypeJSON, body)
 			if r.Status != tt.status {
 				t.Fatalf("status %d, want %d", r.Status, tt.status)
 			}
@@ -759,7 +758,7 @@ func TestAccess(t *testing.T) {
 			if challenge := r.Header.Get("WWW-Authenticate"); (tt.status == http.StatusUnauthorized) != strings.HasPrefix(challenge, "Bearer ") {
 				t.Errorf("WWW-Authenticate = %q for %d", challenge, tt.status)
 			}
-			if n := len(env.pub.Quarantined()) + len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Quarantined()) + len(env.Bus.Events()); n != 0 {
 				t.Errorf("%d events or quarantine entries for a refused caller", n)
 			}
 		})
@@ -799,10 +798,10 @@ func TestRequestRejections(t *testing.T) {
 			if e := decodeError(t, r); !strings.Contains(e.Error, tt.message) {
 				t.Errorf("error %q, want it to contain %q", e.Error, tt.message)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events", n)
 			}
-			q := env.pub.Quarantined()
+			q := env.Bus.Quarantined()
 			if len(q) != 1 {
 				t.Fatalf("quarantined %d entries, want the request", len(q))
 			}
@@ -863,7 +862,7 @@ func TestUnavailable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
-			tt.setup(env.pub)
+			tt.setup(env.Bus)
 			r := env.send(t, tokenJonkoping, tt.contentType, tt.body)
 			if r.Status != http.StatusServiceUnavailable {
 				t.Fatalf("status %d, want 503: %s", r.Status, r.Body)
@@ -874,7 +873,7 @@ func TestUnavailable(t *testing.T) {
 			if e := decodeError(t, r); !strings.Contains(e.Error, "nothing was accepted") {
 				t.Errorf("error %q", e.Error)
 			}
-			pa, qa := env.pub.Attempts()
+			pa, qa := env.Bus.Attempts()
 			if qa != tt.wantQAttempts {
 				t.Errorf("quarantine attempted %d times, want %d", qa, tt.wantQAttempts)
 			}

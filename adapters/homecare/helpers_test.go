@@ -13,7 +13,6 @@ import (
 	"github.com/carehub/carehub/adapters/homecare"
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -50,13 +49,8 @@ var personalNumbers = []string{
 
 // --- test server ------------------------------------------------------------
 
-// testEnv is the adapter behind the API server, publishing to a real
-// JetStream of the test's own.
-type testEnv struct {
-	url  string
-	pub  *adaptertest.Bus
-	keys *swefhir.PatientKeyer
-}
+// testEnv is the home-care adapter, served.
+type testEnv struct{ *adaptertest.HTTPAdapter }
 
 func newDirectory(t *testing.T) *directory.Directory {
 	t.Helper()
@@ -111,14 +105,14 @@ func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 			}
 		}
 	})
-	return &testEnv{url: url, pub: pub, keys: keys}
+	return &testEnv{&adaptertest.HTTPAdapter{URL: url, Bus: pub, Keys: keys}}
 }
 
 type response = adaptertest.Response
 
 func (e *testEnv) send(t *testing.T, token, contentType string, body []byte) response {
 	t.Helper()
-	return adaptertest.Do(t, http.MethodPost, e.url+homecare.EventsPath, token, contentType, body)
+	return adaptertest.Do(t, http.MethodPost, e.URL+homecare.EventsPath, token, contentType, body)
 }
 
 func (e *testEnv) postJSON(t *testing.T, token string, body []byte) response {
