@@ -29,7 +29,7 @@ func Do(t testing.TB, method, url, token, contentType string, body []byte) Respo
 // other schemes and malformed headers.
 func DoAuthorization(t testing.TB, method, url, authorization, contentType string, body []byte) Response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
