@@ -1,13 +1,10 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/internal/hub"
 	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/api"
@@ -82,28 +80,11 @@ type response struct {
 	body   []byte
 }
 
+// do sends one request with the adapters' test client.
 func do(t *testing.T, method, url, token, contentType string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, body: b}
+	r := adaptertest.Do(t, method, url, token, contentType, body)
+	return response{status: r.Status, body: r.Body}
 }
 
 func postFHIR(t *testing.T, h *hub.Hub, path, token string, body []byte) response {
@@ -122,11 +103,7 @@ func mustPostFHIR(t *testing.T, h *hub.Hub, token string, body []byte) {
 
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testsupport.ReadFile(t, path)
 }
 
 // httpAddresser is a hub, in process (*hub.Hub) or not (*hubProcess).
@@ -196,28 +173,7 @@ func assertSchemaValid(t *testing.T, eventType string, data []byte) {
 // streamMessages reads every message of stream matching filter.
 func streamMessages(t *testing.T, h *hub.Hub, stream, filter string) []jetstream.Msg {
 	t.Helper()
-	js := jetStreamClient(t, h.NATSURL())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for {
-		batch, err := cons.FetchNoWait(100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			out = append(out, m)
-			n++
-		}
-		if n == 0 {
-			return out
-		}
-	}
+	return testsupport.StreamMessages(t, jetStreamClient(t, h.NATSURL()), stream, filter)
 }
 
 // runBinary runs the carehub binary and returns its combined output.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -66,7 +65,7 @@ func New(cfg Config, pub Publisher, keys *swefhir.PatientKeyer, log *zap.Logger)
 
 // Register mounts the FHIR routes on the API server.
 func (a *Adapter) Register(s *api.Server) {
-	auth := func(h http.Handler) http.Handler { return authenticated(s, h) }
+	auth := s.AuthenticatedWith(writeLoginOutcome)
 	s.Handle("POST /fhir", auth(a.handle(a.bundle)))
 	s.Handle("POST /fhir/{$}", auth(a.handle(a.bundle)))
 	s.Handle("PUT /fhir/Encounter/{id}", auth(a.handle(a.putEncounter)))
@@ -74,20 +73,10 @@ func (a *Adapter) Register(s *api.Server) {
 	s.Handle("POST /fhir/$process-message", auth(a.handle(a.processMessage)))
 }
 
-// authenticated answers a missing or unknown token with a FHIR
-// OperationOutcome. The body is not quarantined: quarantine keeps what
-// known senders sent, and must not be writable by anyone on the network.
-func authenticated(s *api.Server, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		org, err := s.Authenticate(r)
-		if err != nil {
-			api.Challenge(w)
-			writeOutcome(w, http.StatusUnauthorized, swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "login",
-				Diagnostics: strings.TrimPrefix(err.Error(), api.ErrUnauthenticated.Error()+": ")}))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(api.WithOrganisation(r.Context(), org)))
-	})
+// writeLoginOutcome answers a missing or unknown token with a FHIR
+// OperationOutcome.
+func writeLoginOutcome(w http.ResponseWriter, _ *http.Request, status int, message string) {
+	writeOutcome(w, status, swefhir.NewOutcome(swefhir.Issue{Severity: "error", Code: "login", Diagnostics: message}))
 }
 
 // request is one authenticated ingest request.

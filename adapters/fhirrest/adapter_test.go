@@ -4,25 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"io/fs"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
-	"go.uber.org/zap/zaptest/observer"
-
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/fhirrest"
-	"github.com/carehub/carehub/internal/testsupport/fakebus"
-	"github.com/carehub/carehub/pkg/api"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -38,10 +30,6 @@ const (
 
 	patientKeySecret = "carehub-fhirrest-test-secret-0123456789"
 
-	// daVinciDir holds the HL7 Da Vinci Unsolicited Notifications examples,
-	// shared beside the repository rather than inside it.
-	daVinciDir = "../../../shared/conformance/fhir/davinci-alerts"
-
 	// The synthetic people of the fixtures; none of these may appear in a
 	// log line, a subject, a patient key or an error text.
 	pnrTolvan       = "191212121212" // the usual Swedish test personnummer
@@ -56,31 +44,22 @@ var personalNumbers = []string{
 	samordningsnr, samordningsnr[2:], pnrDeploySample, pnrDeploySample[2:],
 }
 
+// receivedAt is the adapter's clock in every test.
+var receivedAt = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+
 var (
 	patientKeyShape  = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	factSubjectShape = regexp.MustCompile(`^carehub\.events\.encounter\.([a-z-]+)\.p([0-9]|1[0-5])$`)
 )
 
-// --- fake bus ---------------------------------------------------------------
-
-// The mapping tests run against a recording bus; the end-to-end tests in
-// test/ use a real NATS server.
-type (
-	fakePublisher  = fakebus.Publisher
-	publishedEvent = fakebus.Published
-)
-
 // --- test server ------------------------------------------------------------
 
-type testEnv struct {
-	url  string
-	pub  *fakePublisher
-	keys *swefhir.PatientKeyer
-}
+// testEnv is the FHIR adapter served behind the API server.
+type testEnv struct{ *adaptertest.HTTPAdapter }
 
 func newDirectory(t *testing.T) *directory.Directory {
 	t.Helper()
-	dir, err := directory.New([]directory.Organisation{
+	return adaptertest.Directory(t, []directory.Organisation{
 		{
 			ID: orgRyhov, Name: "Länssjukhuset Ryhov", Kind: directory.KindHospital,
 			HSAID: "SE2321000057-1003", Facilities: []string{"RYHOV"},
@@ -98,70 +77,26 @@ func newDirectory(t *testing.T) *directory.Directory {
 			APITokens:         []string{directory.HashToken(tokenJonkoping)},
 		},
 	})
-	if err != nil {
-		t.Fatalf("directory.New: %v", err)
-	}
-	return dir
 }
 
+// newEnv starts the adapter, its clock fixed, publishing to a JetStream
+// of the test's own.
 func newEnv(t *testing.T, cfg fhirrest.Config) *testEnv {
 	t.Helper()
-	// Log to the test and to an observer, so the test can check that no
-	// personal identifier reaches a log line.
-	observed, logs := observer.New(zapcore.DebugLevel)
-	log := zaptest.NewLogger(t, zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		return zapcore.NewTee(c, observed)
-	})))
-	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &fakePublisher{}
-	srv := api.NewServer(newDirectory(t), nil, nil, log)
-	fhirrest.New(cfg, pub, keys, log).Register(srv)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	t.Cleanup(func() {
-		for _, e := range logs.All() {
-			line := e.Message + fmt.Sprint(e.ContextMap())
-			for _, n := range personalNumbers {
-				if strings.Contains(line, n) {
-					t.Errorf("log line %q contains a personal identifier", line)
-				}
-			}
-		}
-	})
-	return &testEnv{url: ts.URL, pub: pub, keys: keys}
+	pub := adaptertest.NewBus(t)
+	log := adaptertest.Logger(t, personalNumbers...)
+	keys := adaptertest.PatientKeyer(t, patientKeySecret)
+	a := fhirrest.New(cfg, pub, keys, log)
+	fhirrest.SetClock(a, func() time.Time { return receivedAt })
+	url := adaptertest.Serve(t, newDirectory(t), log, a.Register)
+	return &testEnv{&adaptertest.HTTPAdapter{URL: url, Bus: pub, Keys: keys}}
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = adaptertest.Response
 
 func (e *testEnv) send(t *testing.T, method, path, token, contentType string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(method, e.url+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return adaptertest.Do(t, method, e.URL+path, token, contentType, body)
 }
 
 func (e *testEnv) post(t *testing.T, path, token string, body []byte) response {
@@ -171,18 +106,9 @@ func (e *testEnv) post(t *testing.T, path, token string, body []byte) response {
 
 // --- helpers ----------------------------------------------------------------
 
-func readFixture(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	return b
-}
-
 func testdata(t *testing.T, name string) []byte {
 	t.Helper()
-	return readFixture(t, filepath.Join("testdata", name))
+	return testsupport.ReadFile(t, filepath.Join("testdata", name))
 }
 
 // editEncounter rewrites the Encounter entries of a Bundle.
@@ -212,29 +138,19 @@ func editEncounter(t *testing.T, bundle []byte, edit func(enc map[string]any)) [
 
 func outcomeOf(t *testing.T, r response) swefhir.OperationOutcome {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != fhirrest.ContentType {
+	if ct := r.Header.Get("Content-Type"); ct != fhirrest.ContentType {
 		t.Errorf("Content-Type = %q, want %s", ct, fhirrest.ContentType)
 	}
 	var o swefhir.OperationOutcome
-	if err := json.Unmarshal(r.body, &o); err != nil || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 {
-		t.Fatalf("answer is not an OperationOutcome with issues (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &o); err != nil || o.ResourceType != "OperationOutcome" || len(o.Issue) == 0 {
+		t.Fatalf("answer is not an OperationOutcome with issues (%v): %s", err, r.Body)
 	}
 	return o
 }
 
-// onlyEvent returns the single event published, failing otherwise.
-func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
-	t.Helper()
-	evs := pub.Events()
-	if len(evs) != 1 {
-		t.Fatalf("published %d events, want exactly 1", len(evs))
-	}
-	return evs[0]
-}
-
 // checkFact checks what every fact from this adapter must satisfy and
 // returns the resources of its data.
-func checkFact(t *testing.T, p publishedEvent, org string, typ careevent.Type) []swefhir.Resource {
+func checkFact(t *testing.T, p adaptertest.Published, org string, typ careevent.Type) []swefhir.Resource {
 	t.Helper()
 	e := p.Event
 	if err := careevent.Validate(e); err != nil {
@@ -317,10 +233,9 @@ func hasIssue(o swefhir.OperationOutcome, severity, diagnosticsPart string) bool
 
 func daVinciExamples(t *testing.T) []string {
 	t.Helper()
-	if _, err := os.Stat(daVinciDir); errors.Is(err, fs.ErrNotExist) {
-		abs, _ := filepath.Abs(daVinciDir)
-		t.Skipf("Da Vinci conformance examples not found at %s (%s): a plain clone lacks ../shared; skipping", daVinciDir, abs)
-	}
+	// The HL7 Da Vinci Unsolicited Notifications examples, shared beside
+	// the repository rather than inside it.
+	daVinciDir := testsupport.ConformanceDir(t, "fhir/davinci-alerts")
 	files, err := filepath.Glob(filepath.Join(daVinciDir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -355,26 +270,26 @@ func TestDaVinciNotifications(t *testing.T) {
 				t.Fatalf("no expected event type for %s: name it admit-, discharge- or transfer-", name)
 			}
 			env := newEnv(t, fhirrest.Config{})
-			body := readFixture(t, file)
+			body := testsupport.ReadFile(t, file)
 
 			r := env.post(t, "/fhir/$process-message", tokenDaVinci, body)
-			if r.status != http.StatusOK {
-				t.Fatalf("status %d, want 200: %s", r.status, r.body)
+			if r.Status != http.StatusOK {
+				t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 			}
 			o := outcomeOf(t, r)
 			if !hasIssue(o, "information", "accepted as event") {
-				t.Errorf("outcome does not report the accepted event: %s", r.body)
+				t.Errorf("outcome does not report the accepted event: %s", r.Body)
 			}
 			// US examples carry no personnummer: keyed by another identifier, with a warning.
 			if !hasIssue(o, "warning", "no personnummer or samordningsnummer") {
-				t.Errorf("outcome lacks the fallback-key warning: %s", r.body)
+				t.Errorf("outcome lacks the fallback-key warning: %s", r.Body)
 			}
-			p := onlyEvent(t, env.pub)
+			p := env.Bus.OnlyPublished(t)
 			resources := checkFact(t, p, orgDaVinci, want)
 			if resources[0].ID != "5fe62cd5-bfcf-4d3b-a1e9-80d6f75d6f82" {
 				t.Errorf("focus Encounter = %s, want the MessageHeader.focus", resources[0].ID)
 			}
-			if len(env.pub.Quarantined()) != 0 {
+			if len(env.Bus.Quarantined()) != 0 {
 				t.Errorf("an accepted message was quarantined")
 			}
 			if other, dup := ids[p.Event.ID()]; dup {
@@ -384,10 +299,10 @@ func TestDaVinciNotifications(t *testing.T) {
 
 			// The message id identifies the fact: a resend is a duplicate.
 			again := env.post(t, "/fhir/$process-message", tokenDaVinci, body)
-			if again.status != http.StatusOK || !hasIssue(outcomeOf(t, again), "information", "already received") {
-				t.Errorf("resend: %d %s, want 200 naming the duplicate", again.status, again.body)
+			if again.Status != http.StatusOK || !hasIssue(outcomeOf(t, again), "information", "already received") {
+				t.Errorf("resend: %d %s, want 200 naming the duplicate", again.Status, again.Body)
 			}
-			evs := env.pub.Events()
+			evs := env.Bus.Events()
 			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
 				t.Errorf("resend published %d events; want the same event id again, acknowledged as duplicate", len(evs))
 			}
@@ -400,11 +315,11 @@ func TestDaVinciMessageRules(t *testing.T) {
 	var discharge []byte
 	for _, f := range files {
 		if strings.HasPrefix(filepath.Base(f), "discharge-") {
-			discharge = readFixture(t, f)
+			discharge = testsupport.ReadFile(t, f)
 		}
 	}
 	if discharge == nil {
-		t.Fatalf("no discharge-*.json in %s", daVinciDir)
+		t.Fatalf("no discharge-*.json among %d Da Vinci examples", len(files))
 	}
 	tests := []struct {
 		name     string
@@ -422,17 +337,17 @@ func TestDaVinciMessageRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, fhirrest.Config{})
 			r := env.post(t, "/fhir/$process-message", tt.token, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			o := outcomeOf(t, r)
 			if len(o.Issue[0].Expression) == 0 || !strings.HasSuffix(o.Issue[0].Expression[0], tt.wantExpr) {
 				t.Errorf("expression = %v, want …%s", o.Issue[0].Expression, tt.wantExpr)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected message", n)
 			}
-			if q := env.pub.Quarantined(); len(q) != 1 || !bytes.Equal(q[0].Raw, tt.body) {
+			if q := env.Bus.Quarantined(); len(q) != 1 || !bytes.Equal(q[0].Raw, tt.body) {
 				t.Errorf("quarantined %d entries, want the raw message once", len(q))
 			}
 		})
@@ -455,15 +370,15 @@ type transactionResponse struct {
 
 func decodeTransactionResponse(t *testing.T, r response) transactionResponse {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != fhirrest.ContentType {
+	if ct := r.Header.Get("Content-Type"); ct != fhirrest.ContentType {
 		t.Errorf("Content-Type = %q, want %s", ct, fhirrest.ContentType)
 	}
 	var tr transactionResponse
-	if err := json.Unmarshal(r.body, &tr); err != nil || tr.ResourceType != "Bundle" {
-		t.Fatalf("answer is not a Bundle (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &tr); err != nil || tr.ResourceType != "Bundle" {
+		t.Fatalf("answer is not a Bundle (%v): %s", err, r.Body)
 	}
 	return tr
 }
@@ -480,8 +395,8 @@ func TestDeployExampleBundles(t *testing.T) {
 	ids := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			body := readFixture(t, filepath.Join("..", "..", "deploy", "examples", "fhir", tt.file))
-			before := len(env.pub.Events())
+			body := testsupport.ReadFile(t, filepath.Join("..", "..", "deploy", "examples", "fhir", tt.file))
+			before := len(env.Bus.Events())
 
 			tr := decodeTransactionResponse(t, env.post(t, "/fhir", tokenRyhov, body))
 			if tr.Type != "transaction-response" || len(tr.Entry) != 2 {
@@ -491,7 +406,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if enc.Status != "201 Created" || enc.Location != "Encounter/ryhov-vt-2026-1001" {
 				t.Errorf("Encounter entry answered %q at %q, want \"201 Created\" at Encounter/ryhov-vt-2026-1001", enc.Status, enc.Location)
 			}
-			evs := env.pub.Events()[before:]
+			evs := env.Bus.Events()[before:]
 			if len(evs) != 1 {
 				t.Fatalf("published %d events, want 1", len(evs))
 			}
@@ -503,7 +418,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(pnrDeploySample)) {
 				t.Errorf("event data lacks the request's Patient")
 			}
-			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrDeploySample); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.Keys.Key(swefhir.SystemPersonnummer, pnrDeploySample); got != want {
 				t.Errorf("patientkey = %s, want the key of the personnummer %s", got, want)
 			}
 			if ids[p.Event.ID()] {
@@ -517,7 +432,7 @@ func TestDeployExampleBundles(t *testing.T) {
 			if enc.Status != "200 OK" || enc.Outcome == nil || !hasIssue(*enc.Outcome, "information", "already received") {
 				t.Errorf("resend answered %q (%+v), want \"200 OK\" naming the duplicate", enc.Status, enc.Outcome)
 			}
-			evs = env.pub.Events()[before:]
+			evs = env.Bus.Events()[before:]
 			if len(evs) != 2 || evs[1].Event.ID() != p.Event.ID() || !evs[1].Ack.Duplicate {
 				t.Errorf("resend did not republish the same event id as a duplicate")
 			}
@@ -537,13 +452,13 @@ func TestTransactionBundle(t *testing.T) {
 			t.Errorf("entry %d answered %q, want %q", i, got, want)
 		}
 	}
-	p := onlyEvent(t, env.pub)
+	p := env.Bus.OnlyPublished(t)
 	// serviceProvider references an Organization carrying the caller's HSA-id.
 	resources := checkFact(t, p, orgRyhov, careevent.EncounterAdmitted)
 	if got := types(resources); strings.Join(got, ",") != "Encounter,Patient,Organization" {
 		t.Errorf("event data holds %v, want Encounter, Patient, Organization", got)
 	}
-	if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
+	if got, want := careevent.PatientKey(p.Event), env.Keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
 		t.Errorf("patientkey = %s, want the key of the personnummer", got)
 	}
 
@@ -572,7 +487,7 @@ func TestEncounterWithoutID(t *testing.T) {
 	if got := again.Entry[2].Response; got.Location != loc || got.Status != "200 OK" {
 		t.Errorf("resend answered %q at %q, want 200 OK at the same %q", got.Status, got.Location, loc)
 	}
-	evs := env.pub.Events()
+	evs := env.Bus.Events()
 	if len(evs) != 2 || evs[0].Event.Subject() != loc || evs[0].Event.ID() != evs[1].Event.ID() {
 		t.Errorf("events: want the same event twice with subject %s", loc)
 	}
@@ -609,10 +524,10 @@ func TestEncounterStatusDecidesType(t *testing.T) {
 			if last := tr.Entry[len(tr.Entry)-1].Response.Status; last != "201 Created" {
 				t.Errorf("Encounter answered %q, want 201 Created", last)
 			}
-			p := onlyEvent(t, env.pub)
+			p := env.Bus.OnlyPublished(t)
 			checkFact(t, p, orgRyhov, tt.want)
 			// OID form and hyphen (transfer fixture) key like the URL form.
-			if got, want := careevent.PatientKey(p.Event), env.keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.Keys.Key(swefhir.SystemPersonnummer, pnrTolvan); got != want {
 				t.Errorf("patientkey = %s, want the key of the canonical personnummer", got)
 			}
 		})
@@ -646,16 +561,16 @@ func TestPutEncounter(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := env.send(t, http.MethodPut, tt.path, tokenRyhov, "application/fhir+json; fhirVersion=4.0", tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
-			if got := r.header.Get("Location"); got != tt.location {
+			if got := r.Header.Get("Location"); got != tt.location {
 				t.Errorf("Location = %q, want %q", got, tt.location)
 			}
 			if !hasIssue(outcomeOf(t, r), "information", "event") {
-				t.Errorf("outcome does not name the event: %s", r.body)
+				t.Errorf("outcome does not name the event: %s", r.Body)
 			}
-			evs := env.pub.Events()
+			evs := env.Bus.Events()
 			if len(evs) != i+1 {
 				t.Fatalf("published %d events in all, want %d", len(evs), i+1)
 			}
@@ -664,7 +579,7 @@ func TestPutEncounter(t *testing.T) {
 				t.Errorf("ack duplicate = %v for status %d", p.Ack.Duplicate, tt.status)
 			}
 			resources := checkFact(t, p, orgRyhov, tt.typ)
-			if got, want := careevent.PatientKey(p.Event), env.keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
+			if got, want := careevent.PatientKey(p.Event), env.Keys.Key(tt.keyOf[0], tt.keyOf[1]); got != want {
 				t.Errorf("patientkey = %s, want the key of %s|…", got, tt.keyOf[0])
 			}
 			if pat := patientOf(resources); pat == nil || !bytes.Contains(pat.Raw, []byte(tt.keyOf[1])) {
@@ -672,7 +587,7 @@ func TestPutEncounter(t *testing.T) {
 			}
 		})
 	}
-	if len(env.pub.Quarantined()) != 0 {
+	if len(env.Bus.Quarantined()) != 0 {
 		t.Errorf("accepted PUTs were quarantined")
 	}
 }
@@ -691,7 +606,7 @@ func TestRejections(t *testing.T) {
 	tests := []struct {
 		name        string
 		cfg         fhirrest.Config
-		setup       func(*fakePublisher)
+		setup       func(*adaptertest.Bus)
 		method      string
 		path        string
 		token       string
@@ -771,16 +686,16 @@ func TestRejections(t *testing.T) {
 			status: http.StatusUnprocessableEntity, code: "not-found", expr: "Encounter.subject", quarantine: true},
 		{name: "body over the limit", cfg: fhirrest.Config{MaxBodyBytes: 64}, body: admission,
 			status: http.StatusRequestEntityTooLarge, code: "too-costly", quarantine: true},
-		{name: "quarantine unavailable", setup: func(p *fakePublisher) { p.QuarantineErr = errors.New("nats: timeout") },
+		{name: "quarantine unavailable", setup: func(p *adaptertest.Bus) { p.QuarantineErr = errors.New("nats: timeout") },
 			body: testdata(t, "searchset.json"), status: http.StatusServiceUnavailable, code: "transient", retryAfter: true},
-		{name: "event store unavailable", setup: func(p *fakePublisher) { p.PublishErr = errors.New("nats: no responders available for request") },
+		{name: "event store unavailable", setup: func(p *adaptertest.Bus) { p.PublishErr = errors.New("nats: no responders available for request") },
 			body: admission, status: http.StatusServiceUnavailable, code: "transient", retryAfter: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, tt.cfg)
 			if tt.setup != nil {
-				tt.setup(env.pub)
+				tt.setup(env.Bus)
 			}
 			method, path, token, ct := tt.method, tt.path, tt.token, tt.contentType
 			if method == "" {
@@ -800,13 +715,13 @@ func TestRejections(t *testing.T) {
 			}
 
 			r := env.send(t, method, path, token, ct, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			o := outcomeOf(t, r)
 			is := o.Issue[0]
 			if is.Severity != "error" || is.Code != tt.code {
-				t.Errorf("issue = %s/%s, want error/%s: %s", is.Severity, is.Code, tt.code, r.body)
+				t.Errorf("issue = %s/%s, want error/%s: %s", is.Severity, is.Code, tt.code, r.Body)
 			}
 			if is.Diagnostics == "" {
 				t.Errorf("issue has no diagnostics")
@@ -814,18 +729,18 @@ func TestRejections(t *testing.T) {
 			if tt.expr != "" && (len(is.Expression) == 0 || !strings.Contains(is.Expression[0], tt.expr)) {
 				t.Errorf("expression = %v, want one containing %q", is.Expression, tt.expr)
 			}
-			if got := r.header.Get("Retry-After"); (got != "") != tt.retryAfter {
+			if got := r.Header.Get("Retry-After"); (got != "") != tt.retryAfter {
 				t.Errorf("Retry-After = %q, want present=%v", got, tt.retryAfter)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected request", n)
 			}
 			if tt.setup != nil {
 				// Invalid input whose quarantine failed was offered to it;
 				// valid input that could not be published was not.
-				_, attempts := env.pub.Attempts()
+				_, attempts := env.Bus.Attempts()
 				wantAttempts := 0
-				if env.pub.QuarantineErr != nil {
+				if env.Bus.QuarantineErr != nil {
 					wantAttempts = 1
 				}
 				if attempts != wantAttempts {
@@ -833,7 +748,7 @@ func TestRejections(t *testing.T) {
 				}
 			}
 
-			q := env.pub.Quarantined()
+			q := env.Bus.Quarantined()
 			if !tt.quarantine {
 				if len(q) != 0 {
 					t.Errorf("quarantined %d entries, want none", len(q))
@@ -861,7 +776,7 @@ func TestRejections(t *testing.T) {
 				if q[0].Organisation != wantOrg {
 					t.Errorf("quarantine organisation = %q, want %q", q[0].Organisation, wantOrg)
 				}
-				if !strings.HasPrefix(q[0].Reason, fmt.Sprint(tt.status)+" "+method+" "+path) {
+				if !strings.HasPrefix(q[0].Reason, strconv.Itoa(tt.status)+" "+method+" "+path) {
 					t.Errorf("quarantine reason = %q, want it to start with the status and request line", q[0].Reason)
 				}
 				for _, n := range personalNumbers {
@@ -871,8 +786,8 @@ func TestRejections(t *testing.T) {
 				}
 			}
 			if tt.noDigits != "" {
-				if bytes.Contains(r.body, []byte(tt.noDigits)) || bytes.Contains(r.body, []byte(tt.noDigits[2:])) {
-					t.Errorf("answer repeats the identifier: %s", r.body)
+				if bytes.Contains(r.Body, []byte(tt.noDigits)) || bytes.Contains(r.Body, []byte(tt.noDigits[2:])) {
+					t.Errorf("answer repeats the identifier: %s", r.Body)
 				}
 				if run := regexp.MustCompile(`[0-9]{3,}`).Find([]byte(is.Diagnostics)); run != nil {
 					t.Errorf("diagnostics %q contain the digits %s", is.Diagnostics, run)
@@ -899,35 +814,20 @@ func TestUnauthenticated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, fhirrest.Config{})
-			req, err := http.NewRequest(tt.method, env.url+tt.path, bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
+			r := adaptertest.DoAuthorization(t, tt.method, env.URL+tt.path, tt.auth, fhirrest.ContentType, body)
+			if r.Status != http.StatusUnauthorized {
+				t.Fatalf("status %d, want 401", r.Status)
 			}
-			req.Header.Set("Content-Type", fhirrest.ContentType)
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
+			if o := outcomeOf(t, r); len(o.Issue) != 1 || o.Issue[0].Code != "login" {
+				t.Errorf("401 answer is not a FHIR OperationOutcome with code login: %s", r.Body)
 			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var oo swefhir.OperationOutcome
-			decodeErr := json.NewDecoder(res.Body).Decode(&oo)
-			_ = res.Body.Close()
-			if res.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("status %d, want 401", res.StatusCode)
-			}
-			if decodeErr != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) != 1 || oo.Issue[0].Code != "login" ||
-				res.Header.Get("Content-Type") != fhirrest.ContentType {
-				t.Errorf("401 answer is not a FHIR OperationOutcome with code login: %+v (%v)", oo, decodeErr)
-			}
-			if n := len(env.pub.Quarantined()); n != 0 {
+			if n := len(env.Bus.Quarantined()); n != 0 {
 				t.Errorf("unauthenticated body quarantined %d times; quarantine is for known senders", n)
 			}
-			if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer ") {
-				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", res.Header.Get("WWW-Authenticate"))
+			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer ") {
+				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", r.Header.Get("WWW-Authenticate"))
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for an unauthenticated request", n)
 			}
 		})

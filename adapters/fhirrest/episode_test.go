@@ -45,13 +45,13 @@ func TestEpisodeOfCare(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, fhirrest.Config{})
 			r := env.send(t, http.MethodPut, "/fhir/EpisodeOfCare/hsjv-2026-77", tt.token, fhirrest.ContentType, episodeBody(tt.status, tt.managing))
-			if r.status != tt.want {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.want, r.body)
+			if r.Status != tt.want {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.want, r.Body)
 			}
-			events := env.pub.Events()
+			events := env.Bus.Events()
 			if tt.wantType == "" {
-				if len(events) != 0 || !strings.Contains(string(r.body), tt.wantExpr) {
-					t.Errorf("rejection published %d events or lacks %q: %s", len(events), tt.wantExpr, r.body)
+				if len(events) != 0 || !strings.Contains(string(r.Body), tt.wantExpr) {
+					t.Errorf("rejection published %d events or lacks %q: %s", len(events), tt.wantExpr, r.Body)
 				}
 				return
 			}

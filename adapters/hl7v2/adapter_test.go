@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,62 +14,30 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
-	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/schemas"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-const conformanceDir = "../../../shared/conformance/hl7v2/fhir-converter"
-
-// recordingPublisher stands in for the bus in these mapping tests: it
-// acknowledges like JetStream (duplicates by event id) and records what it
-// got. The real bus is exercised by the end-to-end tests in test/.
-type recordingPublisher struct {
-	mu          sync.Mutex
-	events      []event.Event
-	subjects    []string
-	seen        map[string]bool
-	quarantined []bus.QuarantineEntry
-	publishErr  error
-}
-
-func (p *recordingPublisher) PublishEvent(_ context.Context, e event.Event, subject string) (*jetstream.PubAck, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.publishErr != nil {
-		return nil, p.publishErr
-	}
-	if p.seen == nil {
-		p.seen = map[string]bool{}
-	}
-	if p.seen[e.ID()] {
-		return &jetstream.PubAck{Stream: careevent.StreamEvents, Duplicate: true}, nil
-	}
-	p.seen[e.ID()] = true
-	p.events = append(p.events, e.Clone())
-	p.subjects = append(p.subjects, subject)
-	return &jetstream.PubAck{Stream: careevent.StreamEvents, Sequence: uint64(len(p.events))}, nil
-}
-
-func (p *recordingPublisher) Quarantine(_ context.Context, q bus.QuarantineEntry) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	q.Raw = bytes.Clone(q.Raw)
-	p.quarantined = append(p.quarantined, q)
-	return nil
-}
-
 var fixedNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 
-func newTestAdapter(t testing.TB) (*Adapter, *recordingPublisher, *swefhir.PatientKeyer) {
+// newTestAdapter returns an adapter publishing to a real JetStream of the
+// test's own.
+func newTestAdapter(t testing.TB) (*Adapter, *adaptertest.Bus, *swefhir.PatientKeyer) {
+	t.Helper()
+	pub := adaptertest.NewBus(t)
+	a, keys := newAdapter(t, pub)
+	return a, pub, keys
+}
+
+// newAdapter returns an adapter publishing to pub, its clock fixed.
+func newAdapter(t testing.TB, pub Publisher) (*Adapter, *swefhir.PatientKeyer) {
 	t.Helper()
 	dir, err := directory.Load("testdata/directory.yaml")
 	if err != nil {
@@ -80,13 +47,12 @@ func newTestAdapter(t testing.TB) (*Adapter, *recordingPublisher, *swefhir.Patie
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &recordingPublisher{}
 	a, err := New(Config{}, pub, dir, keys, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.now = func() time.Time { return fixedNow }
-	return a, pub, keys
+	return a, keys
 }
 
 // ackOf parses one acknowledgement and returns MSA-1, MSA-2 and ERR-3.1
@@ -106,11 +72,7 @@ func ackOf(t *testing.T, ack []byte) (code, controlID, errCode string, m *hl7.Me
 
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testsupport.ReadFile(t, filepath.Join("testdata", name))
 }
 
 func TestSwedishMessages(t *testing.T) {
@@ -164,19 +126,19 @@ func TestSwedishMessages(t *testing.T) {
 				}
 			}
 			if tt.eventType == "" {
-				if len(pub.events) != 0 || len(pub.quarantined) != 1 || !bytes.Equal(pub.quarantined[0].Raw, raw) {
-					t.Fatalf("rejected message: %d events, %d quarantined (raw kept: %v)", len(pub.events), len(pub.quarantined),
-						len(pub.quarantined) == 1 && bytes.Equal(pub.quarantined[0].Raw, raw))
+				if len(pub.Stored()) != 0 || len(pub.Quarantined()) != 1 || !bytes.Equal(pub.Quarantined()[0].Raw, raw) {
+					t.Fatalf("rejected message: %d events, %d quarantined (raw kept: %v)", len(pub.Stored()), len(pub.Quarantined()),
+						len(pub.Quarantined()) == 1 && bytes.Equal(pub.Quarantined()[0].Raw, raw))
 				}
-				if strings.Contains(pub.quarantined[0].Reason, "1945021343") {
+				if strings.Contains(pub.Quarantined()[0].Reason, "1945021343") {
 					t.Error("quarantine reason holds a personnummer")
 				}
 				return
 			}
-			if len(pub.events) != 1 || len(pub.quarantined) != 0 {
-				t.Fatalf("%d events, %d quarantined; want 1 and 0", len(pub.events), len(pub.quarantined))
+			if len(pub.Stored()) != 1 || len(pub.Quarantined()) != 0 {
+				t.Fatalf("%d events, %d quarantined; want 1 and 0", len(pub.Stored()), len(pub.Quarantined()))
 			}
-			e := pub.events[0]
+			e := pub.Stored()[0]
 			if careevent.Type(e.Type()) != tt.eventType {
 				t.Errorf("event type %s, want %s", e.Type(), tt.eventType)
 			}
@@ -206,10 +168,10 @@ func TestLatin1NamesAndMunicipalitySurvive(t *testing.T) {
 		t.Fatal("fixture is not ISO-8859-1")
 	}
 	a.Handle(context.Background(), raw, false, "test")
-	if len(pub.events) != 1 {
-		t.Fatalf("%d events", len(pub.events))
+	if len(pub.Stored()) != 1 {
+		t.Fatalf("%d events", len(pub.Stored()))
 	}
-	e := pub.events[0]
+	e := pub.Stored()[0]
 	data := string(e.Data())
 	for _, want := range []string{`"family":"Ångström"`, `"Örjan"`, `"city":"Ljungby"`, `"district":"0781"`, `"Bäckgatan 3"`} {
 		if !strings.Contains(data, want) {
@@ -232,8 +194,8 @@ func TestResentMessageIsOneEvent(t *testing.T) {
 	raw := readTestdata(t, "a03-ryhov-utf8.hl7")
 	first := a.Handle(context.Background(), raw, false, "test")
 	second := a.Handle(context.Background(), raw, false, "test")
-	if len(pub.events) != 1 {
-		t.Fatalf("%d events after a resend, want 1", len(pub.events))
+	if len(pub.Stored()) != 1 {
+		t.Fatalf("%d events after a resend, want 1", len(pub.Stored()))
 	}
 	c1, _, _, _ := ackOf(t, first[0])
 	c2, _, _, _ := ackOf(t, second[0])
@@ -254,14 +216,14 @@ func TestEnhancedModeSendsAcceptThenApplicationAck(t *testing.T) {
 	if c, _, _, _ := ackOf(t, acks[1]); c != AckAccept {
 		t.Errorf("second ACK %s, want AA", c)
 	}
-	if len(pub.events) != 1 {
-		t.Errorf("%d events", len(pub.events))
+	if len(pub.Stored()) != 1 {
+		t.Errorf("%d events", len(pub.Stored()))
 	}
 }
 
 func TestNothingAcceptedWhenNotDurable(t *testing.T) {
 	a, pub, _ := newTestAdapter(t)
-	pub.publishErr = errors.New("jetstream unavailable")
+	pub.PublishErr = errors.New("jetstream unavailable")
 	acks := a.Handle(context.Background(), readTestdata(t, "a03-ryhov-utf8.hl7"), false, "test")
 	if c, _, code, _ := ackOf(t, acks[0]); c != AckReject || code != ErrApplicationError {
 		t.Errorf("ACK %s/%s while JetStream is down, want AR/207 so the sender resends", c, code)
@@ -276,7 +238,7 @@ func TestTooLargeFrameIsRejectedAndQuarantined(t *testing.T) {
 	if c != AckReject || ctl != "RYH-0002" {
 		t.Errorf("ACK %s for %q, want AR addressed to RYH-0002", c, ctl)
 	}
-	if len(pub.quarantined) != 1 || !bytes.Equal(pub.quarantined[0].Raw, prefix) {
+	if len(pub.Quarantined()) != 1 || !bytes.Equal(pub.Quarantined()[0].Raw, prefix) {
 		t.Error("the cut frame was not quarantined")
 	}
 }
@@ -292,8 +254,8 @@ func TestGarbageGetsAnAR(t *testing.T) {
 			t.Errorf("%q answered %s/%s, want AR with an error code", raw, c, code)
 		}
 	}
-	if len(pub.quarantined) != 4 {
-		t.Errorf("%d quarantined, want 4", len(pub.quarantined))
+	if len(pub.Quarantined()) != 4 {
+		t.Errorf("%d quarantined, want 4", len(pub.Quarantined()))
 	}
 }
 
@@ -301,9 +263,7 @@ func TestGarbageGetsAnAR(t *testing.T) {
 // and mapped, or answered AR/AE with a specific error code. Golden FHIR
 // output is kept for one sample of A01, A02, A03, A08, A11, A13 and A40.
 func TestConformanceSamples(t *testing.T) {
-	if _, err := os.Stat(conformanceDir); err != nil {
-		t.Skipf("conformance samples not found at %s (they live in ../shared beside the repo): %v", conformanceDir, err)
-	}
+	conformanceDir := testsupport.ConformanceDir(t, "hl7v2/fhir-converter")
 	want := map[string]string{ // file → MSA-1[/error code]; "" = no acknowledgement requested (MSH-15/16 NE)
 		"ADT-A01-01": "AA", "ADT-A01-02": "AA", "ADT-A02-01": "AA", "ADT-A02-02": "AA", "ADT-A03-01": "AA", "ADT-A03-02": "AA",
 		"ADT-A04-01": "AA", "ADT-A04-02": "AA", "ADT-A05-01": "AA", "ADT-A05-02": "AA", "ADT-A06-01": "AA", "ADT-A06-02": "AA",
@@ -350,46 +310,20 @@ func TestConformanceSamples(t *testing.T) {
 				t.Fatalf("acknowledged %q, want %q", got, expected)
 			}
 			accepted := expected == "AA" || expected == "CA" || expected == ""
-			if accepted != (len(pub.events) == 1) {
-				t.Fatalf("%d events for %s", len(pub.events), expected)
+			if accepted != (len(pub.Stored()) == 1) {
+				t.Fatalf("%d events for %s", len(pub.Stored()), expected)
 			}
 			if !accepted {
-				if len(pub.quarantined) != 1 {
+				if len(pub.Quarantined()) != 1 {
 					t.Fatalf("rejected sample not quarantined")
 				}
 				return
 			}
-			validateData(t, pub.events[0])
+			validateData(t, pub.Stored()[0])
 			if golden[name] {
-				checkGolden(t, name, pub.events[0])
+				adaptertest.Golden(t, filepath.Join("testdata", "golden", name+".json"), pub.Stored()[0].Data())
 			}
 		})
-	}
-}
-
-func checkGolden(t *testing.T, name string, e event.Event) {
-	t.Helper()
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, e.Data(), "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	pretty.WriteByte('\n')
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, pretty.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden file missing (run go test -run TestConformanceSamples -update): %v", err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("FHIR output differs from %s (run with -update after checking the change):\n%s", path, pretty.String())
 	}
 }
 
@@ -430,7 +364,7 @@ func TestEventTimeIsTheSendersTime(t *testing.T) {
 			if code, _, errCode, _ := ackOf(t, acks[0]); code != AckAccept {
 				t.Fatalf("ACK %s %s", code, errCode)
 			}
-			if got := pub.events[0].Time(); !got.Equal(tt.want) {
+			if got := pub.Stored()[0].Time(); !got.Equal(tt.want) {
 				t.Errorf("event time %v, want %v", got, tt.want)
 			}
 		})
@@ -474,7 +408,7 @@ func TestPostDischargeSupportFlag(t *testing.T) {
 			if code, _, errCode, _ := ackOf(t, acks[0]); code != AckAccept {
 				t.Fatalf("ACK %s %s", code, errCode)
 			}
-			resources, err := swefhir.ParseCollectionBundle(pub.events[0].Data())
+			resources, err := swefhir.ParseCollectionBundle(pub.Stored()[0].Data())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/homecare"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -117,7 +119,7 @@ var episodeStatus = map[string]struct {
 
 // checkFact checks everything a published event must satisfy and returns
 // its EpisodeOfCare.
-func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episodeOfCare {
+func checkFact(t *testing.T, env *testEnv, p adaptertest.Published, w wantFact) episodeOfCare {
 	t.Helper()
 	e := p.Event
 	st := episodeStatus[w.status]
@@ -151,7 +153,7 @@ func checkFact(t *testing.T, env *testEnv, p publishedEvent, w wantFact) episode
 		t.Errorf("time = %v, want occurredAt %v", e.Time(), occurred)
 	}
 	key := careevent.PatientKey(e)
-	if want := env.keys.Key(w.system, w.value); key != want || !patientKeyShape.MatchString(key) {
+	if want := env.Keys.Key(w.system, w.value); key != want || !patientKeyShape.MatchString(key) {
 		t.Errorf("patientkey = %q, want the key of %s|…", key, w.system)
 	}
 	if want := careevent.FactSubject(st.typ, key); p.Subject != want || !factSubjectShape.MatchString(p.Subject) {
@@ -273,15 +275,6 @@ func typesOf(rs []swefhir.Resource) []string {
 	return out
 }
 
-func onlyEvent(t *testing.T, pub *fakePublisher) publishedEvent {
-	t.Helper()
-	evs := pub.Events()
-	if len(evs) != 1 {
-		t.Fatalf("published %d events, want exactly 1", len(evs))
-	}
-	return evs[0]
-}
-
 // --- mapping ----------------------------------------------------------------------
 
 // TestEveryServiceAndStatus posts each service × status and checks the fact.
@@ -297,11 +290,11 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					m["id"], m["service"], m["status"] = id, service, status
 				})
 				r := env.postJSON(t, tokenJonkoping, body)
-				if r.status != http.StatusCreated {
-					t.Fatalf("status %d, want 201: %s", r.status, r.body)
+				if r.Status != http.StatusCreated {
+					t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 				}
 				a := decodeAccepted(t, r)
-				p := onlyEvent(t, env.pub)
+				p := env.Bus.OnlyPublished(t)
 				if a.Status != "accepted" || a.EventID != p.Event.ID() {
 					t.Errorf("answer %+v, want accepted with the event id %s", a, p.Event.ID())
 				}
@@ -311,7 +304,7 @@ func TestEveryServiceAndStatus(t *testing.T) {
 					occurredAt: "2026-11-20T09:00:00+01:00", careContext: "Palliativ vård i hemmet, brytpunktssamtal genomfört.",
 					unitName: "Hemsjukvård Öster", phone: "036-000000",
 				})
-				if n := len(env.pub.Quarantined()); n != 0 {
+				if n := len(env.Bus.Quarantined()); n != 0 {
 					t.Errorf("an accepted event was quarantined %d times", n)
 				}
 			})
@@ -352,8 +345,8 @@ func TestMappingVariants(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
 			r := env.postJSON(t, tt.token, eventWith(t, tt.edit))
-			if r.status != http.StatusCreated {
-				t.Fatalf("status %d, want 201: %s", r.status, r.body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 			}
 			w := tt.want
 			w.vendorID, w.status = "hc-2026-000123", "started"
@@ -366,7 +359,7 @@ func TestMappingVariants(t *testing.T) {
 			if w.occurredAt == "" {
 				w.occurredAt = "2026-11-20T09:00:00+01:00"
 			}
-			checkFact(t, env, onlyEvent(t, env.pub), w)
+			checkFact(t, env, env.Bus.OnlyPublished(t), w)
 		})
 	}
 }
@@ -381,10 +374,10 @@ func TestEpisodeIdentity(t *testing.T) {
 			m["id"], m["organisation"], m["service"], m["status"] = id, org, service, status
 			m["patient"] = map[string]any{"personnummer": pnr}
 		}))
-		if r.status != http.StatusCreated {
-			t.Fatalf("%s: status %d: %s", id, r.status, r.body)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("%s: status %d: %s", id, r.Status, r.Body)
 		}
-		evs := env.pub.Events()
+		evs := env.Bus.Events()
 		return evs[len(evs)-1].Event.Subject()
 	}
 	episode := post("e1", tokenJonkoping, orgJonkoping, "home-help", pnrAsa, "started")
@@ -416,15 +409,15 @@ func TestVendorExamples(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			body := readFile(t, f)
+			body := testsupport.ReadFile(t, f)
 			var ev homecare.Event
 			if err := json.Unmarshal(body, &ev); err != nil {
 				t.Fatal(err)
 			}
 			env := newEnv(t, homecare.Config{})
 			r := env.postJSON(t, tokens[ev.Organisation], body)
-			if r.status != http.StatusCreated {
-				t.Fatalf("status %d, want 201: %s", r.status, r.body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("status %d, want 201: %s", r.Status, r.Body)
 			}
 			w := wantFact{org: ev.Organisation, orgName: names[ev.Organisation], vendorID: ev.ID, status: ev.Status, service: ev.Service,
 				system: swefhir.SystemPersonnummer, value: ev.Patient.Personnummer, municipality: ev.MunicipalityCode,
@@ -432,13 +425,13 @@ func TestVendorExamples(t *testing.T) {
 			if ev.Patient.Samordningsnummer != "" {
 				w.system, w.value = swefhir.SystemSamordningsnummer, ev.Patient.Samordningsnummer
 			}
-			checkFact(t, env, onlyEvent(t, env.pub), w)
+			checkFact(t, env, env.Bus.OnlyPublished(t), w)
 		})
 	}
 
 	t.Run("episodes.ndjson", func(t *testing.T) {
 		env := newEnv(t, homecare.Config{})
-		body := readFile(t, "../../schemas/homecare/examples/episodes.ndjson")
+		body := testsupport.ReadFile(t, "../../schemas/homecare/examples/episodes.ndjson")
 		for round, want := range []string{"accepted", "duplicate"} {
 			b := decodeBatch(t, env.postNDJSON(t, tokenJonkoping, body))
 			if len(b.Results) != 4 {
@@ -459,8 +452,8 @@ func TestResend(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
 	body := testdata(t, "event.json")
 	first := env.postJSON(t, tokenJonkoping, body)
-	if first.status != http.StatusCreated {
-		t.Fatalf("first: status %d, want 201: %s", first.status, first.body)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("first: status %d, want 201: %s", first.Status, first.Body)
 	}
 	a1 := decodeAccepted(t, first)
 	tests := []struct {
@@ -476,14 +469,14 @@ func TestResend(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := env.postJSON(t, tokenJonkoping, tt.body)
-			if r.status != http.StatusOK {
-				t.Fatalf("status %d, want 200: %s", r.status, r.body)
+			if r.Status != http.StatusOK {
+				t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 			}
 			a := decodeAccepted(t, r)
 			if a.Status != "duplicate" || a.EventID != a1.EventID {
 				t.Errorf("answer %+v, want duplicate of %s", a, a1.EventID)
 			}
-			evs := env.pub.Events()
+			evs := env.Bus.Events()
 			if len(evs) != i+2 || !evs[i+1].Ack.Duplicate || evs[i+1].Event.ID() != a1.EventID {
 				t.Errorf("want the same event id published again and acknowledged as a duplicate")
 			}
@@ -491,8 +484,8 @@ func TestResend(t *testing.T) {
 	}
 	// Another organisation may use the same id for its own event.
 	other := env.postJSON(t, tokenSSIH, eventWith(t, func(m map[string]any) { m["organisation"] = orgSSIH }))
-	if other.status != http.StatusCreated {
-		t.Errorf("same id from another organisation: status %d, want 201: %s", other.status, other.body)
+	if other.Status != http.StatusCreated {
+		t.Errorf("same id from another organisation: status %d, want 201: %s", other.Status, other.Body)
 	}
 }
 
@@ -502,7 +495,8 @@ func TestNDJSONMixed(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
 	body := testdata(t, "mixed.ndjson")
 	rawLines := strings.Split(string(body), "\r\n")
-	b := decodeBatch(t, env.postNDJSON(t, tokenJonkoping, body))
+	answer := env.postNDJSON(t, tokenJonkoping, body)
+	b := decodeBatch(t, answer)
 
 	want := []struct {
 		line    int
@@ -550,7 +544,7 @@ func TestNDJSONMixed(t *testing.T) {
 		t.Errorf("line 9 reuses line 4's id; error %q should say so", byLine[9].Error)
 	}
 
-	evs := env.pub.Events()
+	evs := env.Bus.Events()
 	if len(evs) != 3 {
 		t.Fatalf("published %d events, want 3 (lines 1, 4, 10)", len(evs))
 	}
@@ -560,7 +554,7 @@ func TestNDJSONMixed(t *testing.T) {
 		}
 	}
 
-	q := env.pub.Quarantined()
+	q := env.Bus.Quarantined()
 	if len(q) != 5 {
 		t.Fatalf("quarantined %d entries, want one per rejected line (5)", len(q))
 	}
@@ -576,23 +570,14 @@ func TestNDJSONMixed(t *testing.T) {
 			t.Errorf("quarantine reason %q, want it to contain %q", q[i].Reason, prefix)
 		}
 	}
-	noPersonalNumbers(t, "the NDJSON answer", mustJSON(t, b))
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	noPersonalNumbers(t, "the NDJSON answer", answer.Body)
 }
 
 // TestNDJSONOrder checks that one patient's events are published in the
 // order sent while different patients' go out concurrently.
 func TestNDJSONOrder(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
-	env.pub.Jitter = true
+	env.Bus.Jitter = true
 	patients := []string{pnrAsa, pnrTolvan}
 	for i := 0; i < 40; i++ {
 		nine := fmt.Sprintf("4501%02d%03d", 1+i%28, 100+i)
@@ -615,7 +600,7 @@ func TestNDJSONOrder(t *testing.T) {
 			t.Fatalf("line %d: %+v", r.Line, r)
 		}
 	}
-	evs := env.pub.Events()
+	evs := env.Bus.Events()
 	if len(evs) != len(patients)*len(statuses) {
 		t.Fatalf("published %d events, want %d", len(evs), len(patients)*len(statuses))
 	}
@@ -629,7 +614,7 @@ func TestNDJSONOrder(t *testing.T) {
 			t.Errorf("patient %s: published %v, want %v", key, order, statuses)
 		}
 	}
-	maxIn := env.pub.MaxInFlight()
+	maxIn := env.Bus.MaxInFlight()
 	if maxIn < 2 {
 		t.Errorf("at most %d publish in flight; different patients' events should go out concurrently", maxIn)
 	}
@@ -711,27 +696,27 @@ func TestSchemaViolations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
 			r := env.postJSON(t, tokenJonkoping, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			e := decodeError(t, r)
 			switch {
 			case tt.pointer == "" && e.Pointer != nil:
 				t.Errorf("pointer %q, want none", *e.Pointer)
 			case tt.pointer != "" && (e.Pointer == nil || *e.Pointer != tt.pointer):
-				t.Errorf("pointer %v, want %q: %s", e.Pointer, tt.pointer, r.body)
+				t.Errorf("pointer %v, want %q: %s", e.Pointer, tt.pointer, r.Body)
 			}
 			if !strings.Contains(e.Error, tt.message) {
 				t.Errorf("error %q, want it to contain %q", e.Error, tt.message)
 			}
-			noPersonalNumbers(t, "the answer", r.body)
-			if strings.Contains(string(r.body), "Åsa") {
-				t.Errorf("the answer repeats a submitted value: %s", r.body)
+			noPersonalNumbers(t, "the answer", r.Body)
+			if strings.Contains(string(r.Body), "Åsa") {
+				t.Errorf("the answer repeats a submitted value: %s", r.Body)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events for a rejected event", n)
 			}
-			q := env.pub.Quarantined()
+			q := env.Bus.Quarantined()
 			if len(q) != 1 {
 				t.Fatalf("quarantined %d entries, want 1", len(q))
 			}
@@ -753,9 +738,8 @@ func TestSchemaViolations(t *testing.T) {
 func TestAccess(t *testing.T) {
 	body := testdata(t, "event.json")
 	tests := []struct {
-		name   string
-		auth   string
-		status int
+		name, auth string
+		status     int
 	}{
 		{"no token", "", http.StatusUnauthorized},
 		{"unknown token", "Bearer t-unknown", http.StatusUnauthorized},
@@ -766,31 +750,15 @@ func TestAccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
-			req, err := http.NewRequest(http.MethodPost, env.url+homecare.EventsPath, bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
+			r := adaptertest.DoAuthorization(t, http.MethodPost, env.URL+homecare.EventsPath, tt.auth, homecare.ContentTypeJSON, body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d", r.Status, tt.status)
 			}
-			req.Header.Set("Content-Type", homecare.ContentTypeJSON)
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
-			}
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var e errorAnswer
-			decodeErr := json.NewDecoder(res.Body).Decode(&e)
-			_ = res.Body.Close()
-			if res.StatusCode != tt.status {
-				t.Fatalf("status %d, want %d", res.StatusCode, tt.status)
-			}
-			if decodeErr != nil || e.Error == "" || res.Header.Get("Content-Type") != "application/json" {
-				t.Errorf("answer is not {\"error\": ...} JSON: %+v (%v)", e, decodeErr)
-			}
-			if challenge := res.Header.Get("WWW-Authenticate"); (tt.status == http.StatusUnauthorized) != strings.HasPrefix(challenge, "Bearer ") {
+			decodeError(t, r)
+			if challenge := r.Header.Get("WWW-Authenticate"); (tt.status == http.StatusUnauthorized) != strings.HasPrefix(challenge, "Bearer ") {
 				t.Errorf("WWW-Authenticate = %q for %d", challenge, tt.status)
 			}
-			if n := len(env.pub.Quarantined()) + len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Quarantined()) + len(env.Bus.Events()); n != 0 {
 				t.Errorf("%d events or quarantine entries for a refused caller", n)
 			}
 		})
@@ -824,16 +792,16 @@ func TestRequestRejections(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, tt.cfg)
 			r := env.send(t, tokenJonkoping, tt.contentType, tt.body)
-			if r.status != tt.status {
-				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Body)
 			}
 			if e := decodeError(t, r); !strings.Contains(e.Error, tt.message) {
 				t.Errorf("error %q, want it to contain %q", e.Error, tt.message)
 			}
-			if n := len(env.pub.Events()); n != 0 {
+			if n := len(env.Bus.Events()); n != 0 {
 				t.Errorf("published %d events", n)
 			}
-			q := env.pub.Quarantined()
+			q := env.Bus.Quarantined()
 			if len(q) != 1 {
 				t.Fatalf("quarantined %d entries, want the request", len(q))
 			}
@@ -856,8 +824,8 @@ func TestRequestRejections(t *testing.T) {
 func TestByteOrderMark(t *testing.T) {
 	env := newEnv(t, homecare.Config{})
 	bom := []byte("\xEF\xBB\xBF")
-	if r := env.postJSON(t, tokenJonkoping, append(bom, testdata(t, "event.json")...)); r.status != http.StatusCreated {
-		t.Errorf("JSON with BOM: status %d: %s", r.status, r.body)
+	if r := env.postJSON(t, tokenJonkoping, append(bom, testdata(t, "event.json")...)); r.Status != http.StatusCreated {
+		t.Errorf("JSON with BOM: status %d: %s", r.Status, r.Body)
 	}
 	line := eventWith(t, func(m map[string]any) { m["id"] = "bom-1" })
 	b := decodeBatch(t, env.postNDJSON(t, tokenJonkoping, append(append(bom, line...), '\n')))
@@ -880,32 +848,32 @@ func TestUnavailable(t *testing.T) {
 	}, []byte("\n"))
 	tests := []struct {
 		name           string
-		setup          func(p *fakePublisher)
+		setup          func(p *adaptertest.Bus)
 		contentType    string
 		body           []byte
 		wantQAttempts  int
 		wantPublishing bool
 	}{
-		{"publish fails", func(p *fakePublisher) { p.PublishErr = nats }, homecare.ContentTypeJSON, good, 0, true},
-		{"quarantine fails", func(p *fakePublisher) { p.QuarantineErr = nats }, homecare.ContentTypeJSON, bad, 1, false},
-		{"NDJSON: publish fails after one event", func(p *fakePublisher) { p.PublishErr, p.FailAfter = nats, 1 }, homecare.ContentTypeNDJSON, ndjson, 0, true},
-		{"NDJSON: quarantine of a bad line fails", func(p *fakePublisher) { p.QuarantineErr = nats }, homecare.ContentTypeNDJSON, mixed, 1, false},
+		{"publish fails", func(p *adaptertest.Bus) { p.PublishErr = nats }, homecare.ContentTypeJSON, good, 0, true},
+		{"quarantine fails", func(p *adaptertest.Bus) { p.QuarantineErr = nats }, homecare.ContentTypeJSON, bad, 1, false},
+		{"NDJSON: publish fails after one event", func(p *adaptertest.Bus) { p.PublishErr, p.FailAfter = nats, 1 }, homecare.ContentTypeNDJSON, ndjson, 0, true},
+		{"NDJSON: quarantine of a bad line fails", func(p *adaptertest.Bus) { p.QuarantineErr = nats }, homecare.ContentTypeNDJSON, mixed, 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t, homecare.Config{})
-			tt.setup(env.pub)
+			tt.setup(env.Bus)
 			r := env.send(t, tokenJonkoping, tt.contentType, tt.body)
-			if r.status != http.StatusServiceUnavailable {
-				t.Fatalf("status %d, want 503: %s", r.status, r.body)
+			if r.Status != http.StatusServiceUnavailable {
+				t.Fatalf("status %d, want 503: %s", r.Status, r.Body)
 			}
-			if r.header.Get("Retry-After") == "" {
+			if r.Header.Get("Retry-After") == "" {
 				t.Error("503 without Retry-After")
 			}
 			if e := decodeError(t, r); !strings.Contains(e.Error, "nothing was accepted") {
 				t.Errorf("error %q", e.Error)
 			}
-			pa, qa := env.pub.Attempts()
+			pa, qa := env.Bus.Attempts()
 			if qa != tt.wantQAttempts {
 				t.Errorf("quarantine attempted %d times, want %d", qa, tt.wantQAttempts)
 			}
@@ -924,10 +892,10 @@ func TestNew(t *testing.T) {
 	if _, err := homecare.New(homecare.Config{}, nil, keys, nil); err == nil {
 		t.Error("New without a publisher succeeded")
 	}
-	if _, err := homecare.New(homecare.Config{}, &fakePublisher{}, nil, nil); err == nil {
+	if _, err := homecare.New(homecare.Config{}, adaptertest.NewBus(t), nil, nil); err == nil {
 		t.Error("New without a patient keyer succeeded")
 	}
-	if _, err := homecare.New(homecare.Config{}, &fakePublisher{}, keys, nil); err != nil {
+	if _, err := homecare.New(homecare.Config{}, adaptertest.NewBus(t), keys, nil); err != nil {
 		t.Errorf("New with a nil logger: %v", err)
 	}
 }

@@ -3,25 +3,16 @@ package homecare_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest"
-	"go.uber.org/zap/zaptest/observer"
-
+	"github.com/carehub/carehub/adapters/adaptertest"
 	"github.com/carehub/carehub/adapters/homecare"
-	"github.com/carehub/carehub/internal/testsupport/fakebus"
-	"github.com/carehub/carehub/pkg/api"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 const (
@@ -49,30 +40,21 @@ const (
 	careContextText = "brytpunktssamtal"
 )
 
+// receivedAt is the adapter's clock in every test.
+var receivedAt = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+
 var personalNumbers = []string{
 	pnrAsa, pnrAsa[2:], pnrTolvan, pnrTolvan[2:], pnrWrongCheck, pnrWrongCheck[2:], samordningsnr, samordningsnr[2:],
 }
 
-// --- fake bus ---------------------------------------------------------------
-
-// The mapping tests run against a recording bus; the end-to-end tests in
-// test/ use a real NATS server.
-type (
-	fakePublisher  = fakebus.Publisher
-	publishedEvent = fakebus.Published
-)
-
 // --- test server ------------------------------------------------------------
 
-type testEnv struct {
-	url  string
-	pub  *fakePublisher
-	keys *swefhir.PatientKeyer
-}
+// testEnv is the home-care adapter, served.
+type testEnv struct{ *adaptertest.HTTPAdapter }
 
 func newDirectory(t *testing.T) *directory.Directory {
 	t.Helper()
-	dir, err := directory.New([]directory.Organisation{
+	return adaptertest.Directory(t, []directory.Organisation{
 		{
 			ID: orgJonkoping, Name: "Jönköpings kommun", Kind: directory.KindMunicipality,
 			MunicipalityCodes: []string{"0680"}, APITokens: []string{directory.HashToken(tokenJonkoping)},
@@ -98,42 +80,23 @@ func newDirectory(t *testing.T) *directory.Directory {
 			APITokens: []string{directory.HashToken(tokenHaga)},
 		},
 	})
-	if err != nil {
-		t.Fatalf("directory.New: %v", err)
-	}
-	return dir
 }
 
+// newEnv serves the adapter, on a JetStream of the test's own and with
+// its clock fixed; the test fails if personal data reaches a log line or a
+// quarantine reason.
 func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 	t.Helper()
-	// Log to the test and to an observer, so the test can check that no
-	// personal data reaches a log line.
-	observed, logs := observer.New(zapcore.DebugLevel)
-	log := zaptest.NewLogger(t, zaptest.Level(zapcore.DebugLevel), zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		return zapcore.NewTee(c, observed)
-	})))
-	keys, err := swefhir.NewPatientKeyer([]byte(patientKeySecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &fakePublisher{}
+	keys := adaptertest.PatientKeyer(t, patientKeySecret)
+	log := adaptertest.Logger(t, append([]string{careContextText}, personalNumbers...)...)
+	pub := adaptertest.NewBus(t)
 	a, err := homecare.New(cfg, pub, keys, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.NewServer(newDirectory(t), nil, nil, log)
-	a.Register(srv)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	homecare.SetClock(a, func() time.Time { return receivedAt })
+	url := adaptertest.Serve(t, newDirectory(t), log, a.Register)
 	t.Cleanup(func() {
-		for _, e := range logs.All() {
-			line := e.Message + fmt.Sprint(e.ContextMap())
-			for _, n := range append([]string{careContextText}, personalNumbers...) {
-				if strings.Contains(line, n) {
-					t.Errorf("log line %q contains personal data", line)
-				}
-			}
-		}
 		for _, q := range pub.Quarantined() {
 			for _, n := range personalNumbers {
 				if strings.Contains(q.Reason, n) {
@@ -142,37 +105,14 @@ func newEnv(t *testing.T, cfg homecare.Config) *testEnv {
 			}
 		}
 	})
-	return &testEnv{url: ts.URL, pub: pub, keys: keys}
+	return &testEnv{&adaptertest.HTTPAdapter{URL: url, Bus: pub, Keys: keys}}
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+type response = adaptertest.Response
 
 func (e *testEnv) send(t *testing.T, token, contentType string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, e.url+homecare.EventsPath, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST: %v", err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return adaptertest.Do(t, http.MethodPost, e.URL+homecare.EventsPath, token, contentType, body)
 }
 
 func (e *testEnv) postJSON(t *testing.T, token string, body []byte) response {
@@ -187,18 +127,9 @@ func (e *testEnv) postNDJSON(t *testing.T, token string, body []byte) response {
 
 // --- fixtures -----------------------------------------------------------------
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading fixture: %v", err)
-	}
-	return b
-}
-
 func testdata(t *testing.T, name string) []byte {
 	t.Helper()
-	return readFile(t, filepath.Join("testdata", name))
+	return testsupport.ReadFile(t, filepath.Join("testdata", name))
 }
 
 // baseEvent returns testdata/event.json as a map to edit.
@@ -232,12 +163,12 @@ type errorAnswer struct {
 
 func decodeError(t *testing.T, r response) errorAnswer {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
 	var e errorAnswer
-	if err := json.Unmarshal(r.body, &e); err != nil || e.Error == "" {
-		t.Fatalf("answer is not {\"error\": ...} (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &e); err != nil || e.Error == "" {
+		t.Fatalf("answer is not {\"error\": ...} (%v): %s", err, r.Body)
 	}
 	return e
 }
@@ -250,20 +181,20 @@ type acceptedAnswer struct {
 func decodeAccepted(t *testing.T, r response) acceptedAnswer {
 	t.Helper()
 	var a acceptedAnswer
-	if err := json.Unmarshal(r.body, &a); err != nil || a.EventID == "" || a.Status == "" {
-		t.Fatalf("answer is not {\"eventId\", \"status\"} (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &a); err != nil || a.EventID == "" || a.Status == "" {
+		t.Fatalf("answer is not {\"eventId\", \"status\"} (%v): %s", err, r.Body)
 	}
 	return a
 }
 
 func decodeBatch(t *testing.T, r response) homecare.BatchResponse {
 	t.Helper()
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d, want 200: %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200: %s", r.Status, r.Body)
 	}
 	var b homecare.BatchResponse
-	if err := json.Unmarshal(r.body, &b); err != nil {
-		t.Fatalf("answer is not {\"results\": [...]} (%v): %s", err, r.body)
+	if err := json.Unmarshal(r.Body, &b); err != nil {
+		t.Fatalf("answer is not {\"results\": [...]} (%v): %s", err, r.Body)
 	}
 	return b
 }

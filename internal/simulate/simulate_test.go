@@ -13,6 +13,7 @@ import (
 
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+	"github.com/carehub/carehub/internal/testsupport"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
 	"github.com/carehub/carehub/schemas/homecare"
@@ -230,11 +231,7 @@ func forLines(t *testing.T, path string, f func([]byte)) {
 
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testsupport.ReadFile(t, path)
 }
 
 // TestRealisticRates checks the generator's epidemiology at full scale

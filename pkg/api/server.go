@@ -2,12 +2,8 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,10 +57,10 @@ func NewServer(dir *directory.Directory, notifs NotificationStore, checks []Chec
 	s.mux.Handle("GET /api/v1/orgs/{org}/notifications", s.Authenticated(http.HandlerFunc(s.listNotifications)))
 	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/{id}/ack", s.Authenticated(http.HandlerFunc(s.acknowledge)))
 	s.mux.Handle("POST /api/v1/orgs/{org}/notifications/redrive", s.Authenticated(http.HandlerFunc(s.redrive)))
-	s.mux.HandleFunc("GET /api/v1/audit", s.auditTrail)
-	s.mux.HandleFunc("GET /api/v1/unroutable", s.unroutable)
-	s.mux.HandleFunc("GET /api/v1/parked", s.parked)
-	s.mux.HandleFunc("POST /api/v1/parked/redrive", s.redriveParked)
+	s.mux.Handle("GET /api/v1/audit", s.AuditorOnly(http.HandlerFunc(s.auditTrail)))
+	s.mux.Handle("GET /api/v1/unroutable", s.AuditorOnly(http.HandlerFunc(s.unroutable)))
+	s.mux.Handle("GET /api/v1/parked", s.AuditorOnly(http.HandlerFunc(s.parked)))
+	s.mux.Handle("POST /api/v1/parked/redrive", s.AuditorOnly(http.HandlerFunc(s.redriveParked)))
 	return s
 }
 
@@ -73,68 +69,6 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
-
-type orgKey struct{}
-
-// OrganisationFrom returns the authenticated organisation of a request that
-// passed Authenticated.
-func OrganisationFrom(ctx context.Context) (directory.Organisation, bool) {
-	org, ok := ctx.Value(orgKey{}).(directory.Organisation)
-	return org, ok
-}
-
-// ErrUnauthenticated is wrapped by Authenticate's errors; the text says
-// what the caller must send.
-var ErrUnauthenticated = errors.New("unauthenticated")
-
-// Authenticate returns the directory organisation whose bearer token the
-// request carries. Adapters with their own error format (FHIR
-// OperationOutcome) call it directly; others use Authenticated.
-func (s *Server) Authenticate(r *http.Request) (directory.Organisation, error) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return directory.Organisation{}, fmt.Errorf("%w: missing bearer token: send Authorization: Bearer <token>", ErrUnauthenticated)
-	}
-	org, ok := s.dir.Authenticate(strings.TrimSpace(token))
-	if !ok {
-		return directory.Organisation{}, fmt.Errorf("%w: bearer token not known to the directory", ErrUnauthenticated)
-	}
-	return org, nil
-}
-
-// WithOrganisation returns ctx carrying the authenticated organisation.
-func WithOrganisation(ctx context.Context, org directory.Organisation) context.Context {
-	return context.WithValue(ctx, orgKey{}, org)
-}
-
-// Challenge sets the WWW-Authenticate header of a 401 answer.
-func Challenge(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="carehub"`)
-}
-
-// Authenticated requires a bearer token of a directory organisation.
-func (s *Server) Authenticated(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		org, err := s.Authenticate(r)
-		if err != nil {
-			Challenge(w)
-			WriteError(w, r, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrUnauthenticated.Error()+": "))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(WithOrganisation(r.Context(), org)))
-	})
-}
-
-// RequireOrg checks that the authenticated organisation is the one named in
-// the URL; it writes 403 and returns false otherwise.
-func RequireOrg(w http.ResponseWriter, r *http.Request, orgID string) bool {
-	org, ok := OrganisationFrom(r.Context())
-	if !ok || subtle.ConstantTimeCompare([]byte(org.ID), []byte(orgID)) != 1 {
-		WriteError(w, r, http.StatusForbidden, "this token may only read its own organisation's notifications")
-		return false
-	}
-	return true
-}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})

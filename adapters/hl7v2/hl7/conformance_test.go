@@ -75,7 +75,7 @@ func TestConformanceDetails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			m := mustParse(t, readFile(t, filepath.Join(conformanceDir, tt.file)))
+			m := mustParse(t, readFile(t, filepath.Join(conformanceDir(t), tt.file)))
 			for path, want := range tt.want {
 				if got := m.Get(path); got != want {
 					t.Errorf("Get(%q) = %q, want %q", path, got, want)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+	"github.com/carehub/carehub/internal/testsupport"
 )
 
 // FuzzParse checks that Parse never panics (nor reports the recovered-panic
@@ -15,8 +16,9 @@ import (
 // second Parse with the same delimiters, charset, segment names and values.
 func FuzzParse(f *testing.F) {
 	var files []string
-	if conf, err := filepath.Glob(filepath.Join(conformanceDir, "*.hl7")); err == nil {
-		files = append(files, conf...) // optional: absent outside the full checkout
+	if dir, err := testsupport.ConformancePath(conformanceSamples); err == nil {
+		conf, _ := filepath.Glob(filepath.Join(dir, "*.hl7"))
+		files = append(files, conf...) // optional seeds: absent outside the full checkout
 	}
 	own, err := filepath.Glob(filepath.Join("testdata", "*.hl7"))
 	if err != nil || len(own) == 0 {

@@ -1,7 +1,6 @@
 package hl7_test
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -9,32 +8,37 @@ import (
 	"testing"
 
 	"github.com/carehub/carehub/adapters/hl7v2/hl7"
+	"github.com/carehub/carehub/internal/testsupport"
+
+	// The kit registers -update, so `go test ./adapters/... -update` runs
+	// in this package too.
+	_ "github.com/carehub/carehub/adapters/adaptertest"
 )
 
-// conformanceDir holds third-party sample messages shared by the project; it
-// lives outside the repository and is read in place, never copied.
-const conformanceDir = "../../../../shared/conformance/hl7v2/fhir-converter"
+// conformanceSamples holds third-party sample messages shared by the
+// project; they live outside the repository and are read in place, never
+// copied.
+const conformanceSamples = "hl7v2/fhir-converter"
 
-// conformanceFiles returns the sample messages, skipping the test when the
-// shared directory is not checked out next to the repository.
-func conformanceFiles(tb testing.TB) []string {
+// conformanceDir returns the folder of the samples; see
+// testsupport.ConformanceDir for what happens when it is missing.
+func conformanceDir(tb testing.TB) string {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join(conformanceDir, "*.hl7"))
-	if err != nil {
-		tb.Fatalf("glob %s: %v", conformanceDir, err)
-	}
-	if len(files) == 0 {
-		tb.Skipf("no conformance messages at %s (relative to %s); check out ../shared next to the repository to run this test", conformanceDir, pkgDir(tb))
-	}
-	return files
+	return testsupport.ConformanceDir(tb, conformanceSamples)
 }
 
-func pkgDir(tb testing.TB) string {
-	wd, err := os.Getwd()
+// conformanceFiles returns the sample messages.
+func conformanceFiles(tb testing.TB) []string {
+	tb.Helper()
+	dir := conformanceDir(tb)
+	files, err := filepath.Glob(filepath.Join(dir, "*.hl7"))
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("glob %s: %v", dir, err)
 	}
-	return wd
+	if len(files) == 0 {
+		tb.Fatalf("no conformance messages in %s", dir)
+	}
+	return files
 }
 
 // testdataFiles returns this package's own fixture messages.
@@ -49,11 +53,7 @@ func testdataFiles(tb testing.TB) []string {
 
 func readFile(tb testing.TB, path string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read fixture: %v", err)
-	}
-	return b
+	return testsupport.ReadFile(tb, path)
 }
 
 // cr joins segments with the standard CR terminator.

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+
+	// The kit registers -update, so `go test ./adapters/... -update` runs
+	// in this package too.
+	_ "github.com/carehub/carehub/adapters/adaptertest"
 )
 
 // testServer is a Server running Serve in the background on 127.0.0.1:0.
