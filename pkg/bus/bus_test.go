@@ -67,14 +67,18 @@ func newEvent(t *testing.T, id string) event.Event {
 	return e
 }
 
-func streamInfo(t *testing.T, b *bus.Bus, name string) *jetstream.StreamInfo {
+func stream(t *testing.T, b *bus.Bus, name string) jetstream.Stream {
 	t.Helper()
-	ctx := testContext(t)
-	s, err := b.JetStream().Stream(ctx, name)
+	s, err := b.JetStream().Stream(testContext(t), name)
 	if err != nil {
 		t.Fatalf("stream %s: %v", name, err)
 	}
-	info, err := s.Info(ctx)
+	return s
+}
+
+func streamInfo(t *testing.T, b *bus.Bus, name string) *jetstream.StreamInfo {
+	t.Helper()
+	info, err := stream(t, b, name).Info(testContext(t))
 	if err != nil {
 		t.Fatalf("stream %s info: %v", name, err)
 	}
@@ -266,11 +270,7 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	}
 
 	// The stored message is the binary-mode encoding of e.
-	stream, err := b.JetStream().Stream(ctx, careevent.StreamEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := stream.GetMsg(ctx, first.Sequence)
+	raw, err := stream(t, b, careevent.StreamEvents).GetMsg(ctx, first.Sequence)
 	if err != nil {
 		t.Fatalf("GetMsg: %v", err)
 	}
@@ -357,11 +357,7 @@ func TestQuarantine(t *testing.T) {
 			if err := b.Quarantine(ctx, tc.entry); err != nil {
 				t.Fatalf("Quarantine: %v", err)
 			}
-			stream, err := b.JetStream().Stream(ctx, careevent.StreamQuarantine)
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg, err := stream.GetLastMsgForSubject(ctx, tc.wantSubject)
+			msg, err := stream(t, b, careevent.StreamQuarantine).GetLastMsgForSubject(ctx, tc.wantSubject)
 			if err != nil {
 				t.Fatalf("no message on %s: %v", tc.wantSubject, err)
 			}

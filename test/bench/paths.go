@@ -97,10 +97,8 @@ func rawJetStreamPublish(ctx context.Context, e *env, p plan, sample *nats.Msg) 
 	if v := failed.Load(); v != nil {
 		return Result{}, v.(error)
 	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "bench: raw JetStream publish: %d messages in %s\n", n.Load(), elapsed.Round(time.Millisecond))
-	return Result{Name: "jetstream-publish", Connections: p.connections, EventsPerS: float64(n.Load()) / elapsed.Seconds(), Events: int(n.Load()),
-		Note: "one message per publish, waiting for each ack"}, nil
+	return rawResult("jetstream-publish", "raw JetStream publish", p.connections, int(n.Load()), time.Since(start),
+		"one message per publish, waiting for each ack"), nil
 }
 
 // rawJetStreamBatch commits atomic batches of 100 back to back.
@@ -126,10 +124,8 @@ func rawJetStreamBatch(ctx context.Context, e *env, p plan, sample *nats.Msg) (R
 		}
 		n += size
 	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "bench: raw JetStream atomic batches: %d messages in %s\n", n, elapsed.Round(time.Millisecond))
-	return Result{Name: "jetstream-atomic-batch", Connections: 1, EventsPerS: float64(n) / elapsed.Seconds(), Events: n,
-		Note: "atomic batches of 100, one after another"}, nil
+	return rawResult("jetstream-atomic-batch", "raw JetStream atomic batches", 1, n, time.Since(start),
+		"atomic batches of 100, one after another"), nil
 }
 
 // mllpIngest sends distinct HL7 A03 messages over conns connections, each

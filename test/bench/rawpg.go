@@ -39,8 +39,13 @@ func rawPostgresBatch(ctx context.Context, e *env, p plan, payload []byte) (Resu
 		}
 		n += batch
 	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(os.Stderr, "bench: raw PostgreSQL batched insert: %d rows in %s\n", n, elapsed.Round(time.Millisecond))
-	return Result{Name: "postgres-batch-insert", Connections: 1, EventsPerS: float64(n) / elapsed.Seconds(), Events: n,
-		Note: "COPY of 256 notification-sized rows per committed transaction"}, nil
+	return rawResult("postgres-batch-insert", "raw PostgreSQL batched insert", 1, n, time.Since(start),
+		"COPY of 256 notification-sized rows per committed transaction"), nil
+}
+
+// rawResult reports a raw-limit phase: n items in elapsed over conns
+// connections, printed as it ends so a long run shows progress.
+func rawResult(name, what string, conns, n int, elapsed time.Duration, note string) Result {
+	fmt.Fprintf(os.Stderr, "bench: %s: %d in %s\n", what, n, elapsed.Round(time.Millisecond))
+	return Result{Name: name, Connections: conns, EventsPerS: float64(n) / elapsed.Seconds(), Events: n, Note: note}
 }
