@@ -62,6 +62,13 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 	if ierr := checkManagingOrganization(in.org, ep, idx, in.path); ierr != nil {
 		return out, ierr
 	}
+	// The sender may name itself by HSA-id or through an Organization in
+	// the request; downstream sees only the carehub id resolved here.
+	raw, err := withOwner(in.encounter.Raw, in.org)
+	if err != nil {
+		return out, invalid(in.path, "not a valid R4 EpisodeOfCare: "+err.Error())
+	}
+	in.encounter.Raw = raw
 	patient, key, warnings, ierr := a.keyedPatient(in, &ep.Patient, "patient", in.encounter.Raw, idx)
 	if ierr != nil {
 		return out, ierr
@@ -86,6 +93,25 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 	out.event, out.subject, out.encounterID = ce, careevent.FactSubject(typ, key), id
 	out.location = "EpisodeOfCare/" + id
 	return out, nil
+}
+
+// withOwner rewrites an EpisodeOfCare's managingOrganization to the
+// directory's organisation, by carehub id, keeping every other element as
+// the sender wrote it.
+func withOwner(raw json.RawMessage, org directory.Organisation) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, err
+	}
+	owner, err := json.Marshal(fhir.Reference{
+		Identifier: &fhir.Identifier{System: new(swefhir.SystemCarehubOrganisationID), Value: new(org.ID)},
+		Display:    new(org.Name),
+	})
+	if err != nil {
+		return nil, err
+	}
+	fields["managingOrganization"] = owner
+	return json.Marshal(fields)
 }
 
 // checkManagingOrganization requires that the caller reports its own

@@ -52,7 +52,7 @@ type work struct {
 	encounters    map[string]*store.Encounter
 	encounterKeys []string
 	episodes      map[string]store.Episode
-	episodeIDs    []string
+	episodeKeys   []string
 	facts         []store.Fact
 	notifications []newNotification
 	deadlines     []store.Deadline
@@ -60,7 +60,9 @@ type work struct {
 	unroutable    map[[2]string]store.Unroutable
 }
 
-func encounterKey(org, id string) string { return org + "/" + id }
+// ownedKey names an encounter or episode by its organisation and the id
+// that organisation gave it.
+func ownedKey(org, id string) string { return org + "/" + id }
 
 // applyBatch applies items (decoded, in stream order) in tx.
 func (r *Router) applyBatch(ctx context.Context, tx *store.Tx, items []pending) error {
@@ -195,10 +197,10 @@ func (r *Router) load(ctx context.Context, tx *store.Tx, keys []string) (*work, 
 		}
 		for i := range st.Encounters {
 			e := &st.Encounters[i]
-			pw.encounters[encounterKey(e.OrgID, e.ID)] = e
+			pw.encounters[ownedKey(e.OrgID, e.ID)] = e
 		}
 		for _, e := range st.Episodes {
-			pw.episodes[e.ID] = e.Resource
+			pw.episodes[ownedKey(e.OrgID, e.ID)] = e.Resource
 		}
 		w.patients[key] = pw
 	}
@@ -220,7 +222,7 @@ func (r *Router) applyFact(w *work, f decodedFact) error {
 			OrgID: e.OrgID, ID: e.ID, PatientKey: key, ClassCode: e.ClassCode, Status: e.Status,
 			LastEventType: string(f.fact.Type), PeriodStart: e.Start, PeriodEnd: e.End, Resource: f.focus.Raw,
 		}
-		k := encounterKey(e.OrgID, e.ID)
+		k := ownedKey(e.OrgID, e.ID)
 		pw.encounters[k] = enc
 		if _, seen := w.encounters[k]; !seen {
 			w.encounterKeys = append(w.encounterKeys, k)
@@ -228,11 +230,14 @@ func (r *Router) applyFact(w *work, f decodedFact) error {
 		w.encounters[k] = enc
 	} else {
 		ep := store.Episode{ID: f.fact.Episode.ID, PatientKey: key, OrgID: f.fact.Episode.OrgID, Resource: f.focus.Raw}
-		pw.episodes[ep.ID] = ep.Resource
-		if _, seen := w.episodes[ep.ID]; !seen {
-			w.episodeIDs = append(w.episodeIDs, ep.ID)
+		// Episode ids are the owner's own: two organisations may use the
+		// same id for different episodes.
+		k := ownedKey(ep.OrgID, ep.ID)
+		pw.episodes[k] = ep.Resource
+		if _, seen := w.episodes[k]; !seen {
+			w.episodeKeys = append(w.episodeKeys, k)
 		}
-		w.episodes[ep.ID] = ep
+		w.episodes[k] = ep
 	}
 	factJSON, err := json.Marshal(f.fact)
 	if err != nil {
@@ -284,7 +289,7 @@ func (r *Router) evaluate(w *work, key string, pw *patientWork, eventID string) 
 	stays := map[string]bool{}
 	for _, f := range pw.facts {
 		if f.Encounter != nil {
-			stays[encounterKey(f.Encounter.OrgID, f.Encounter.ID)] = true
+			stays[ownedKey(f.Encounter.OrgID, f.Encounter.ID)] = true
 		}
 	}
 	logged := make([]string, 0, len(pw.log))
@@ -295,7 +300,7 @@ func (r *Router) evaluate(w *work, key string, pw *patientWork, eventID string) 
 	for _, id := range logged {
 		old := pw.log[id]
 		if old.Kind == string(careevent.KindCancelled) || old.Kind == string(careevent.KindOverdue) ||
-			old.Kind == string(careevent.KindPaymentResponsibility) || want[old.ID] || !stays[encounterKey(old.EncounterOrg, old.EncounterID)] {
+			old.Kind == string(careevent.KindPaymentResponsibility) || want[old.ID] || !stays[ownedKey(old.EncounterOrg, old.EncounterID)] {
 			continue
 		}
 		cancelID := transition.CancellationID(old.ID)
@@ -329,13 +334,13 @@ func (pw *patientWork) live(id string) string {
 
 // add records a new notification with the state it is about.
 func (w *work) add(key string, pw *patientWork, n transition.Notification, cancels string) error {
-	enc, ok := pw.encounters[encounterKey(n.EncounterOrg, n.EncounterID)]
+	enc, ok := pw.encounters[ownedKey(n.EncounterOrg, n.EncounterID)]
 	if !ok {
 		return fmt.Errorf("%w: notification about unknown encounter", errPoison)
 	}
 	nn := newNotification{n: n, cancels: cancels, patientKey: key, patientRes: pw.patient.Resource, encounter: *enc}
 	if n.Episode != nil {
-		nn.episode = pw.episodes[n.Episode.ID]
+		nn.episode = pw.episodes[ownedKey(n.Episode.OrgID, n.Episode.ID)]
 	}
 	pw.log[n.ID] = store.LoggedNotification{ID: n.ID, Kind: string(n.Kind), OrgID: n.OrgID, EncounterOrg: n.EncounterOrg, EncounterID: n.EncounterID}
 	w.notifications = append(w.notifications, nn)
@@ -400,8 +405,8 @@ func (r *Router) flush(ctx context.Context, tx *store.Tx, w *work) error {
 	for _, k := range w.encounterKeys {
 		writes.Encounters = append(writes.Encounters, *w.encounters[k])
 	}
-	for _, id := range w.episodeIDs {
-		writes.Episodes = append(writes.Episodes, w.episodes[id])
+	for _, k := range w.episodeKeys {
+		writes.Episodes = append(writes.Episodes, w.episodes[k])
 	}
 	writes.Facts, writes.Deadlines, writes.SettledCancels = w.facts, w.deadlines, w.cancelled
 	for _, u := range w.unroutable {

@@ -141,10 +141,11 @@ func (d *decodedFact) decodeEpisode() (*fhir.Reference, error) {
 	if d.focus.ID == "" {
 		return nil, fmt.Errorf("%w: EpisodeOfCare has no id", errPoison)
 	}
+	// The owner is the organisation the adapter resolved through the
+	// directory at ingest (it checked that managingOrganization names it),
+	// never the raw value the sender wrote: an HSA-id there is no carehub
+	// organisation id and would address notifications to nobody.
 	f := &transition.EpisodeFact{ID: d.focus.ID, OrgID: d.orgID, Status: d.fact.Type.Verb()}
-	if ep.ManagingOrganization != nil && ep.ManagingOrganization.Identifier != nil && ep.ManagingOrganization.Identifier.Value != nil {
-		f.OrgID = *ep.ManagingOrganization.Identifier.Value
-	}
 	for _, t := range ep.Type {
 		for _, c := range t.Coding {
 			if c.System != nil && *c.System == swefhir.SystemHomecareService {

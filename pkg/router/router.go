@@ -424,7 +424,7 @@ func (r *Router) deadlineNotice(ctx context.Context, tx *store.Tx, patient store
 	}
 	var episode json.RawMessage
 	if n.Episode != nil {
-		if episode, err = tx.Episode(ctx, n.Episode.ID); err != nil {
+		if episode, err = tx.Episode(ctx, n.Episode.OrgID, n.Episode.ID); err != nil {
 			return newNotification{}, err
 		}
 	}

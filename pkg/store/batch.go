@@ -351,7 +351,7 @@ func (t *Tx) Write(ctx context.Context, w *Writes, settledAt time.Time) error {
 		}
 		b.Queue(`INSERT INTO episodes (episode_id, patient_key, org_id, resource)
 			SELECT i, k, o, r::json FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(i, k, o, r)
-			ON CONFLICT (episode_id) DO UPDATE SET resource = EXCLUDED.resource, org_id = EXCLUDED.org_id,
+			ON CONFLICT (org_id, episode_id) DO UPDATE SET resource = EXCLUDED.resource,
 				patient_key = EXCLUDED.patient_key, updated_at = now()`, ids, keys, orgs, res)
 	}
 	if n := len(w.Facts); n > 0 {

@@ -9,10 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Episode returns an episode's latest resource, nil when unknown.
-func (t *Tx) Episode(ctx context.Context, episodeID string) (json.RawMessage, error) {
+// Episode returns the latest resource of an organisation's episode, nil
+// when unknown.
+func (t *Tx) Episode(ctx context.Context, orgID, episodeID string) (json.RawMessage, error) {
 	var res json.RawMessage
-	err := t.tx.QueryRow(ctx, `SELECT resource FROM episodes WHERE episode_id = $1`, episodeID).Scan(rawJSON(&res))
+	err := t.tx.QueryRow(ctx, `SELECT resource FROM episodes WHERE org_id = $1 AND episode_id = $2`, orgID, episodeID).Scan(rawJSON(&res))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -223,10 +223,13 @@ func fold(facts []Fact) (stays []*stay, episodes []*episode) {
 			}
 			applyEncounter(s, f)
 		case f.Episode != nil:
-			ep := byEpisode[f.Episode.ID]
+			// An episode is its owner's: one organisation's report never
+			// touches another's episode that happens to share the id.
+			key := f.Episode.OrgID + "/" + f.Episode.ID
+			ep := byEpisode[key]
 			if ep == nil {
 				ep = &episode{}
-				byEpisode[f.Episode.ID] = ep
+				byEpisode[key] = ep
 				episodes = append(episodes, ep)
 			}
 			applyEpisode(ep, f)

@@ -98,6 +98,17 @@ func TestScenarios(t *testing.T) {
 			want: []string{"admission>jonkoping-kommun", "admission>rjl-vc-haga", "home-to-hospital>jonkoping-kommun", "home-to-hospital>rjl-ryhov"},
 		},
 		{
+			name:    "another organisation ending an episode with the same id leaves this one active",
+			patient: jonkopingPatient,
+			facts: []transition.Fact{
+				episode("ep1", "rjl-ssih", "ssih", careevent.EpisodeStarted, -200),
+				episode("ep1", "jonkoping-kommun", "home-help", careevent.EpisodeStarted, -150),
+				episode("ep1", "jonkoping-kommun", "home-help", careevent.EpisodeEnded, -100),
+				enc("e1", careevent.EncounterAdmitted, 0),
+			},
+			want: []string{"admission>jonkoping-kommun", "admission>rjl-ssih", "admission>rjl-vc-haga", "home-to-hospital>rjl-ryhov", "home-to-hospital>rjl-ssih"},
+		},
+		{
 			name:    "ended episode: no home-to-hospital",
 			patient: jonkopingPatient,
 			facts: []transition.Fact{
