@@ -26,6 +26,9 @@ type Driver struct {
 	// event, e.g. "AR/207" or "503 transient": one that tells the sender to
 	// send again.
 	Refused string
+	// Reused are inputs that reuse the source identity of an accepted
+	// input for other content; each is rejected and quarantined.
+	Reused []Reuse
 	// MarksDuplicates is set when the answer to a resend says it is one
 	// (FHIR, home care). HL7 v2 has no such answer: there a resend must be
 	// answered exactly like the first send.
@@ -50,6 +53,16 @@ type Answer struct {
 	Raw []byte
 }
 
+// Reuse is an accepted input and a second one with the same source
+// identity (HL7 MSH-10, home-care id, FHIR resource version) but other
+// content.
+type Reuse struct {
+	Name           string
+	First, Changed []byte
+	// WantError is the Answer.Error of Changed.
+	WantError string
+}
+
 // Sample is one input of a driver.
 type Sample struct {
 	Name  string
@@ -62,8 +75,8 @@ type Sample struct {
 // subtest on buses of its own.
 func Run(t *testing.T, d Driver) {
 	t.Helper()
-	if d.Adapter == "" || d.Start == nil || len(d.Good) == 0 || len(d.Bad) == 0 || d.Refused == "" {
-		t.Fatal("a driver names its adapter, starts it, and has good and bad samples and the error of a refused publish")
+	if d.Adapter == "" || d.Start == nil || len(d.Good) == 0 || len(d.Bad) == 0 || len(d.Reused) == 0 || d.Refused == "" {
+		t.Fatal("a driver names its adapter, starts it, and has good, bad and reused-identity samples and the error of a refused publish")
 	}
 	if d.GoldenDir == "" {
 		d.GoldenDir = filepath.Join("testdata", "golden")
@@ -72,6 +85,7 @@ func Run(t *testing.T, d Driver) {
 	t.Run("RefusedWhenNotDurable", func(t *testing.T) { refusedWhenNotDurable(t, d) })
 	t.Run("BadInputQuarantined", func(t *testing.T) { badInputQuarantined(t, d) })
 	t.Run("ResendRecognised", func(t *testing.T) { resendRecognised(t, d) })
+	t.Run("ReusedIdentityRejected", func(t *testing.T) { reusedIdentityRejected(t, d) })
 	t.Run("DeterministicIDs", func(t *testing.T) { deterministicIDs(t, d) })
 	t.Run("GoldenMappings", func(t *testing.T) { goldenMappings(t, d) })
 }
@@ -171,6 +185,25 @@ func resendRecognised(t *testing.T, d Driver) {
 				t.Errorf("resend answered differently:\n%s\nthen\n%s", first.Raw, again.Raw)
 			}
 			onlyStored(t, b)
+		})
+	}
+}
+
+// reusedIdentityRejected: an identity reused for other content is not a
+// resend to answer as accepted and drop, but a sender's error.
+func reusedIdentityRejected(t *testing.T, d Driver) {
+	for _, r := range d.Reused {
+		t.Run(r.Name, func(t *testing.T) {
+			b, _, send := acceptOne(t, d, Sample{Name: r.Name, Input: r.First})
+			ans := send(t, r.Changed)
+			if ans.Accepted || ans.Error != r.WantError {
+				t.Errorf("answered accepted=%v error %q, want %q: %s", ans.Accepted, ans.Error, r.WantError, ans.Raw)
+			}
+			onlyStored(t, b)
+			q := b.Quarantined()
+			if len(q) != 1 || !bytes.Equal(q[0].Raw, r.Changed) {
+				t.Errorf("CAREHUB_QUARANTINE holds %d entries, want the changed input once", len(q))
+			}
 		})
 	}
 }

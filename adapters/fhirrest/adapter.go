@@ -126,6 +126,11 @@ func (a *Adapter) handle(h handlerFunc) http.Handler {
 		acks := make([]*jetstream.PubAck, len(res.events))
 		for i, m := range res.events {
 			ack, err := a.pub.PublishEvent(r.Context(), m.event, m.subject)
+			if errors.Is(err, bus.ErrContentConflict) {
+				a.rejectRequest(w, req, reject(http.StatusConflict, "duplicate", m.location,
+					"this resource version (or message id) was already received with different content; send a change as a new version"))
+				return
+			}
 			if err != nil {
 				// Valid input that could not be made durable: the sender
 				// must retry, and the deterministic id makes that safe.

@@ -41,6 +41,12 @@ func TestAdapterConformance(t *testing.T) {
 			sample("no Encounter", filepath.Join("testdata", "transaction-no-encounter.json"), "422 required"),
 			{Name: "not JSON", Input: []byte(`{"resourceType":"Bundle",`), WantError: "400 invalid"},
 		},
+		Reused: []adaptertest.Reuse{{
+			Name:      "Encounter version 4 reused for another ward",
+			First:     testsupport.ReadFile(t, filepath.Join("testdata", "transaction-transfer.json")),
+			Changed:   []byte(strings.Replace(string(testsupport.ReadFile(t, filepath.Join("testdata", "transaction-transfer.json"))), "Medicinavdelning 3, Ryhov", "Kirurgavdelning 1, Ryhov", 1)),
+			WantError: "409 duplicate",
+		}},
 		Refused:         "503 transient",
 		MarksDuplicates: true,
 	})

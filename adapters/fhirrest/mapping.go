@@ -151,11 +151,28 @@ func (in encounterInput) fact(focus, patient swefhir.Resource, key string, typ c
 	ce, err := careevent.New(careevent.Fact{
 		ID: careevent.ID("fhir", in.org.ID, identity), Type: typ, Source: "/adapters/fhir/" + in.org.ID,
 		Subject: focus.Type + "/" + focus.ID, Time: at, PatientKey: key, Organisation: in.org.ID, Data: data,
+		SourceDigest: contentDigest(focus.Raw),
 	})
 	if err != nil {
 		return event.Event{}, reject(http.StatusInternalServerError, "exception", in.path, err.Error())
 	}
 	return ce, nil
+}
+
+// contentDigest summarises a resource for telling a resend from a reused
+// version. It digests the JSON re-encoded with sorted keys, so the same
+// resource formatted otherwise (white space, key order) is the same
+// content.
+func contentDigest(raw []byte) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return careevent.Digest(raw)
+	}
+	canonical, err := json.Marshal(v)
+	if err != nil {
+		return careevent.Digest(raw)
+	}
+	return careevent.Digest(canonical)
 }
 
 // versionOf names the version of a resource: meta.versionId when the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -99,6 +100,7 @@ func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote 
 	if rej != nil {
 		return a.reject(ctx, h, raw, rej, org.ID, remote, received)
 	}
+	fact.SourceDigest = contentDigest(raw)
 	ce, err := careevent.New(fact)
 	if err != nil {
 		rej := contentError(ErrApplicationError, location{}, "building the event failed")
@@ -108,6 +110,11 @@ func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote 
 	pctx, cancel := context.WithTimeout(ctx, a.cfg.PublishTimeout)
 	defer cancel()
 	ack, err := a.pub.PublishEvent(pctx, ce, careevent.FactSubject(fact.Type, fact.PatientKey))
+	if errors.Is(err, bus.ErrContentConflict) {
+		rej := contentError(ErrDuplicateKey, location{Segment: "MSH", Seq: 1, Field: 10},
+			"message control id already received with different content; send changes under a new MSH-10")
+		return a.reject(ctx, h, raw, rej, org.ID, remote, received)
+	}
 	if err != nil {
 		// Valid, but not durable: AR tells the sender to resend, and the
 		// deterministic event id makes the resend safe.
@@ -117,6 +124,21 @@ func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote 
 	a.log.Info("hl7v2: event accepted", zap.String("org", org.ID), zap.String("remote", remote), zap.String("event_id", ce.ID()),
 		zap.String("type", ce.Type()), zap.String("patient_key", fact.PatientKey), zap.Uint64("stream_seq", ack.Sequence), zap.Bool("duplicate", ack.Duplicate))
 	return a.acks(h, nil, received)
+}
+
+// contentDigest summarises what a message says, for telling a resend from
+// a reused message control id: every segment but MSH, whose send time and
+// routing fields a sending system may legitimately renew on a resend, with
+// CR, LF and CRLF segment ends treated alike.
+func contentDigest(raw []byte) string {
+	segments := strings.FieldsFunc(string(raw), func(r rune) bool { return r == '\r' || r == '\n' })
+	parts := make([][]byte, 0, len(segments))
+	for _, s := range segments {
+		if !strings.HasPrefix(s, "MSH") {
+			parts = append(parts, []byte(s))
+		}
+	}
+	return careevent.Digest(parts...)
 }
 
 // reject quarantines the raw message and answers with rej. If quarantine

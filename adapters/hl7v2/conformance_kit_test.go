@@ -40,8 +40,31 @@ func TestAdapterConformance(t *testing.T) {
 			sample("a01-version-21", AckReject+"/"+ErrUnsupportedVersion),
 			{Name: "not HL7", Input: []byte("hello"), WantError: AckReject + "/" + ErrSegmentSequence},
 		},
+		Reused: []adaptertest.Reuse{{
+			Name:      "MSH-10 reused for another ward",
+			First:     readTestdata(t, "a01-ryhov-utf8.hl7"),
+			Changed:   bytes.Replace(readTestdata(t, "a01-ryhov-utf8.hl7"), []byte("MED3^12^1"), []byte("KIR1^4^2"), 1),
+			WantError: AckError + "/" + ErrDuplicateKey,
+		}},
 		Refused: AckReject + "/" + ErrApplicationError,
 	})
+}
+
+// TestResendWithRenewedHeader: an interface engine that resends a message
+// with a new send time and CRLF segment ends is resending, not reusing
+// the control id.
+func TestResendWithRenewedHeader(t *testing.T) {
+	a, pub, _ := newTestAdapter(t)
+	first := readTestdata(t, "a01-ryhov-utf8.hl7")
+	again := bytes.ReplaceAll(bytes.Replace(first, []byte("20261124143000+0100"), []byte("20261124150000+0100"), 1), []byte("\r"), []byte("\r\n"))
+	for i, msg := range [][]byte{first, again} {
+		if ans := answerOf(t, a.Handle(context.Background(), msg, false, "kit")); !ans.Accepted {
+			t.Fatalf("send %d: %s %s", i+1, ans.Error, ans.Raw)
+		}
+	}
+	if n := len(pub.Stored()); n != 1 {
+		t.Errorf("CAREHUB_EVENTS holds %d events, want 1", n)
+	}
 }
 
 // answerOf reads the first acknowledgement of a message: AA and CA accept

@@ -24,6 +24,7 @@ const (
 	ErrUnsupportedType    = "200"
 	ErrUnsupportedEvent   = "201"
 	ErrUnsupportedVersion = "203"
+	ErrDuplicateKey       = "205"
 	ErrApplicationError   = "207"
 )
 
@@ -35,6 +36,7 @@ var errorCodeText = map[string]string{
 	ErrUnsupportedType:    "Unsupported message type",
 	ErrUnsupportedEvent:   "Unsupported event code",
 	ErrUnsupportedVersion: "Unsupported version id",
+	ErrDuplicateKey:       "Duplicate key identifier",
 	ErrApplicationError:   "Application internal error",
 }
 

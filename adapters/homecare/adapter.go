@@ -3,6 +3,7 @@ package homecare
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -202,9 +203,13 @@ func (a *Adapter) single(w http.ResponseWriter, req request) {
 		a.rejectRequest(w, req, rej)
 		return
 	}
-	acks, err := a.publish(req.http.Context(), []mapped{m})
+	acks, conflicts, err := a.publish(req.http.Context(), []mapped{m})
 	if err != nil {
 		a.unavailable(w, req, err)
+		return
+	}
+	if conflicts[0] {
+		a.rejectRequest(w, req, reusedID())
 		return
 	}
 	a.logAccepted(zap.InfoLevel, req.org, m, acks[0])
@@ -283,7 +288,7 @@ func (a *Adapter) batch(w http.ResponseWriter, req request) {
 		toPublish = append(toPublish, m)
 		publishLine = append(publishLine, i)
 	}
-	acks, err := a.publish(req.http.Context(), toPublish)
+	acks, conflicts, err := a.publish(req.http.Context(), toPublish)
 	if err != nil {
 		a.unavailable(w, req, err)
 		return
@@ -291,6 +296,15 @@ func (a *Adapter) batch(w http.ResponseWriter, req request) {
 	var accepted, duplicates int
 	for k, m := range toPublish {
 		i := publishLine[k]
+		if conflicts[k] {
+			rej := reusedID()
+			results[i].Status, results[i].Error, results[i].Pointer = StatusRejected, rej.Error(), rej.pointer
+			if err := a.quarantine(req, lines[i].raw, fmt.Sprintf("line %d: %s", lines[i].no, rej.Error()), rej.status); err != nil {
+				a.unavailable(w, req, err)
+				return
+			}
+			continue
+		}
 		results[i].Status, results[i].EventID = StatusAccepted, m.event.ID()
 		if acks[k].Duplicate {
 			results[i].Status = StatusDuplicate
@@ -310,6 +324,13 @@ func (a *Adapter) batch(w http.ResponseWriter, req request) {
 	api.WriteJSON(w, req.http, http.StatusOK, BatchResponse{Results: results})
 }
 
+// reusedID rejects an event whose id the organisation already used for an
+// event with other content.
+func reusedID() *rejection {
+	return &rejection{status: http.StatusConflict, pointer: "/id",
+		message: "this id was already received with other content; report a change as a new event with its own id"}
+}
+
 func sameFact(x, y event.Event) bool {
 	return x.Type() == y.Type() && x.Time().Equal(y.Time()) && bytes.Equal(x.Data(), y.Data())
 }
@@ -326,16 +347,34 @@ func (a *Adapter) accept(org directory.Organisation, raw []byte, received time.T
 		a.log.Error("homecare: mapping a valid event failed", zap.String("org", org.ID), zap.Error(err))
 		return mapped{}, &rejection{status: http.StatusInternalServerError, message: "the event could not be mapped"}
 	}
+	digest, err := contentDigest(ev.Event)
+	if err != nil {
+		return mapped{}, &rejection{status: http.StatusInternalServerError, message: "the event could not be mapped"}
+	}
+	m.event.SetExtension(careevent.ExtSourceDigest, digest)
 	return m, nil
 }
 
+// contentDigest summarises a checked event for telling a resend from a
+// reused id. It digests the parsed fields, so the same event formatted
+// otherwise (white space, key order) is the same content.
+func contentDigest(ev Event) (string, error) {
+	canonical, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("encoding event for its digest: %w", err)
+	}
+	return careevent.Digest(canonical), nil
+}
+
 // publish makes events durable and returns their acknowledgements in
-// order. One patient's events are published one after the other, in the
+// order, and which of them reused an id for other content (not published;
+// the caller rejects them). One patient's events are published one after the other, in the
 // order sent; different patients' concurrently. On error some events may
 // be durable already: the sender resends, and their deterministic ids make
 // them duplicates.
-func (a *Adapter) publish(ctx context.Context, events []mapped) ([]*jetstream.PubAck, error) {
+func (a *Adapter) publish(ctx context.Context, events []mapped) ([]*jetstream.PubAck, []bool, error) {
 	acks := make([]*jetstream.PubAck, len(events))
+	conflicts := make([]bool, len(events))
 	var chains [][]int
 	chainOf := map[string]int{}
 	for i, m := range events {
@@ -364,6 +403,10 @@ func (a *Adapter) publish(ctx context.Context, events []mapped) ([]*jetstream.Pu
 						break
 					}
 					ack, err := a.pub.PublishEvent(ctx, events[i].event, events[i].subject)
+					if errors.Is(err, bus.ErrContentConflict) {
+						conflicts[i] = true
+						continue
+					}
 					if err != nil {
 						mu.Lock()
 						if firstErr == nil {
@@ -384,15 +427,15 @@ func (a *Adapter) publish(ctx context.Context, events []mapped) ([]*jetstream.Pu
 	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, nil, firstErr
 	}
-	for _, ack := range acks {
-		if ack == nil {
+	for i, ack := range acks {
+		if ack == nil && !conflicts[i] {
 			// Only a cancelled request context stops a chain without an error.
-			return nil, fmt.Errorf("publishing stopped early: %w", context.Cause(ctx))
+			return nil, nil, fmt.Errorf("publishing stopped early: %w", context.Cause(ctx))
 		}
 	}
-	return acks, nil
+	return acks, conflicts, nil
 }
 
 func (a *Adapter) logAccepted(level zapcore.Level, org directory.Organisation, m mapped, ack *jetstream.PubAck) {

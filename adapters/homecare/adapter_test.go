@@ -462,9 +462,6 @@ func TestResend(t *testing.T) {
 	}{
 		{"same bytes", body},
 		{"same event reformatted", eventWith(t, func(map[string]any) {})},
-		// The id names the event: a resend with other content is still the
-		// same event (documented: a correction needs a new id).
-		{"same id, other content", eventWith(t, func(m map[string]any) { m["careContext"] = "Ändrad text." })},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -481,6 +478,12 @@ func TestResend(t *testing.T) {
 				t.Errorf("want the same event id published again and acknowledged as a duplicate")
 			}
 		})
+	}
+	// The id names the event: the same id with other content is refused,
+	// not dropped as a resend (a correction needs a new id).
+	changed := env.postJSON(t, tokenJonkoping, eventWith(t, func(m map[string]any) { m["careContext"] = "Ändrad text." }))
+	if changed.Status != http.StatusConflict {
+		t.Errorf("same id, other content: status %d, want 409: %s", changed.Status, changed.Body)
 	}
 	// Another organisation may use the same id for its own event.
 	other := env.postJSON(t, tokenSSIH, eventWith(t, func(m map[string]any) { m["organisation"] = orgSSIH }))

@@ -44,6 +44,12 @@ func TestAdapterConformance(t *testing.T) {
 			bad("unknown status", "422 /status", func(m map[string]any) { m["status"] = "cancelled" }),
 			{Name: "not JSON", Input: []byte(`{"id":`), WantError: "400"},
 		},
+		Reused: []adaptertest.Reuse{{
+			Name:      "id reused for another unit",
+			First:     eventWith(t, func(map[string]any) {}),
+			Changed:   eventWith(t, func(m map[string]any) { m["unit"] = map[string]any{"name": "Hemtjänst Väster"} }),
+			WantError: "409 /id",
+		}},
 		Refused:         "503",
 		MarksDuplicates: true,
 	})

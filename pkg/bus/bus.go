@@ -187,8 +187,20 @@ func (b *Bus) Publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, er
 	return ack, nil
 }
 
+// ErrContentConflict is returned by PublishEvent for an event whose id
+// JetStream already holds with another source digest: the sender reused
+// an identity (HL7 MSH-10, a home-care id, a FHIR resource version) for
+// different content. The input must be rejected, not acknowledged as a
+// harmless resend.
+var ErrContentConflict = errors.New("event id already used for different content")
+
+// digestHeader is the binary-mode header of careevent.ExtSourceDigest.
+const digestHeader = "ce-" + careevent.ExtSourceDigest
+
 // PublishEvent encodes e in binary mode and publishes it to subject,
-// group-committed with events other callers publish at the same time.
+// group-committed with events other callers publish at the same time. A
+// duplicate whose source digest differs from the stored event's is
+// ErrContentConflict (the ack is returned with it).
 func (b *Bus) PublishEvent(ctx context.Context, e event.Event, subject string) (*jetstream.PubAck, error) {
 	msg, err := careevent.ToNATS(e, subject)
 	if err != nil {
@@ -196,7 +208,40 @@ func (b *Bus) PublishEvent(ctx context.Context, e event.Event, subject string) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
 	defer cancel()
-	return b.group.Publish(ctx, msg)
+	ack, err := b.group.Publish(ctx, msg)
+	if err != nil || !ack.Duplicate {
+		return ack, err
+	}
+	if err := b.sameContent(ctx, msg, ack); err != nil {
+		return ack, err
+	}
+	return ack, nil
+}
+
+// sameContent compares a duplicate's source digest with the stored
+// original's. Only duplicates pay for the look-up; an original stored
+// without a digest (or already aged out) cannot be compared and counts as
+// the same.
+func (b *Bus) sameContent(ctx context.Context, msg *nats.Msg, ack *jetstream.PubAck) error {
+	digest := msg.Header.Get(digestHeader)
+	if digest == "" {
+		return nil
+	}
+	stream, err := b.js.Stream(ctx, ack.Stream)
+	if err != nil {
+		return fmt.Errorf("reading stream %s to compare a duplicate: %w", ack.Stream, err)
+	}
+	orig, err := stream.GetMsg(ctx, ack.Sequence)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the original of a duplicate: %w", err)
+	}
+	if od := orig.Header.Get(digestHeader); od != "" && od != digest {
+		return fmt.Errorf("%w (id %s)", ErrContentConflict, msg.Header.Get(nats.MsgIdHdr))
+	}
+	return nil
 }
 
 // Quarantine headers.

@@ -299,6 +299,51 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	}
 }
 
+// TestPublishEventComparesDuplicates: a resend with the same source
+// digest is a harmless duplicate; the same id with another digest is
+// ErrContentConflict, and the stream keeps only the original.
+func TestPublishEventComparesDuplicates(t *testing.T) {
+	b := newBus(t)
+	ctx := testContext(t)
+	withDigest := func(id, digest string) event.Event {
+		e := newEvent(t, id)
+		if digest != "" {
+			e.SetExtension(careevent.ExtSourceDigest, digest)
+		}
+		return e
+	}
+	subject := careevent.FactSubject(careevent.EncounterAdmitted, testPatientKey)
+	tests := []struct {
+		name          string
+		id            string
+		first, again  string
+		wantConflict  bool
+		wantDuplicate bool
+	}{
+		{name: "exact resend", id: "same", first: "d1", again: "d1", wantDuplicate: true},
+		{name: "id reused for other content", id: "other", first: "d1", again: "d2", wantConflict: true},
+		{name: "original without a digest", id: "legacy", first: "", again: "d2", wantDuplicate: true},
+		{name: "resend without a digest", id: "nodigest", first: "d1", again: "", wantDuplicate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := b.PublishEvent(ctx, withDigest(tt.id, tt.first), subject); err != nil {
+				t.Fatalf("first publish: %v", err)
+			}
+			ack, err := b.PublishEvent(ctx, withDigest(tt.id, tt.again), subject)
+			if got := errors.Is(err, bus.ErrContentConflict); got != tt.wantConflict {
+				t.Fatalf("second publish: err %v, want conflict %v", err, tt.wantConflict)
+			}
+			if !tt.wantConflict && (err != nil || ack.Duplicate != tt.wantDuplicate) {
+				t.Fatalf("second publish: ack %+v, err %v", ack, err)
+			}
+		})
+	}
+	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != uint64(len(tests)) {
+		t.Errorf("CAREHUB_EVENTS holds %d messages, want %d (one per id)", n, len(tests))
+	}
+}
+
 func TestPublishEventRefusesInvalidEvent(t *testing.T) {
 	t.Parallel()
 	b := newBus(t)

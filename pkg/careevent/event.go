@@ -30,6 +30,11 @@ const (
 	// ExtCancels, on a cancellation notice, is the id of the notification
 	// it retracts.
 	ExtCancels = "carehubcancels"
+	// ExtSourceDigest is a digest of the source input a fact came from
+	// (see Digest). Two inputs with the same source identity, and so the
+	// same event id, are one resend only when their digests agree; a
+	// different digest is an id reused for other content.
+	ExtSourceDigest = "carehubdigest"
 )
 
 // ErrInvalid is wrapped by every validation error of this package.
@@ -62,7 +67,20 @@ type Fact struct {
 	Sequence int64
 	// Cancels is set on cancellation notices: the retracted notification.
 	Cancels string
-	Data    []byte
+	// SourceDigest is set on facts: Digest of the input they came from.
+	SourceDigest string
+	Data         []byte
+}
+
+// Digest summarises source input for ExtSourceDigest: the hex SHA-256 of
+// the parts, each followed by a NUL so that parts cannot run together.
+func Digest(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(p)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // New builds and validates a CloudEvent from a fact or a notification.
@@ -85,6 +103,9 @@ func New(f Fact) (event.Event, error) {
 	}
 	if f.Cancels != "" {
 		e.SetExtension(ExtCancels, f.Cancels)
+	}
+	if f.SourceDigest != "" {
+		e.SetExtension(ExtSourceDigest, f.SourceDigest)
 	}
 	if f.Sequence > 0 {
 		e.SetExtension(ExtSequence, strconv.FormatInt(f.Sequence, 10))
@@ -118,6 +139,9 @@ func Validate(e event.Event) error {
 	}
 	return nil
 }
+
+// SourceDigest returns the carehubdigest extension of e, or "".
+func SourceDigest(e event.Event) string { return stringExtension(e, ExtSourceDigest) }
 
 // PatientKey returns the patientkey extension of e, or "".
 func PatientKey(e event.Event) string { return stringExtension(e, ExtPatientKey) }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -87,9 +88,15 @@ func (r *Router) applyBatch(ctx context.Context, tx *store.Tx, items []pending) 
 func fresh(ctx context.Context, tx *store.Tx, items []pending) ([]pending, error) {
 	events := make([]store.ProcessedEvent, len(items))
 	for i, p := range items {
-		events[i] = store.ProcessedEvent{ID: p.ce.ID(), Type: p.ce.Type(), PatientKey: p.fact.patientKey, StreamSeq: p.seq}
+		events[i] = store.ProcessedEvent{ID: p.ce.ID(), Type: p.ce.Type(), PatientKey: p.fact.patientKey, StreamSeq: p.seq,
+			Digest: careevent.SourceDigest(p.ce)}
 	}
 	isNew, err := tx.MarkProcessedEvents(ctx, events)
+	if errors.Is(err, store.ErrReusedEventID) {
+		// Beyond JetStream's duplicate window only the router can tell; the
+		// sender was answered already, so the event is parked for people.
+		return nil, fmt.Errorf("%w: %w", errPoison, err)
+	}
 	if err != nil {
 		return nil, err
 	}

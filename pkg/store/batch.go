@@ -21,19 +21,30 @@ import (
 type ProcessedEvent struct {
 	ID, Type, PatientKey string
 	StreamSeq            uint64
+	// Digest is the event's source digest, "" when it has none.
+	Digest string
 }
 
+// ErrReusedEventID is returned by MarkProcessedEvents for an event whose
+// id was applied before with another source digest: the sender reused an
+// identity for other content after JetStream's duplicate window.
+var ErrReusedEventID = errors.New("event id already applied with different content")
+
 // MarkProcessedEvents records events as applied and returns the ids that
-// are new; the others were applied before and must change nothing.
+// are new; the others were applied before and must change nothing. An
+// event whose id was applied with another digest is ErrReusedEventID.
 func (t *Tx) MarkProcessedEvents(ctx context.Context, events []ProcessedEvent) (fresh map[string]bool, err error) {
 	ids, types, keys := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
-	seqs := make([]int64, len(events))
+	seqs, digests := make([]int64, len(events)), make([]*string, len(events))
 	for i, e := range events {
 		ids[i], types[i], keys[i], seqs[i] = e.ID, e.Type, e.PatientKey, int64(e.StreamSeq)
+		if e.Digest != "" {
+			digests[i] = &e.Digest
+		}
 	}
-	rows, err := t.tx.Query(ctx, `INSERT INTO processed_events (event_id, event_type, patient_key, stream_seq)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-		ON CONFLICT (event_id) DO NOTHING RETURNING event_id`, ids, types, keys, seqs)
+	rows, err := t.tx.Query(ctx, `INSERT INTO processed_events (event_id, event_type, patient_key, stream_seq, source_digest)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+		ON CONFLICT (event_id) DO NOTHING RETURNING event_id`, ids, types, keys, seqs, digests)
 	if err != nil {
 		return nil, fmt.Errorf("marking events processed: %w", err)
 	}
@@ -45,7 +56,29 @@ func (t *Tx) MarkProcessedEvents(ctx context.Context, events []ProcessedEvent) (
 	for _, id := range got {
 		fresh[id] = true
 	}
+	if len(fresh) < len(events) {
+		if err := t.checkReused(ctx, ids, digests); err != nil {
+			return nil, err
+		}
+	}
 	return fresh, nil
+}
+
+// checkReused compares the digests of events applied before with the
+// ones given; only a batch holding a redelivery or resend pays for it.
+func (t *Tx) checkReused(ctx context.Context, ids []string, digests []*string) error {
+	var reused string
+	err := t.tx.QueryRow(ctx, `SELECT p.event_id FROM processed_events p
+		JOIN unnest($1::text[], $2::text[]) AS x(id, digest) ON p.event_id = x.id
+		WHERE p.source_digest IS NOT NULL AND x.digest IS NOT NULL AND p.source_digest <> x.digest LIMIT 1`,
+		ids, digests).Scan(&reused)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("comparing digests of applied events: %w", err)
+	}
+	return fmt.Errorf("%w (id %s)", ErrReusedEventID, reused)
 }
 
 // PatientState is everything the router needs to apply facts to a patient.

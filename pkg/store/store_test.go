@@ -277,6 +277,44 @@ func TestMigrateFreshDatabaseThenAgain(t *testing.T) {
 	}
 }
 
+// TestMarkProcessedComparesDigests: an event applied again with the same
+// digest (or where either side has none) is a redelivery; another digest
+// under the same id is ErrReusedEventID.
+func TestMarkProcessedComparesDigests(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := testContext(t)
+	mark := func(id, digest string) (bool, error) {
+		var fresh map[string]bool
+		err := s.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			fresh, err = tx.MarkProcessedEvents(ctx, []store.ProcessedEvent{{ID: id, Type: "t", PatientKey: "pk", StreamSeq: 1, Digest: digest}})
+			return err
+		})
+		return fresh[id], err
+	}
+	tests := []struct {
+		name, id, first, again string
+		wantReused             bool
+	}{
+		{name: "same digest", id: "d-1", first: "a", again: "a"},
+		{name: "other digest", id: "d-2", first: "a", again: "b", wantReused: true},
+		{name: "applied without a digest", id: "d-3", first: "", again: "b"},
+		{name: "redelivered without a digest", id: "d-4", first: "a", again: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if fresh, err := mark(tt.id, tt.first); err != nil || !fresh {
+				t.Fatalf("first mark: fresh %v, err %v", fresh, err)
+			}
+			fresh, err := mark(tt.id, tt.again)
+			if got := errors.Is(err, store.ErrReusedEventID); got != tt.wantReused || fresh {
+				t.Errorf("second mark: fresh %v, err %v; want reused %v", fresh, err, tt.wantReused)
+			}
+		})
+	}
+}
+
 func TestMarkProcessed(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
