@@ -8,6 +8,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/carehub/carehub/internal/hub"
+	"github.com/carehub/carehub/pkg/notify/webhook"
+
 	// Calendar days are counted in Europe/Stockholm wherever the binary
 	// runs, also on hosts without a zoneinfo database.
 	_ "time/tzdata"
@@ -37,6 +40,7 @@ func main() {
 		kong.Name("carehub"),
 		kong.Description("carehub tells the next care organisation, in time, when a patient moves between hospital, home care, SSIH and short-term units."),
 		kong.UsageOnError(),
+		defaultVars(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	)
 	if err := kctx.Run(&c); err != nil {
@@ -50,4 +54,14 @@ type versionCmd struct{}
 func (versionCmd) Run() error {
 	fmt.Println("carehub", version)
 	return nil
+}
+
+// defaultVars are the flag defaults the components declare themselves, so
+// each is written once and --help shows what the component uses.
+func defaultVars() kong.Vars {
+	return kong.Vars{
+		"shutdown_timeout":       hub.DefaultShutdownTimeout.String(),
+		"webhook_timeout":        webhook.DefaultTimeout.String(),
+		"webhook_retry_schedule": webhook.DefaultSchedule,
+	}
 }

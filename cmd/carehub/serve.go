@@ -29,13 +29,13 @@ type serveCmd struct {
 	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
 	DuplicateWindow  time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
 	Retention        time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
-	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"20s" help:"How long a graceful stop may take."`
+	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"How long a graceful stop may take."`
 	DebugAddr        string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
 	ReadyFile        string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
 
-	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"5s,5m,30m,2h,5h,10h,10h" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
+	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"${webhook_retry_schedule}" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
-	WebhookTimeout       time.Duration `name:"webhook-timeout" env:"CAREHUB_WEBHOOK_TIMEOUT" default:"15s" help:"A receiver must answer 2xx within this." group:"Webhooks"`
+	WebhookTimeout       time.Duration `name:"webhook-timeout" env:"CAREHUB_WEBHOOK_TIMEOUT" default:"${webhook_timeout}" help:"A receiver must answer 2xx within this." group:"Webhooks"`
 
 	ReadmissionWindow time.Duration `name:"readmission-window" env:"CAREHUB_READMISSION_WINDOW" default:"720h" help:"An inpatient admission this soon after a discharge is a readmission." group:"Care transition rules"`
 	ReadmissionFlag   time.Duration `name:"readmission-flag" env:"CAREHUB_READMISSION_FLAG" default:"72h" help:"Readmissions this soon are flagged as early." group:"Care transition rules"`
@@ -99,29 +99,31 @@ func (s *serveCmd) Run(c *cli) error {
 	}
 	startCtx, cancel := context.WithTimeout(ctx, startupDeadline)
 	defer cancel()
-	h, err := hub.Start(startCtx, s.hubConfig(), log)
+	h, err := hub.New(startCtx, s.hubConfig(), log)
 	if err != nil {
-		var se *hub.StartupError
-		if errors.As(err, &se) {
-			return fmt.Errorf("cannot start: %w", se)
-		}
 		return fmt.Errorf("cannot start: %w", err)
 	}
 	if s.ReadyFile != "" {
 		if err := writeReadyFile(s.ReadyFile, readyAddrs{HTTP: h.HTTPAddr(), MLLP: h.MLLPAddr(), NATS: h.NATSURL()}); err != nil {
-			_ = h.Shutdown(context.Background())
+			// Run with a cancelled context stops at once and closes what
+			// New opened.
+			done, stop := context.WithCancel(ctx)
+			stop()
+			_ = h.Run(done)
 			return fmt.Errorf("cannot start: --ready-file: %w", err)
 		}
 	}
-	select {
-	case <-ctx.Done():
+	stopLog := context.AfterFunc(ctx, func() {
 		log.Info("signal received, stopping: no new input, finishing in-flight work")
-	case err := <-h.Failed():
-		log.Error("component failed, stopping", zap.Error(err))
-		_ = h.Shutdown(context.Background())
-		return err
-	}
-	if err := h.Shutdown(context.Background()); err != nil {
+	})
+	defer stopLog()
+	// Run returns after a signal (ctx) or a component's failure, once every
+	// component has stopped in order.
+	if err := h.Run(ctx); err != nil {
+		log.Error("stopped", zap.Error(err))
+		if ctx.Err() == nil {
+			return fmt.Errorf("component failed: %w", err)
+		}
 		return fmt.Errorf("graceful stop incomplete: %w", err)
 	}
 	log.Info("stopped")

@@ -20,7 +20,7 @@ import (
 func parseServe(t *testing.T, args ...string) (*serveCmd, error) {
 	t.Helper()
 	var c cli
-	parser, err := kong.New(&c, kong.Name("carehub"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
+	parser, err := kong.New(&c, kong.Name("carehub"), defaultVars(), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/carehub/carehub/adapters/hl7v2"
 	"github.com/carehub/carehub/adapters/hl7v2/mllp"
 	"github.com/carehub/carehub/adapters/homecare"
+	"github.com/carehub/carehub/internal/supervise"
 	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
@@ -104,35 +104,60 @@ func (e *StartupError) Error() string {
 
 func (e *StartupError) Unwrap() error { return e.Err }
 
-// Hub is a running carehub.
+// DefaultShutdownTimeout bounds a graceful stop unless Config says otherwise.
+const DefaultShutdownTimeout = 20 * time.Second
+
+// setDefaults fills what the caller left zero.
+func (c *Config) setDefaults() {
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Webhooks.Timeout == 0 {
+		c.Webhooks.Timeout = webhook.DefaultTimeout
+	}
+}
+
+// Validate rejects settings that cannot work, before anything starts.
+func (c *Config) Validate() error {
+	switch {
+	case c.HTTPAddr == "":
+		return errors.New("an HTTP address is required")
+	case c.NATSURL == "" && c.NATSListen == "":
+		return errors.New("either a NATS URL or an embedded NATS listen address is required")
+	case c.ShutdownTimeout < 0, c.Webhooks.Timeout < 0, c.Retention < 0, c.DuplicateWindow < 0:
+		return errors.New("timeouts, the duplicate window and the retention must not be negative")
+	}
+	return nil
+}
+
+// Hub is a carehub built and listening; Run runs it.
 type Hub struct {
 	cfg      Config
 	log      *zap.Logger
 	embedded *bus.Embedded
 	bus      *bus.Bus
 	store    *store.Store
-	httpSrv  *http.Server
 	httpAddr string
 	mllp     *mllp.Server
 	natsURL  string
+	sup      *supervise.Supervisor
 
-	stopRouter     context.CancelFunc
-	stopRelay      context.CancelFunc
-	stopDispatch   context.CancelFunc
-	dispatcherDone chan struct{}
-	routerDone     chan struct{}
-	relayDone      chan struct{}
-	failed         chan error
-	closeOnce      sync.Once
+	closeOnce sync.Once
+	// stop and stopped belong to Start and Shutdown.
+	stop    context.CancelFunc
+	stopped chan error
 }
 
-// Start brings every component up and returns once the hub takes requests.
-// On error, whatever had started is stopped again.
-func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 20 * time.Second
+// New connects to NATS and PostgreSQL (starting the embedded NATS server
+// when no URL is given), builds every component and binds the listeners,
+// so the hub accepts connections when New returns; Run then serves. On
+// error, whatever had been opened is closed again.
+func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, &StartupError{What: "invalid settings", Err: err}
 	}
-	h := &Hub{cfg: cfg, log: log, failed: make(chan error, 4)}
+	h := &Hub{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			h.closeResources()
@@ -165,7 +190,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		return nil, &StartupError{What: "cannot listen on HTTP address " + cfg.HTTPAddr, Fix: "free the port or set --http-addr / CAREHUB_HTTP_ADDR", Err: err}
 	}
 	h.httpAddr = ln.Addr().String()
-	h.httpSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	httpSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	defer func() {
 		if err != nil {
 			_ = ln.Close()
@@ -222,102 +247,67 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error)
 		return nil, &StartupError{What: "cannot start the home-care adapter", Err: err}
 	}
 	hc.Register(srv)
-	h.httpSrv.Handler = srv.Handler()
+	httpSrv.Handler = srv.Handler()
 
+	input := []supervise.Named{{Name: "HTTP server", Component: supervise.Server{
+		Serve:    func(context.Context) error { return httpSrv.Serve(ln) },
+		Shutdown: httpSrv.Shutdown, Closed: http.ErrServerClosed, Drain: cfg.ShutdownTimeout,
+	}}}
 	if cfg.MLLP.Addr != "" {
-		if err := h.startMLLP(ctx, dir, keys); err != nil {
+		if err := h.listenMLLP(ctx, dir, keys); err != nil {
 			return nil, err
 		}
+		// Each connection finishes and acknowledges the message in hand.
+		input = append(input, supervise.Named{Name: "MLLP server", Component: supervise.Server{
+			Serve: h.mllp.Serve, Shutdown: h.mllp.Shutdown, Closed: mllp.ErrServerClosed, Drain: cfg.ShutdownTimeout,
+		}})
 	}
+	h.sup = h.supervisor(input, rt, relay, dispatcher)
 
-	h.dispatcherDone = make(chan struct{})
-	dispatchCtx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	h.stopDispatch = stopDispatch
-	go func() {
-		defer close(h.dispatcherDone)
-		if cfg.IngestOnly {
-			return
-		}
-		if err := dispatcher.Run(dispatchCtx); err != nil {
-			h.failed <- fmt.Errorf("webhook dispatcher: %w", err)
-		}
-	}()
-
-	if cfg.Retention > 0 && !cfg.IngestOnly {
-		go h.prune(dispatchCtx, cfg.Retention)
-	}
-
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(ctx))
-	h.stopRelay, h.stopRouter = stopRelay, stopRouter
-	h.relayDone, h.routerDone = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(h.relayDone)
-		if cfg.IngestOnly {
-			return
-		}
-		if err := relay.Run(relayCtx); err != nil {
-			h.failed <- fmt.Errorf("outbox relay: %w", err)
-		}
-	}()
-	go func() {
-		defer close(h.routerDone)
-		if cfg.IngestOnly {
-			return
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			if err := rt.RunDeadlines(routerCtx); err != nil {
-				h.failed <- fmt.Errorf("deadline watcher: %w", err)
-			}
-		})
-		if err := rt.Run(routerCtx); err != nil {
-			h.failed <- err
-		}
-		wg.Wait()
-	}()
-	go func() {
-		if err := h.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			h.failed <- fmt.Errorf("HTTP server: %w", err)
-		}
-	}()
-	log.Info("carehub ready", zap.String("http", h.httpAddr), zap.String("mllp", h.MLLPAddr()), zap.String("nats", h.natsURL),
+	log.Info("carehub listening", zap.String("http", h.httpAddr), zap.String("mllp", h.MLLPAddr()), zap.String("nats", h.natsURL),
 		zap.String("directory", cfg.DirectoryPath), zap.Int("organisations", len(dir.Organisations())))
 	return h, nil
 }
 
-// prune removes finished work older than retention, hourly, so the live
-// outbox stays small. Several hub instances may prune at once: the deletes
-// are idempotent.
-func (h *Hub) prune(ctx context.Context, retention time.Duration) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		st, err := h.store.Prune(ctx, time.Now().Add(-retention))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			h.log.Warn("pruning finished notifications failed; will retry", zap.Error(err))
-		case err == nil && st != (store.PruneStats{}):
-			h.log.Info("pruned finished work", zap.Int64("notifications", st.Notifications),
-				zap.Int64("deliveries", st.Deliveries), zap.Int64("processed_events", st.ProcessedEvents))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// supervisor arranges the components in their stop order:
+//
+//  1. input: HTTP and MLLP stop taking requests and finish (and
+//     acknowledge) the ones in flight;
+//  2. routing: the router finishes its current batch, and the deadline
+//     watcher its round;
+//  3. relay: a last drain publishes everything committed;
+//  4. delivery: webhook requests in flight finish and are recorded, and
+//     the pruner stops.
+//
+// The connections to NATS and PostgreSQL close after the last stage (see
+// Run). An ingest-only hub runs the first stage alone.
+func (h *Hub) supervisor(input []supervise.Named, rt *router.Router, relay *notify.Relay, dispatcher *notify.Dispatcher) *supervise.Supervisor {
+	sup := &supervise.Supervisor{StopTimeout: h.cfg.ShutdownTimeout}
+	sup.Stage("input", input...)
+	if h.cfg.IngestOnly {
+		return sup
 	}
+	sup.Stage("routing",
+		supervise.Named{Name: "router", Component: supervise.Func(rt.Run)},
+		supervise.Named{Name: "deadline watcher", Component: supervise.Func(rt.RunDeadlines)})
+	sup.Stage("relay", supervise.Named{Name: "outbox relay", Component: relay})
+	delivery := []supervise.Named{{Name: "webhook dispatcher", Component: dispatcher}}
+	if h.cfg.Retention > 0 {
+		delivery = append(delivery, supervise.Named{Name: "pruner", Component: &pruner{store: h.store, retention: h.cfg.Retention, log: h.log}})
+	}
+	sup.Stage("delivery", delivery...)
+	return sup
 }
 
 // newDispatcher checks every webhook in the directory against the URL
 // policy at start, so a misconfigured receiver is an immediate error.
 func newDispatcher(c WebhookConfig, st *store.Store, dir *directory.Directory, log *zap.Logger) (*notify.Dispatcher, error) {
-	if c.RetrySchedule == "" {
-		c.RetrySchedule = webhook.DefaultSchedule
-	}
-	schedule, err := webhook.ParseSchedule(c.RetrySchedule)
-	if err != nil {
-		return nil, &StartupError{What: "invalid webhook retry schedule", Fix: "set --webhook-retry-schedule like " + webhook.DefaultSchedule, Err: err}
+	var schedule webhook.Schedule
+	if c.RetrySchedule != "" {
+		var err error
+		if schedule, err = webhook.ParseSchedule(c.RetrySchedule); err != nil {
+			return nil, &StartupError{What: "invalid webhook retry schedule", Fix: "set --webhook-retry-schedule like " + webhook.DefaultSchedule, Err: err}
+		}
 	}
 	policy := webhook.URLPolicy{AllowPrivate: c.AllowPrivate}
 	for _, org := range dir.Organisations() {
@@ -326,9 +316,6 @@ func newDispatcher(c WebhookConfig, st *store.Store, dir *directory.Directory, l
 				return nil, &StartupError{What: "webhook of " + org.ID + " refused", Fix: "use a public http(s) URL, or --webhook-allow-private / CAREHUB_WEBHOOK_ALLOW_PRIVATE=true for private receivers", Err: err}
 			}
 		}
-	}
-	if c.Timeout == 0 {
-		c.Timeout = 15 * time.Second
 	}
 	d, err := notify.NewDispatcher(notify.DispatcherConfig{
 		// A lease outlasts a request with margin, so only a crashed
@@ -342,9 +329,9 @@ func newDispatcher(c WebhookConfig, st *store.Store, dir *directory.Directory, l
 	return d, nil
 }
 
-// startMLLP binds the HL7 v2 listener (a taken port fails start-up at
-// once) and serves it in the background.
-func (h *Hub) startMLLP(ctx context.Context, dir *directory.Directory, keys *swefhir.PatientKeyer) error {
+// listenMLLP binds the HL7 v2 listener, so a taken port fails start-up at
+// once; the supervisor serves it.
+func (h *Hub) listenMLLP(ctx context.Context, dir *directory.Directory, keys *swefhir.PatientKeyer) error {
 	c := h.cfg.MLLP
 	var tlsConfig *tls.Config
 	if c.TLSCert != "" || c.TLSKey != "" {
@@ -371,12 +358,6 @@ func (h *Hub) startMLLP(ctx context.Context, dir *directory.Directory, keys *swe
 		return &StartupError{What: "cannot listen on MLLP address " + c.Addr, Fix: "free the port or set --mllp-addr / CAREHUB_MLLP_ADDR (empty disables MLLP)", Err: err}
 	}
 	h.mllp = srv
-	go func() {
-		// Serve's context must outlive a graceful Shutdown, which drains.
-		if err := srv.Serve(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, mllp.ErrServerClosed) {
-			h.failed <- fmt.Errorf("MLLP server: %w", err)
-		}
-	}()
 	return nil
 }
 
@@ -397,44 +378,45 @@ func (h *Hub) NATSURL() string { return h.natsURL }
 // Store exposes the state, for tests and tools.
 func (h *Hub) Store() *store.Store { return h.store }
 
-// Failed delivers a component's fatal error.
-func (h *Hub) Failed() <-chan error { return h.failed }
-
-// Shutdown stops taking input, finishes in-flight work and stops: HTTP
-// first (in-flight requests complete and are acknowledged), then the
-// router's current batch, then a last outbox drain, then the connections.
-func (h *Hub) Shutdown(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, h.cfg.ShutdownTimeout)
-	defer cancel()
-	var errs []error
-	var wg sync.WaitGroup
-	var mllpErr error
-	if h.mllp != nil {
-		// Each connection finishes and acknowledges the message in hand.
-		wg.Go(func() { mllpErr = h.mllp.Shutdown(ctx) })
-	}
-	if err := h.httpSrv.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("stopping HTTP: %w", err))
-	}
-	wg.Wait()
-	if mllpErr != nil {
-		errs = append(errs, fmt.Errorf("stopping MLLP: %w", mllpErr))
-	}
-	h.stopRouter()
-	if err := waitDone(ctx, h.routerDone); err != nil {
-		errs = append(errs, fmt.Errorf("stopping router: %w", err))
-	}
-	h.stopRelay()
-	if err := waitDone(ctx, h.relayDone); err != nil {
-		errs = append(errs, fmt.Errorf("stopping relay: %w", err))
-	}
-	// Requests in flight finish and their outcomes are recorded.
-	h.stopDispatch()
-	if err := waitDone(ctx, h.dispatcherDone); err != nil {
-		errs = append(errs, fmt.Errorf("stopping webhook dispatcher: %w", err))
-	}
+// Run serves until ctx ends or a component fails, then stops every
+// component in the supervisor's order (within the shutdown timeout) and
+// closes the connections. It returns nil after a graceful stop.
+func (h *Hub) Run(ctx context.Context) error {
+	err := h.sup.Run(ctx)
 	h.closeResources()
-	return errors.Join(errs...)
+	return err
+}
+
+// Start is New followed by Run in the background, for tests and tools
+// that drive a hub in-process; Shutdown stops it.
+func Start(ctx context.Context, cfg Config, log *zap.Logger) (*Hub, error) {
+	h, err := New(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	h.stop, h.stopped = stop, make(chan error, 1)
+	go func() { h.stopped <- h.Run(runCtx) }()
+	return h, nil
+}
+
+// Shutdown stops a hub begun with Start and returns Run's result. ctx
+// bounds the wait beyond the hub's own shutdown timeout.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	if h.stop == nil {
+		return errors.New("hub: Shutdown of a hub not begun with Start")
+	}
+	h.stop()
+	select {
+	case err, ok := <-h.stopped:
+		if !ok {
+			return nil
+		}
+		close(h.stopped)
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (h *Hub) closeResources() {
@@ -449,13 +431,4 @@ func (h *Hub) closeResources() {
 			h.store.Close()
 		}
 	})
-}
-
-func waitDone(ctx context.Context, done chan struct{}) error {
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -106,11 +106,14 @@ func (r *Router) Run(ctx context.Context) error {
 		MaxAckPending: 4 * r.cfg.BatchSize,
 	})
 	if err != nil {
-		return fmt.Errorf("router: creating consumer: %w", err)
+		if ctx.Err() != nil {
+			return nil // stopped while starting: nothing in hand
+		}
+		return fmt.Errorf("creating consumer: %w", err)
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * r.cfg.BatchSize))
 	if err != nil {
-		return fmt.Errorf("router: subscribing: %w", err)
+		return fmt.Errorf("subscribing: %w", err)
 	}
 	defer it.Stop()
 	for {
@@ -119,7 +122,7 @@ func (r *Router) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("router: reading events: %w", err)
+			return fmt.Errorf("reading events: %w", err)
 		}
 		batch := []jetstream.Msg{first}
 		for len(batch) < r.cfg.BatchSize {

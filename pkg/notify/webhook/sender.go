@@ -16,8 +16,11 @@ import (
 	"time"
 )
 
+// DefaultTimeout is how long a receiver has to answer 2xx unless
+// SenderConfig says otherwise.
+const DefaultTimeout = 15 * time.Second
+
 const (
-	defaultTimeout          = 15 * time.Second
 	defaultUserAgent        = "carehub-webhook/1"
 	defaultMaxResponseBytes = 64 << 10
 	defaultContentType      = "application/json"
@@ -137,7 +140,7 @@ type Sender struct {
 // cfg.Timeout.
 func NewSender(cfg SenderConfig) *Sender {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = defaultTimeout
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = defaultUserAgent
