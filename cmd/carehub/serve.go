@@ -134,7 +134,7 @@ func (s *serveCmd) Run(c *cli) error {
 func (s *serveCmd) hubConfig() hub.Config {
 	return hub.Config{
 		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
-		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, PatientKeySecret: s.PatientKeySecret,
+		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, LookupEnv: os.LookupEnv, PatientKeySecret: s.PatientKeySecret,
 		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
 		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
 		Router: router.Config{Rules: transition.Config{

@@ -31,12 +31,16 @@ import (
 
 // Config is everything `carehub serve` can be told.
 type Config struct {
-	HTTPAddr         string
-	NATSURL          string // empty: start the embedded server
-	NATSListen       string
-	DataDir          string
-	DatabaseURL      string
-	DirectoryPath    string
+	HTTPAddr      string
+	NATSURL       string // empty: start the embedded server
+	NATSListen    string
+	DataDir       string
+	DatabaseURL   string
+	DirectoryPath string
+	// LookupEnv resolves the directory's secretEnv names; the command
+	// passes os.LookupEnv, since only cmd/ reads the environment. Nil
+	// leaves every secretEnv unset.
+	LookupEnv        func(string) (string, bool)
 	PatientKeySecret string
 	StreamReplicas   int
 	// DuplicateWindow is how long JetStream remembers event and
@@ -164,7 +168,11 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 		}
 	}()
 
-	dir, err := directory.Load(cfg.DirectoryPath)
+	var dirOpts []directory.Option
+	if cfg.LookupEnv != nil {
+		dirOpts = append(dirOpts, directory.WithLookupEnv(cfg.LookupEnv))
+	}
+	dir, err := directory.Load(cfg.DirectoryPath, dirOpts...)
 	if err != nil {
 		return nil, &StartupError{What: "organisation directory is invalid", Fix: "fix the file named, or point --directory / CAREHUB_DIRECTORY at another", Err: err}
 	}

@@ -151,7 +151,7 @@ func TestExampleWebhookBlock(t *testing.T) {
 		t.Fatal("no commented-out webhooks block found in the example")
 	}
 	t.Setenv("CAREHUB_WEBHOOK_SECRET_JONKOPING", validSecret)
-	d, err := Parse([]byte(uncommented), examplePath)
+	d, err := Parse([]byte(uncommented), examplePath, WithLookupEnv(os.LookupEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,20 +292,20 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{file: "webhook-url.yaml", hidden: []string{"hunter2"}, want: []string{
 			":7: organisations[0].webhooks[0].url: is required",
-			`:8: organisations[0].webhooks[1].url: scheme "ftp" is not allowed; use https or http`,
-			":10: organisations[0].webhooks[2].url: must be an absolute URL starting with https:// or http://",
-			":12: organisations[0].webhooks[3].url: has no host",
-			":14: organisations[0].webhooks[4].url: must not hold a user name or password",
-			`:16: organisations[0].webhooks[5].url: is not a valid URL: invalid port ":port" after host`,
+			`:8: organisations[0].webhooks[1].url: scheme "ftp" is not http or https`,
+			":10: organisations[0].webhooks[2].url: not an absolute URL: it must start with https:// or http://",
+			":12: organisations[0].webhooks[3].url: missing host",
+			":14: organisations[0].webhooks[4].url: userinfo is not allowed",
+			`:16: organisations[0].webhooks[5].url: unparseable URL: invalid port ":port" after host`,
 			":20: organisations[0].webhooks[7].url: must be a single value, not a list",
 			`:22: organisations[0].webhooks[8].url: "https://kommun.example/carehub" is listed twice (also organisations[0].webhooks[6].url on line 18)`,
 		}},
 		{file: "webhook-secret.yaml", hidden: []string{secretBody, "MfKQ9r8GKYqrTwjUPD8I*LPZIo2LaLaSw", "c2hvcnQtc2VjcmV0"}, want: []string{
 			":7: organisations[0].webhooks[0].secret: is required: give secret (whsec_…) or secretEnv",
 			":10: organisations[0].webhooks[1].secretEnv: give either secret or secretEnv, not both",
-			":12: organisations[0].webhooks[2].secret: must start with whsec_ followed by the standard base64 of at least 24 random bytes",
-			":14: organisations[0].webhooks[3].secret: the part after whsec_ must be standard base64",
-			":16: organisations[0].webhooks[4].secret: the part after whsec_ decodes to 12 bytes; at least 24 are required",
+			`:12: organisations[0].webhooks[2].secret: missing "whsec_" prefix; generate one with`,
+			":14: organisations[0].webhooks[3].secret: key is not standard base64",
+			":16: organisations[0].webhooks[4].secret: key is 12 bytes, at least 24 required",
 			":18: organisations[0].webhooks[5].secret: must be a single value, not a list",
 		}},
 		{
@@ -318,8 +318,8 @@ func TestLoadErrors(t *testing.T) {
 			hidden: []string{"not-a-webhook-secret-value", "c2hvcnQtc2VjcmV0", secretBody},
 			want: []string{
 				":10: organisations[0].webhooks[0].secretEnv: environment variable CAREHUB_TEST_UNSET_SECRET is not set",
-				":12: organisations[0].webhooks[1].secretEnv: environment variable CAREHUB_TEST_BAD_SECRET does not hold a valid secret: must start with whsec_",
-				":14: organisations[0].webhooks[2].secretEnv: environment variable CAREHUB_TEST_SHORT_SECRET does not hold a valid secret: the part after whsec_ decodes to 12 bytes",
+				`:12: organisations[0].webhooks[1].secretEnv: environment variable CAREHUB_TEST_BAD_SECRET does not hold a valid secret: missing "whsec_" prefix`,
+				":14: organisations[0].webhooks[2].secretEnv: environment variable CAREHUB_TEST_SHORT_SECRET does not hold a valid secret: key is 12 bytes",
 				":16: organisations[0].webhooks[3].secretEnv: holds a secret rather than the name of an environment variable",
 				":18: organisations[0].webhooks[4].secretEnv: must be the name of an environment variable",
 			},
@@ -356,7 +356,7 @@ func TestLoadErrors(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			path := filepath.Join("testdata", tt.file)
-			d, err := Load(path)
+			d, err := Load(path, WithLookupEnv(os.LookupEnv))
 			if err == nil {
 				t.Fatalf("Load(%s) succeeded with %d organisations, want an error", path, len(d.Organisations()))
 			}
@@ -501,9 +501,9 @@ func TestNewErrors(t *testing.T) {
 		}, want: []string{
 			`organisations[1].webhooks[0].kinds[0]: "Discharged" may contain only a-z, 0-9 and '-'`,
 			`organisations[1].webhooks[1].url: "https://kommun.example/a" is listed twice (also organisations[1].webhooks[0].url)`,
-			"organisations[1].webhooks[1].secret: the part after whsec_ decodes to 12 bytes",
+			"organisations[1].webhooks[1].secret: key is 12 bytes",
 			`organisations[1].webhooks[1].payload: "xml" is not one of cloudevents, fhir-notification`,
-			"organisations[1].webhooks[2].url: must not hold a user name or password",
+			"organisations[1].webhooks[2].url: userinfo is not allowed",
 			"organisations[1].webhooks[2].secretEnv: give either secret or secretEnv, not both",
 			"organisations[1].webhooks[3].secretEnv: environment variable CAREHUB_TEST_UNSET_SECRET is not set",
 		}},
@@ -539,7 +539,7 @@ func TestNewErrors(t *testing.T) {
 
 func TestWebhooks(t *testing.T) {
 	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", otherSecret)
-	d, err := Load("testdata/webhooks-valid.yaml")
+	d, err := Load("testdata/webhooks-valid.yaml", WithLookupEnv(os.LookupEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +585,7 @@ func webhookEqual(a, b Webhook) bool {
 // A secretEnv is read when the directory is loaded, and only then.
 func TestWebhookSecretEnvReadAtLoad(t *testing.T) {
 	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", otherSecret)
-	d, err := Load("testdata/webhooks-valid.yaml")
+	d, err := Load("testdata/webhooks-valid.yaml", WithLookupEnv(os.LookupEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,10 +595,32 @@ func TestWebhookSecretEnvReadAtLoad(t *testing.T) {
 	}
 
 	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", "")
-	_, err = Load("testdata/webhooks-valid.yaml")
+	_, err = Load("testdata/webhooks-valid.yaml", WithLookupEnv(os.LookupEnv))
 	const want = "testdata/webhooks-valid.yaml:18: organisations[0].webhooks[1].secretEnv: environment variable CAREHUB_TEST_WEBHOOK_SECRET is not set"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+}
+
+// The directory reads no environment of its own: secretEnv names are
+// resolved only through the lookup the command passes in.
+func TestWebhookSecretEnvOnlyThroughLookup(t *testing.T) {
+	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", otherSecret)
+	if _, err := Load("testdata/webhooks-valid.yaml"); err == nil || !strings.Contains(err.Error(), "CAREHUB_TEST_WEBHOOK_SECRET is not set") {
+		t.Fatalf("Load without a lookup: err = %v, want the variable reported unset", err)
+	}
+	lookup := func(name string) (string, bool) {
+		if name == "CAREHUB_TEST_WEBHOOK_SECRET" {
+			return validSecret, true
+		}
+		return "", false
+	}
+	d, err := Load("testdata/webhooks-valid.yaml", WithLookupEnv(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := d.Organisation("jonkoping-kommun"); o.Webhooks[1].Secret != validSecret || len(o.Webhooks[1].Signing) != 1 {
+		t.Errorf("the lookup's secret was not used, or not parsed at load")
 	}
 }
 
@@ -678,7 +700,7 @@ func TestWebhookFormatHidesSecret(t *testing.T) {
 
 func TestAuditor(t *testing.T) {
 	t.Setenv("CAREHUB_TEST_WEBHOOK_SECRET", validSecret)
-	d, err := Load("testdata/webhooks-valid.yaml")
+	d, err := Load("testdata/webhooks-valid.yaml", WithLookupEnv(os.LookupEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -739,8 +761,8 @@ func TestWebhookSecretRotation(t *testing.T) {
 					t.Fatalf("rejected: %v", err)
 				}
 				o, _ := d.Organisation("jonkoping-kommun")
-				if got := o.Webhooks[0].Secrets(); len(got) != len(strings.Fields(tt.secret)) {
-					t.Errorf("Secrets() = %d secrets", len(got))
+				if got := o.Webhooks[0].Signing; len(got) != len(strings.Fields(tt.secret)) {
+					t.Errorf("Signing holds %d secrets", len(got))
 				}
 				return
 			}

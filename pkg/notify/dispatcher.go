@@ -196,16 +196,12 @@ func (d *Dispatcher) deliver(ctx context.Context, del store.Delivery) store.Deli
 	if err != nil {
 		return d.notSent(del, "building the request body: "+err.Error())
 	}
-	var secrets []webhook.Secret
-	for _, s := range hook.Secrets() {
-		secret, err := webhook.ParseSecret(s)
-		if err != nil {
-			return d.notSent(del, "webhook secret unusable")
-		}
-		secrets = append(secrets, secret)
+	if len(hook.Signing) == 0 {
+		return d.notSent(del, "webhook has no usable secret")
 	}
-	// Signed with every secret during a key rotation.
-	out := d.sender.Send(ctx, webhook.Request{URL: hook.URL, ID: del.NotificationID, Body: body, ContentType: contentType, Secrets: secrets})
+	// Signed with every secret during a key rotation; the directory parsed
+	// them when it was loaded.
+	out := d.sender.Send(ctx, webhook.Request{URL: hook.URL, ID: del.NotificationID, Body: body, ContentType: contentType, Secrets: hook.Signing})
 	result.Status = out.Status
 	switch {
 	case out.Delivered:

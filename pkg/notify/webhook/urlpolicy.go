@@ -84,7 +84,11 @@ func (p URLPolicy) Validate(raw string) error {
 		return &URLError{Reason: "unparseable URL", Err: err}
 	}
 	target := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-	if u.Scheme != "http" && u.Scheme != "https" {
+	switch u.Scheme {
+	case "http", "https":
+	case "":
+		return &URLError{Target: target, Reason: "not an absolute URL: it must start with https:// or http://"}
+	default:
 		return &URLError{Target: target, Reason: "scheme " + strconv.Quote(u.Scheme) + " is not http or https"}
 	}
 	if u.User != nil {
