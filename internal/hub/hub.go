@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -113,9 +114,7 @@ const DefaultShutdownTimeout = 20 * time.Second
 
 // setDefaults fills what the caller left zero.
 func (c *Config) setDefaults() {
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.Webhooks.Timeout == 0 {
 		c.Webhooks.Timeout = webhook.DefaultTimeout
 	}

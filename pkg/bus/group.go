@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,18 +36,10 @@ type GroupConfig struct {
 }
 
 func (c *GroupConfig) setDefaults() {
-	if c.MaxBatch == 0 {
-		c.MaxBatch = 256
-	}
-	if c.MinAtomic == 0 {
-		c.MinAtomic = 16
-	}
-	if c.Linger == 0 {
-		c.Linger = time.Millisecond
-	}
-	if c.QueueSize == 0 {
-		c.QueueSize = 4 * c.MaxBatch
-	}
+	c.MaxBatch = cmp.Or(c.MaxBatch, 256)
+	c.MinAtomic = cmp.Or(c.MinAtomic, 16)
+	c.Linger = cmp.Or(c.Linger, time.Millisecond)
+	c.QueueSize = cmp.Or(c.QueueSize, 4*c.MaxBatch)
 }
 
 // GroupPublisher makes concurrent publishes durable together: messages that

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,15 +48,9 @@ type DispatcherConfig struct {
 type SenderConfig = webhook.SenderConfig
 
 func (c *DispatcherConfig) setDefaults() error {
-	if c.Workers == 0 {
-		c.Workers = 16
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 4 * c.Workers
-	}
-	if c.Lease == 0 {
-		c.Lease = time.Minute
-	}
+	c.Workers = cmp.Or(c.Workers, 16)
+	c.BatchSize = cmp.Or(c.BatchSize, 4*c.Workers)
+	c.Lease = cmp.Or(c.Lease, time.Minute)
 	if c.PollInterval == 0 {
 		// Retries fall due between wake-ups; the claim query is an index
 		// scan, cheap enough to run often.

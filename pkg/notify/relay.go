@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,15 +38,9 @@ type RelayConfig struct {
 }
 
 func (c *RelayConfig) setDefaults() {
-	if c.BatchSize == 0 {
-		c.BatchSize = 256
-	}
-	if c.PollInterval == 0 {
-		c.PollInterval = time.Second
-	}
-	if c.PublishTimeout == 0 {
-		c.PublishTimeout = 10 * time.Second
-	}
+	c.BatchSize = cmp.Or(c.BatchSize, 256)
+	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
+	c.PublishTimeout = cmp.Or(c.PublishTimeout, 10*time.Second)
 }
 
 // Relay publishes committed notifications to JetStream.

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,27 +46,17 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Durable == "" {
-		c.Durable = "carehub-router"
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = 256
-	}
-	if c.BatchWait == 0 {
-		c.BatchWait = 2 * time.Millisecond
-	}
+	c.Durable = cmp.Or(c.Durable, "carehub-router")
+	c.BatchSize = cmp.Or(c.BatchSize, 256)
+	c.BatchWait = cmp.Or(c.BatchWait, 2*time.Millisecond)
 	if c.AckWait == 0 {
 		// After a crash, events the router had fetched but not committed
 		// come back after AckWait: short, so notifications are not held
 		// up, but well above the time a batch takes.
 		c.AckWait = 15 * time.Second
 	}
-	if c.RetryDelay == 0 {
-		c.RetryDelay = 2 * time.Second
-	}
-	if c.DeadlineInterval == 0 {
-		c.DeadlineInterval = 30 * time.Second
-	}
+	c.RetryDelay = cmp.Or(c.RetryDelay, 2*time.Second)
+	c.DeadlineInterval = cmp.Or(c.DeadlineInterval, 30*time.Second)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package transition
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -90,12 +91,8 @@ func (c Config) WithDefaults() Config {
 }
 
 func (c *Config) setDefaults() {
-	if c.AcknowledgeWithin == 0 {
-		c.AcknowledgeWithin = 24 * time.Hour
-	}
-	if c.SIPDays == 0 {
-		c.SIPDays = 3
-	}
+	c.AcknowledgeWithin = cmp.Or(c.AcknowledgeWithin, 24*time.Hour)
+	c.SIPDays = cmp.Or(c.SIPDays, 3)
 	if c.Location == nil {
 		if loc, err := time.LoadLocation("Europe/Stockholm"); err == nil {
 			c.Location = loc
@@ -103,12 +100,8 @@ func (c *Config) setDefaults() {
 			c.Location = time.UTC
 		}
 	}
-	if c.ReadmissionWindow == 0 {
-		c.ReadmissionWindow = 30 * 24 * time.Hour
-	}
-	if c.ReadmissionFlag == 0 {
-		c.ReadmissionFlag = 72 * time.Hour
-	}
+	c.ReadmissionWindow = cmp.Or(c.ReadmissionWindow, 30*24*time.Hour)
+	c.ReadmissionFlag = cmp.Or(c.ReadmissionFlag, 72*time.Hour)
 }
 
 // Notification is a message one organisation must receive.
