@@ -118,19 +118,8 @@ func withOwner(raw json.RawMessage, org directory.Organisation) (json.RawMessage
 // episodes: managingOrganization names it by carehub id or HSA-id, directly
 // or through an Organization in the request.
 func checkManagingOrganization(org directory.Organisation, ep fhir.EpisodeOfCare, idx *swefhir.ResourceIndex, path string) *ingestError {
-	mo := ep.ManagingOrganization
-	if mo == nil {
-		return unprocessable("required", path+".managingOrganization", "EpisodeOfCare.managingOrganization is required: it names the episode's owner")
-	}
-	values, ierr := organisationIdentifiers(mo, idx, path+".managingOrganization")
-	if ierr != nil {
-		return ierr
-	}
-	for _, v := range values {
-		if v == org.ID || (org.HSAID != "" && v == org.HSAID) {
-			return nil
-		}
-	}
-	return reject(http.StatusForbidden, "forbidden", path+".managingOrganization",
+	return checkOwnReference(ep.ManagingOrganization, idx, path+".managingOrganization",
+		func(v string) bool { return v == org.ID || (org.HSAID != "" && v == org.HSAID) },
+		"EpisodeOfCare.managingOrganization is required: it names the episode's owner",
 		fmt.Sprintf("the episode's managing organisation is not %s (by carehub id or HSA-id)", org.ID))
 }

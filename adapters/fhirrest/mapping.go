@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -255,25 +256,31 @@ func organisationIdentifiers(ref *fhir.Reference, idx *swefhir.ResourceIndex, pa
 // checkFacility enforces that an organisation reports only for facilities
 // the directory gives it.
 func checkFacility(org directory.Organisation, enc fhir.Encounter, idx *swefhir.ResourceIndex, path string) *ingestError {
-	sp := enc.ServiceProvider
-	if sp == nil {
-		return unprocessable("required", path+".serviceProvider", "Encounter.serviceProvider is required: it names the facility the stay belongs to")
+	return checkOwnReference(enc.ServiceProvider, idx, path+".serviceProvider",
+		func(v string) bool { return org.OwnsFacility(v) || (org.HSAID != "" && v == org.HSAID) },
+		"Encounter.serviceProvider is required: it names the facility the stay belongs to",
+		fmt.Sprintf("the facility is not one of organisation %s's facilities in the directory", org.ID))
+}
+
+// checkOwnReference requires that ref names the caller: one of its
+// identifiers (directly, or through an Organization in the request)
+// satisfies owns. missing and notOwn are the answers when it is absent or
+// names someone else.
+func checkOwnReference(ref *fhir.Reference, idx *swefhir.ResourceIndex, path string, owns func(string) bool, missing, notOwn string) *ingestError {
+	if ref == nil {
+		return unprocessable("required", path, missing)
 	}
-	values, ierr := organisationIdentifiers(sp, idx, path+".serviceProvider")
+	values, ierr := organisationIdentifiers(ref, idx, path)
 	if ierr != nil {
 		return ierr
 	}
 	if len(values) == 0 {
-		return unprocessable("required", path+".serviceProvider",
-			"Encounter.serviceProvider must carry an identifier or reference an Organization in the request")
+		return unprocessable("required", path, "the reference must carry an identifier or reference an Organization in the request")
 	}
-	for _, v := range values {
-		if org.OwnsFacility(v) || (org.HSAID != "" && v == org.HSAID) {
-			return nil
-		}
+	if slices.ContainsFunc(values, owns) {
+		return nil
 	}
-	return reject(http.StatusForbidden, "forbidden", path+".serviceProvider",
-		fmt.Sprintf("the facility is not one of organisation %s's facilities in the directory", org.ID))
+	return reject(http.StatusForbidden, "forbidden", path, notOwn)
 }
 
 // resolvePatient finds the Encounter's subject: a Patient in the request, a
