@@ -122,13 +122,11 @@ var fhirStatus = map[string]string{
 // FHIR renders an event's hospital message as a FHIR transaction Bundle
 // (one line, no trailing newline); it is empty for home-care events.
 func (s *Simulation) FHIR(e *Event) []byte {
-	m := e.Hospital
-	if m == nil {
+	m, p, ok := s.hospitalMessage(e)
+	if !ok {
 		return nil
 	}
-	loc := s.loc
-	p := s.People[e.Patient]
-	stay := m.Stay
+	loc, stay := s.loc, m.Stay
 	gender := map[string]string{"F": "female", "M": "male"}[p.Sex]
 	patientURL := "urn:uuid:" + uuidOf("patient", p.Personnummer)
 	patient := fhirPatient{

@@ -38,16 +38,23 @@ func segment(name string, fields map[int]string) string {
 	return strings.Join(parts, "|")
 }
 
+// hospitalMessage is an event's hospital message and its patient; ok is
+// false for home-care events, which have none.
+func (s *Simulation) hospitalMessage(e *Event) (m *HospitalMessage, p *Person, ok bool) {
+	if e.Hospital == nil {
+		return nil, nil, false
+	}
+	return e.Hospital, s.People[e.Patient], true
+}
+
 // HL7 renders an event's hospital message; it is empty for home-care
 // events.
 func (s *Simulation) HL7(e *Event) []byte {
-	m := e.Hospital
-	if m == nil {
+	m, p, ok := s.hospitalMessage(e)
+	if !ok {
 		return nil
 	}
-	loc := s.loc
-	p := s.People[e.Patient]
-	stay := m.Stay
+	loc, stay := s.loc, m.Stay
 	h := stay.Hospital
 	at := hl7Time(e.At, loc)
 	segs := []string{

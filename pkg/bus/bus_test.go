@@ -76,6 +76,12 @@ func stream(t *testing.T, b *bus.Bus, name string) jetstream.Stream {
 	return s
 }
 
+// storedEvents is how many messages CAREHUB_EVENTS holds.
+func storedEvents(t *testing.T, b *bus.Bus) uint64 {
+	t.Helper()
+	return streamInfo(t, b, careevent.StreamEvents).State.Msgs
+}
+
 func streamInfo(t *testing.T, b *bus.Bus, name string) *jetstream.StreamInfo {
 	t.Helper()
 	info, err := stream(t, b, name).Info(testContext(t))
@@ -173,7 +179,7 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 	if got := streamNames(t, b); len(got) != 3 {
 		t.Fatalf("streams after second EnsureStreams = %v, want 3", got)
 	}
-	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 1 {
+	if n := storedEvents(t, b); n != 1 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages after second EnsureStreams, want 1 (kept)", n)
 	}
 
@@ -187,7 +193,7 @@ func TestEnsureStreamsIsIdempotent(t *testing.T) {
 			t.Errorf("%s duplicate window = %s after update, want 10m", ws.name, d)
 		}
 	}
-	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 1 {
+	if n := storedEvents(t, b); n != 1 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages after update, want 1", n)
 	}
 }
@@ -222,7 +228,7 @@ func TestPublishRequiresMsgID(t *testing.T) {
 			}
 		})
 	}
-	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 0 {
+	if n := storedEvents(t, b); n != 0 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages after refused publishes, want 0", n)
 	}
 
@@ -265,7 +271,7 @@ func TestPublishEventDeduplicates(t *testing.T) {
 	if second.Sequence != first.Sequence {
 		t.Errorf("duplicate ack sequence = %d, want the original's %d", second.Sequence, first.Sequence)
 	}
-	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 1 {
+	if n := storedEvents(t, b); n != 1 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages, want 1", n)
 	}
 
@@ -339,7 +345,7 @@ func TestPublishEventComparesDuplicates(t *testing.T) {
 			}
 		})
 	}
-	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != uint64(len(tests)) {
+	if n := storedEvents(t, b); n != uint64(len(tests)) {
 		t.Errorf("CAREHUB_EVENTS holds %d messages, want %d (one per id)", n, len(tests))
 	}
 }
@@ -353,7 +359,7 @@ func TestPublishEventRefusesInvalidEvent(t *testing.T) {
 	if _, err := b.PublishEvent(ctx, e, careevent.FactSubject(careevent.EncounterAdmitted, testPatientKey)); !errors.Is(err, careevent.ErrInvalid) {
 		t.Fatalf("PublishEvent without patient key: err = %v, want event.ErrInvalid", err)
 	}
-	if n := streamInfo(t, b, careevent.StreamEvents).State.Msgs; n != 0 {
+	if n := storedEvents(t, b); n != 0 {
 		t.Fatalf("CAREHUB_EVENTS holds %d messages, want 0", n)
 	}
 }
