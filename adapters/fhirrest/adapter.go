@@ -1,6 +1,7 @@
 package fhirrest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +45,21 @@ const DefaultMaxBodyBytes = 4 << 20
 type Config struct {
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64
+	// MaxEntries caps the entries of one Bundle (DefaultMaxEntries).
+	MaxEntries int
+	// MaxFocus caps the Encounters and EpisodeOfCares of one Bundle, each of
+	// which becomes an event (DefaultMaxFocus).
+	MaxFocus int
 }
+
+// Bundle caps. One request must not be able to hold up every other
+// sender: a Bundle's events are published and routed one after the other,
+// so a Bundle of thousands of Encounters would queue everyone behind it.
+// Senders split larger loads into several requests.
+const (
+	DefaultMaxEntries = 1000
+	DefaultMaxFocus   = 100
+)
 
 // Adapter serves FHIR ingest.
 type Adapter struct {
@@ -57,9 +72,9 @@ type Adapter struct {
 
 // New returns an adapter.
 func New(cfg Config, pub Publisher, keys *swefhir.PatientKeyer, log *zap.Logger) *Adapter {
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	cfg.MaxEntries = cmp.Or(cfg.MaxEntries, DefaultMaxEntries)
+	cfg.MaxFocus = cmp.Or(cfg.MaxFocus, DefaultMaxFocus)
 	return &Adapter{cfg: cfg, pub: pub, keys: keys, log: log, now: time.Now}
 }
 
@@ -240,6 +255,25 @@ func parseBundle(body []byte) (wireBundle, []swefhir.Resource, *ingestError) {
 	return b, resources, nil
 }
 
+// checkCaps refuses a Bundle above the entry or event caps, naming the cap.
+func (a *Adapter) checkCaps(resources []swefhir.Resource) *ingestError {
+	if len(resources) > a.cfg.MaxEntries {
+		return unprocessable("too-costly", "Bundle.entry",
+			fmt.Sprintf("the Bundle has %d entries; at most %d are accepted in one request: split it", len(resources), a.cfg.MaxEntries))
+	}
+	focus := 0
+	for _, r := range resources {
+		if r.Type == "Encounter" || r.Type == "EpisodeOfCare" {
+			focus++
+		}
+	}
+	if focus > a.cfg.MaxFocus {
+		return unprocessable("too-costly", "Bundle.entry",
+			fmt.Sprintf("the Bundle has %d Encounters and EpisodeOfCares; at most %d are accepted in one request: split it", focus, a.cfg.MaxFocus))
+	}
+	return nil
+}
+
 // bundle handles POST /fhir with a transaction or batch Bundle.
 func (a *Adapter) bundle(req request) (result, *ingestError) {
 	b, resources, ierr := parseBundle(req.body)
@@ -249,6 +283,9 @@ func (a *Adapter) bundle(req request) (result, *ingestError) {
 	if b.Type != "transaction" && b.Type != "batch" {
 		return result{}, unprocessable("not-supported", "Bundle.type",
 			fmt.Sprintf("POST /fhir takes a transaction or batch Bundle, not %q; message Bundles go to /fhir/$process-message", b.Type))
+	}
+	if ierr := a.checkCaps(resources); ierr != nil {
+		return result{}, ierr
 	}
 	var events []mapped
 	eventOfEntry := make(map[int]int)
@@ -365,6 +402,9 @@ func (a *Adapter) processMessage(req request) (result, *ingestError) {
 	}
 	if b.Type != "message" {
 		return result{}, unprocessable("not-supported", "Bundle.type", fmt.Sprintf("$process-message takes a message Bundle, not %q", b.Type))
+	}
+	if ierr := a.checkCaps(resources); ierr != nil {
+		return result{}, ierr
 	}
 	if len(resources) == 0 || resources[0].Type != "MessageHeader" {
 		return result{}, unprocessable("required", "Bundle.entry[0].resource", "a message Bundle starts with its MessageHeader")

@@ -140,7 +140,9 @@ func (in encounterInput) fact(focus, patient swefhir.Resource, key string, typ c
 		focus.FullURL = "urn:uuid:" + careevent.ID("fullUrl", in.org.ID, focus.Type, focus.ID)
 	}
 	resources := []swefhir.Resource{focus, patient}
-	for _, r := range in.others {
+	// Only what the focus refers to travels with it: an event must not grow
+	// with the request it came in.
+	for _, r := range swefhir.Referenced(focus.Raw, in.others) {
 		if r.Type == "Organization" || r.Type == "Location" {
 			resources = append(resources, r)
 		}

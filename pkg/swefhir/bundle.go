@@ -3,6 +3,7 @@ package swefhir
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -113,4 +114,97 @@ func ParseCollectionBundle(data []byte) ([]Resource, error) {
 		out = append(out, Resource{FullURL: e.FullURL, Type: typ, ID: id, Raw: e.Resource})
 	}
 	return out, nil
+}
+
+// Referenced returns the resources of others that focus refers to, in the
+// order of others: by literal reference (fullUrl, Type/id) or by an
+// identifier value the referenced resource carries, and transitively (a
+// Location's managingOrganization or partOf). An event then carries what
+// its focus needs, not every resource of the request it came in.
+func Referenced(focus []byte, others []Resource) []Resource {
+	idx := NewResourceIndex(others)
+	keep := make(map[*Resource]bool)
+	queue := [][]byte{focus}
+	for len(queue) > 0 {
+		raw := queue[0]
+		queue = queue[1:]
+		refs, idents := references(raw)
+		for _, ref := range refs {
+			if r, ok := idx.Resolve(ref); ok && !keep[r] {
+				keep[r] = true
+				queue = append(queue, r.Raw)
+			}
+		}
+		if len(idents) == 0 {
+			continue
+		}
+		for i := range others {
+			r := &others[i]
+			if !keep[r] && carriesIdentifier(r.Raw, idents) {
+				keep[r] = true
+				queue = append(queue, r.Raw)
+			}
+		}
+	}
+	var out []Resource
+	for i := range others {
+		// The index points into others, so its pointers are others' own.
+		if keep[&others[i]] {
+			out = append(out, others[i])
+		}
+	}
+	return out
+}
+
+// references collects the literal references and the identifier values of
+// logical references anywhere in a resource.
+func references(raw []byte) (refs, idents []string) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, nil
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			if ref, ok := t["reference"].(string); ok && ref != "" {
+				refs = append(refs, ref)
+			}
+			if id, ok := t["identifier"].(map[string]any); ok {
+				if val, ok := id["value"].(string); ok && val != "" {
+					idents = append(idents, val)
+				}
+			}
+			for k, c := range t {
+				if k != "contained" {
+					walk(c)
+				}
+			}
+		case []any:
+			for _, c := range t {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	return refs, idents
+}
+
+// carriesIdentifier reports whether a resource has one of the identifier
+// values.
+func carriesIdentifier(raw []byte, values []string) bool {
+	var r struct {
+		Identifier []struct {
+			Value string `json:"value"`
+		} `json:"identifier"`
+	}
+	if json.Unmarshal(raw, &r) != nil {
+		return false
+	}
+	for _, id := range r.Identifier {
+		if slices.Contains(values, id.Value) {
+			return true
+		}
+	}
+	return false
 }

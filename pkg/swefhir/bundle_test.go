@@ -3,6 +3,7 @@ package swefhir_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/carehub/carehub/pkg/swefhir"
@@ -160,5 +161,30 @@ func TestOperationOutcomeJSON(t *testing.T) {
 	}
 	if _, present := second["expression"]; present {
 		t.Errorf("empty expression written: %v", second)
+	}
+}
+
+func TestReferenced(t *testing.T) {
+	res := func(typ, id, raw string) swefhir.Resource {
+		return swefhir.Resource{FullURL: "urn:uuid:" + id, Type: typ, ID: id, Raw: []byte(raw)}
+	}
+	others := []swefhir.Resource{
+		res("Patient", "p1", `{"resourceType":"Patient","id":"p1"}`),
+		res("Location", "ward", `{"resourceType":"Location","id":"ward","managingOrganization":{"reference":"Organization/clinic"}}`),
+		res("Organization", "clinic", `{"resourceType":"Organization","id":"clinic"}`),
+		res("Organization", "hospital", `{"resourceType":"Organization","id":"hospital","identifier":[{"value":"RYHOV"}]}`),
+		res("Organization", "unrelated", `{"resourceType":"Organization","id":"unrelated","identifier":[{"value":"OTHER"}]}`),
+		res("Location", "elsewhere", `{"resourceType":"Location","id":"elsewhere"}`),
+	}
+	focus := `{"resourceType":"Encounter","subject":{"reference":"urn:uuid:p1"},
+		"location":[{"location":{"reference":"urn:uuid:ward"}}],
+		"serviceProvider":{"identifier":{"system":"urn:oid:1.2.752.29.4.19","value":"RYHOV"}}}`
+	var got []string
+	for _, r := range swefhir.Referenced([]byte(focus), others) {
+		got = append(got, r.ID)
+	}
+	want := []string{"p1", "ward", "clinic", "hospital"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Referenced = %v, want %v (directly, transitively and by identifier; nothing else)", got, want)
 	}
 }
