@@ -41,6 +41,12 @@ type Config struct {
 	Rules transition.Config
 	// DeadlineInterval is how often due deadlines are looked for.
 	DeadlineInterval time.Duration
+	// PullExpiry is how long one pull request lives; the server sends
+	// heartbeats at half of it, so a lost subscription shows within it.
+	PullExpiry time.Duration
+	// ResubscribeMin and ResubscribeMax bound the backoff between attempts
+	// to subscribe again after the subscription was lost.
+	ResubscribeMin, ResubscribeMax time.Duration
 	// Now is the clock (tests set it; default time.Now).
 	Now func() time.Time
 }
@@ -57,6 +63,9 @@ func (c *Config) setDefaults() {
 	}
 	c.RetryDelay = cmp.Or(c.RetryDelay, 2*time.Second)
 	c.DeadlineInterval = cmp.Or(c.DeadlineInterval, 30*time.Second)
+	c.PullExpiry = cmp.Or(c.PullExpiry, 5*time.Second)
+	c.ResubscribeMin = cmp.Or(c.ResubscribeMin, 100*time.Millisecond)
+	c.ResubscribeMax = cmp.Or(c.ResubscribeMax, 10*time.Second)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -85,8 +94,36 @@ func New(cfg Config, b *bus.Bus, s *store.Store, dir *directory.Directory, log *
 }
 
 // Run consumes until ctx is cancelled. The batch in hand when that happens
-// is finished and acknowledged before Run returns.
+// is finished and acknowledged before Run returns. A lost subscription
+// (missed heartbeats, a NATS server restarting, the consumer deleted) is
+// not fatal: Run subscribes again with backoff, and JetStream redelivers
+// whatever was fetched but not acknowledged.
 func (r *Router) Run(ctx context.Context) error {
+	backoff := r.cfg.ResubscribeMin
+	for {
+		err := r.consume(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Warn("router: subscription lost, subscribing again", zap.Duration("in", backoff), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, r.cfg.ResubscribeMax)
+		if errors.Is(err, errConsumed) {
+			backoff = r.cfg.ResubscribeMin // it worked for a while
+		}
+	}
+}
+
+// errConsumed marks a subscription that delivered events before it broke.
+var errConsumed = errors.New("subscription delivered events before it broke")
+
+// consume subscribes to the router's durable consumer and applies batches
+// until ctx ends (nil) or the subscription breaks (its error).
+func (r *Router) consume(ctx context.Context) error {
 	cons, err := r.bus.JetStream().CreateOrUpdateConsumer(ctx, careevent.StreamEvents, jetstream.ConsumerConfig{
 		Durable:       r.cfg.Durable,
 		Description:   "carehub router: applies facts to state",
@@ -97,24 +134,28 @@ func (r *Router) Run(ctx context.Context) error {
 		MaxAckPending: 4 * r.cfg.BatchSize,
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped while starting: nothing in hand
-		}
 		return fmt.Errorf("creating consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * r.cfg.BatchSize))
+	// A short pull expiry (heartbeats at half of it) notices a lost server
+	// within seconds rather than half a minute.
+	it, err := cons.Messages(jetstream.PullMaxMessages(2*r.cfg.BatchSize), jetstream.PullExpiry(r.cfg.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("subscribing: %w", err)
 	}
 	defer it.Stop()
+	delivered := false
 	for {
 		first, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if delivered {
+				return fmt.Errorf("%w: reading events: %w", errConsumed, err)
+			}
 			return fmt.Errorf("reading events: %w", err)
 		}
+		delivered = true
 		batch := []jetstream.Msg{first}
 		for len(batch) < r.cfg.BatchSize {
 			m, err := it.Next(jetstream.NextMaxWait(r.cfg.BatchWait))

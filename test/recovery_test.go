@@ -1,0 +1,111 @@
+package test
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/bus"
+	"github.com/carehub/carehub/pkg/careevent"
+)
+
+// TestRecoversFromNATSRestart: the hub runs against an external NATS
+// server that is stopped and started again (same port, same store) while
+// the hub runs. /readyz says NATS is down meanwhile; afterwards every
+// component carries on by itself — the router subscribes again — and a
+// discharge posted after the restart reaches the municipality.
+func TestRecoversFromNATSRestart(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "jetstream")
+	start := func(listen string) *bus.Embedded {
+		e, err := bus.StartEmbedded(bus.EmbeddedConfig{Listen: listen, StoreDir: store, SyncAlways: true})
+		if err != nil {
+			t.Fatalf("starting NATS on %s: %v", listen, err)
+		}
+		return e
+	}
+	nats := start("127.0.0.1:0")
+	cfg := hubConfig(t)
+	cfg.NATSURL = nats.ClientURL()
+	h := startHub(t, cfg)
+
+	discharged := func() int {
+		n := 0
+		for _, v := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications {
+			if v.Kind == "discharged" && v.Status == "published" {
+				n++
+			}
+		}
+		return n
+	}
+	mustPostFHIR(t, h, tokenRyhov, dischargeFor(1, 0))
+	testsupport.WaitFor(t, 20*time.Second, func() error {
+		if n := discharged(); n != 1 {
+			return fmt.Errorf("%d published discharge notices before the restart, want 1", n)
+		}
+		return nil
+	})
+
+	addr := nats.Addr()
+	nats.Shutdown()
+	testsupport.WaitFor(t, 20*time.Second, func() error {
+		r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/readyz", "", "", nil)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "nats") {
+			return fmt.Errorf("/readyz with NATS down: %d %s", r.status, r.body)
+		}
+		return nil
+	})
+	// The outage itself: a few seconds with publishes refused.
+	time.Sleep(2 * time.Second)
+	restarted := start(addr)
+	t.Cleanup(restarted.Shutdown)
+
+	// The sender retries until the hub can make the event durable again.
+	testsupport.WaitFor(t, 30*time.Second, func() error {
+		if r := postFHIR(t, h, "/fhir", tokenRyhov, dischargeFor(2, 0)); r.status != http.StatusOK {
+			return fmt.Errorf("posting after the restart: %d %s", r.status, r.body)
+		}
+		return nil
+	})
+	testsupport.WaitFor(t, 30*time.Second, func() error {
+		if n := discharged(); n != 2 {
+			return fmt.Errorf("%d published discharge notices after the restart, want 2", n)
+		}
+		return nil
+	})
+	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/readyz", "", "", nil); r.status != http.StatusOK {
+		t.Errorf("/readyz after the restart: %d %s", r.status, r.body)
+	}
+}
+
+// TestRouterSubscribesAgain: the router's consumer is deleted under it (an
+// operator's mistake, or a stream restored from backup); the router
+// notices, creates it again and carries on, instead of stopping the hub.
+func TestRouterSubscribesAgain(t *testing.T) {
+	h := startHub(t, hubConfig(t))
+	published := func() int {
+		n := 0
+		for _, v := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications {
+			if v.Kind == "discharged" && v.Status == "published" {
+				n++
+			}
+		}
+		return n
+	}
+	mustPostFHIR(t, h, tokenRyhov, dischargeFor(1, 0))
+	waitSettled(t, h)
+	js := jetStreamClient(t, h.NATSURL())
+	if err := js.DeleteConsumer(t.Context(), careevent.StreamEvents, "carehub-router"); err != nil {
+		t.Fatalf("deleting the router's consumer: %v", err)
+	}
+	mustPostFHIR(t, h, tokenRyhov, dischargeFor(2, 0))
+	testsupport.WaitFor(t, 30*time.Second, func() error {
+		if n := published(); n != 2 {
+			return fmt.Errorf("%d published discharge notices, want 2", n)
+		}
+		return nil
+	})
+}
