@@ -109,3 +109,53 @@ func TestRouterSubscribesAgain(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRecoversFromPostgreSQLRestart: PostgreSQL stops while the hub runs.
+// /readyz names it; input is still acknowledged (it is durable in
+// JetStream); once PostgreSQL is back, the router, relay and the rest
+// carry on by themselves and nothing acknowledged is lost.
+func TestRecoversFromPostgreSQLRestart(t *testing.T) {
+	pg := testsupport.PrivatePostgres(t)
+	cfg := hubConfig(t)
+	cfg.DatabaseURL = pg.URL("carehub")
+	h := startHub(t, cfg)
+	published := func() int {
+		n := 0
+		for _, v := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications {
+			if v.Kind == "discharged" && v.Status == "published" {
+				n++
+			}
+		}
+		return n
+	}
+	mustPostFHIR(t, h, tokenRyhov, dischargeFor(1, 0))
+	testsupport.WaitFor(t, 20*time.Second, func() error {
+		if n := published(); n != 1 {
+			return fmt.Errorf("%d published discharge notices before the restart, want 1", n)
+		}
+		return nil
+	})
+
+	pg.Stop(t)
+	testsupport.WaitFor(t, 20*time.Second, func() error {
+		r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/readyz", "", "", nil)
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "postgres") {
+			return fmt.Errorf("/readyz with PostgreSQL down: %d %s", r.status, r.body)
+		}
+		return nil
+	})
+	// Ingest needs only JetStream: this discharge is acknowledged now and
+	// applied once PostgreSQL is back.
+	mustPostFHIR(t, h, tokenRyhov, dischargeFor(2, 0))
+	pg.Start(t)
+
+	testsupport.WaitFor(t, 60*time.Second, func() error {
+		if n := published(); n != 2 {
+			return fmt.Errorf("%d published discharge notices after the restart, want 2", n)
+		}
+		return nil
+	})
+	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/readyz", "", "", nil); r.status != http.StatusOK {
+		t.Errorf("/readyz after the restart: %d %s", r.status, r.body)
+	}
+}
