@@ -1,6 +1,7 @@
 package testsupport
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // PostgresServer is a PostgreSQL server of the test's own, for tests that
@@ -88,7 +90,11 @@ func (s *PostgresServer) pgctl(t *testing.T, args ...string) {
 func (s *PostgresServer) run(t *testing.T, prog string, args ...string) {
 	t.Helper()
 	argv := append(slices.Clone(s.as), append([]string{filepath.Join(s.bin, prog)}, args...)...)
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	// Not t.Context(): the server is also stopped from a cleanup, after
+	// the test's context has ended.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", prog, args, err, out)
 	}
@@ -99,7 +105,7 @@ func (s *PostgresServer) run(t *testing.T, prog string, args ...string) {
 // and released; the window before the server binds it is short.
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,8 +102,8 @@ func (r *Router) Run(ctx context.Context) error {
 	backoff := r.cfg.ResubscribeMin
 	for {
 		err := r.consume(ctx)
-		if ctx.Err() != nil {
-			return nil
+		if err == nil || ctx.Err() != nil {
+			return nil //nolint:nilerr // stopped: an error then is the stop's, and the batch in hand was finished
 		}
 		r.log.Warn("router: subscription lost, subscribing again", zap.Duration("in", backoff), zap.Error(err))
 		select {
