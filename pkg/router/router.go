@@ -278,15 +278,16 @@ func (r *Router) quarantine(ctx context.Context, m jetstream.Msg, cause error) {
 	if err != nil {
 		raw = m.Data()
 	}
+	reason := parkReason(cause)
 	qerr := r.bus.Quarantine(ctx, bus.QuarantineEntry{
-		Adapter: "router", ContentType: "application/cloudevents+json", Reason: cause.Error(), Raw: raw,
+		Adapter: "router", ContentType: "application/cloudevents+json", Reason: reason, Raw: raw,
 	})
 	if qerr != nil {
 		r.log.Error("router: quarantine failed, event will be redelivered", zap.Error(qerr))
 		_ = m.NakWithDelay(r.cfg.RetryDelay)
 		return
 	}
-	parked := store.ParkedEvent{EventID: ev.ID(), Subject: m.Subject(), Reason: cause.Error()}
+	parked := store.ParkedEvent{EventID: ev.ID(), Subject: m.Subject(), Reason: reason}
 	if meta, err := m.Metadata(); err == nil {
 		parked.StreamSeq = meta.Sequence.Stream
 	}
@@ -302,6 +303,24 @@ func (r *Router) quarantine(ctx context.Context, m jetstream.Msg, cause error) {
 	if err := m.Term(); err != nil {
 		r.log.Warn("router: terminating parked event", zap.Error(err))
 	}
+}
+
+// parkReason says why an event was parked without repeating its data:
+// PostgreSQL's messages may quote the offending value (a name, a
+// personnummer), so only the SQLSTATE and the schema names it gives are
+// kept. carehub's own errors never hold personal data.
+func parkReason(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err.Error()
+	}
+	reason := "PostgreSQL refused the event's data: SQLSTATE " + pgErr.Code
+	for _, part := range []struct{ what, name string }{{"table", pgErr.TableName}, {"column", pgErr.ColumnName}, {"constraint", pgErr.ConstraintName}} {
+		if part.name != "" {
+			reason += ", " + part.what + " " + part.name
+		}
+	}
+	return reason
 }
 
 // mustEvent rebuilds a CloudEvent for quarantine as far as the headers allow.
