@@ -14,7 +14,6 @@ import (
 
 	"github.com/carehub/carehub/adapters/fhirrest"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/directory"
 	"github.com/carehub/carehub/pkg/swefhir"
 )
@@ -42,29 +41,14 @@ const (
 // testsupport.WireBus.
 func fuzzHub(f *testing.F) http.Handler {
 	f.Helper()
-	orgs := []directory.Organisation{
+	srv, keys := testsupport.FuzzServer(f, []directory.Organisation{
 		{ID: "rjl-ryhov", Kind: directory.KindHospital, HSAID: "SE2321000057-1003", Facilities: []string{"RYHOV"}},
 		{ID: "davinci-holy-family", Kind: directory.KindHospital, Facilities: []string{"9941339100"}},
 		{ID: "jonkoping-kommun", Kind: directory.KindMunicipality, MunicipalityCodes: []string{"0680"}},
-	}
-	for i := range orgs {
-		orgs[i].Name = orgs[i].ID
-		orgs[i].APITokens = []string{directory.HashToken(fuzzToken(i))}
-	}
-	dir, err := directory.New(orgs)
-	if err != nil {
-		f.Fatalf("directory: %v", err)
-	}
-	keys, err := swefhir.NewPatientKeyer([]byte("carehub-fhirrest-fuzz-secret-0123456789"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	srv := api.NewServer(dir, nil, nil, zap.NewNop())
-	fhirrest.New(fhirrest.Config{}, &testsupport.WireBus{}, keys, zap.NewNop()).Register(srv)
+	})
+	fhirrest.New(fhirrest.Config{}, testsupport.NewWireBus(), keys, zap.NewNop()).Register(srv)
 	return srv.Handler()
 }
-
-func fuzzToken(sender int) string { return "t-fuzz-" + string(rune('a'+sender)) }
 
 // fuzzRequest sends body to route from sender; id is the URL's resource id
 // on the PUT routes.
@@ -79,7 +63,7 @@ func fuzzRequest(route uint8, sender int, id string, body []byte) *http.Request 
 		target = "/fhir/$process-message"
 	}
 	req := httptest.NewRequest(method, target, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+fuzzToken(sender))
+	req.Header.Set("Authorization", "Bearer "+testsupport.FuzzToken(sender))
 	req.Header.Set("Content-Type", fhirrest.ContentType)
 	return req
 }

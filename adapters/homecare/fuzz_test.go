@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/carehub/carehub/adapters/homecare"
 	"github.com/carehub/carehub/internal/testsupport"
-	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/directory"
-	"github.com/carehub/carehub/pkg/swefhir"
 )
 
 // How a fuzzed body is sent: as one event, or as one event per line.
@@ -40,8 +37,6 @@ func fuzzSenders() []directory.Organisation {
 		{ID: "rjl-ryhov", Kind: directory.KindHospital, Facilities: []string{"RYHOV"}},
 	}
 }
-
-func fuzzToken(sender int) string { return "t-fuzz-" + strconv.Itoa(sender) }
 
 // quarantineWatch quarantines on a testsupport.WireBus and keeps the reasons given
 // since it was last read. A reason starts with the HTTP status the adapter
@@ -71,32 +66,19 @@ func (q *quarantineWatch) take() []string {
 // testsupport.WireBus.
 func fuzzHub(f *testing.F) (http.Handler, *quarantineWatch) {
 	f.Helper()
-	orgs := fuzzSenders()
-	for i := range orgs {
-		orgs[i].Name = orgs[i].ID
-		orgs[i].APITokens = []string{directory.HashToken(fuzzToken(i))}
-	}
-	dir, err := directory.New(orgs)
-	if err != nil {
-		f.Fatalf("directory: %v", err)
-	}
-	keys, err := swefhir.NewPatientKeyer([]byte("carehub-homecare-fuzz-secret-0123456789"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	watch := &quarantineWatch{WireBus: &testsupport.WireBus{}}
+	srv, keys := testsupport.FuzzServer(f, fuzzSenders())
+	watch := &quarantineWatch{WireBus: testsupport.NewWireBus()}
 	a, err := homecare.New(homecare.Config{}, watch, keys, zap.NewNop())
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv := api.NewServer(dir, nil, nil, zap.NewNop())
 	a.Register(srv)
 	return srv.Handler(), watch
 }
 
 func fuzzRequest(contentType uint8, sender int, body []byte) *http.Request {
 	req := httptest.NewRequest(http.MethodPost, homecare.EventsPath, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+fuzzToken(sender))
+	req.Header.Set("Authorization", "Bearer "+testsupport.FuzzToken(sender))
 	req.Header.Set("Content-Type", homecare.ContentTypeJSON)
 	if contentType == fuzzNDJSON {
 		req.Header.Set("Content-Type", homecare.ContentTypeNDJSON)
