@@ -56,10 +56,12 @@ profile: build postgres
 	BENCH_QUICK=1 BENCH_PROFILE_DIR=bench/profiles $(GO) run ./test/bench
 	@for p in bench/profiles/*.cpu.pprof; do echo "== $$p"; $(GO) tool pprof -top -nodecount=15 $$p 2>/dev/null | tail -16; done
 
-## fuzz: the HL7 parser and MLLP framing fuzz targets, FUZZTIME each.
+## fuzz: the HL7 parser, MLLP framing, FHIR ingest and home-care ingest fuzz targets, FUZZTIME each.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./adapters/hl7v2/hl7/
 	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(FUZZTIME) ./adapters/hl7v2/mllp/
+	$(GO) test -run '^$$' -fuzz '^FuzzFHIRIngest$$' -fuzztime $(FUZZTIME) ./adapters/fhirrest/
+	$(GO) test -run '^$$' -fuzz '^FuzzHomecareIngest$$' -fuzztime $(FUZZTIME) ./adapters/homecare/
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

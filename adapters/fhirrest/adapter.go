@@ -169,7 +169,8 @@ func (a *Adapter) handle(h handlerFunc) http.Handler {
 func (a *Adapter) rejectRequest(w http.ResponseWriter, req request, ierr *ingestError) {
 	err := a.pub.Quarantine(req.http.Context(), bus.QuarantineEntry{
 		Adapter: AdapterName, Organisation: req.org.ID, ContentType: req.http.Header.Get("Content-Type"),
-		Reason: fmt.Sprintf("%d %s %s: %s", ierr.status, req.http.Method, req.http.URL.Path, ierr.Error()),
+		// The escaped path: a resource id in the URL may hold anything.
+		Reason: fmt.Sprintf("%d %s %s: %s", ierr.status, req.http.Method, req.http.URL.EscapedPath(), ierr.Error()),
 		Raw:    req.body, ReceivedAt: req.received,
 	})
 	if err != nil {

@@ -50,6 +50,9 @@ func (a *Adapter) mapEpisode(in encounterInput) (mapped, *ingestError) {
 	if id == "" {
 		return out, unprocessable("required", in.path+".id", "EpisodeOfCare.id is required: it ties the reports of one episode together")
 	}
+	if ierr := checkID(id, in.path); ierr != nil {
+		return out, ierr
+	}
 	if !hasStatus(in.encounter.Raw) {
 		return out, unprocessable("required", in.path+".status", "EpisodeOfCare.status is required")
 	}

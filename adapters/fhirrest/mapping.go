@@ -64,6 +64,9 @@ func (a *Adapter) mapEncounter(in encounterInput) (mapped, *ingestError) {
 	}
 	raw := in.encounter.Raw
 	id := in.encounter.ID
+	if ierr := checkID(id, in.path); id != "" && ierr != nil {
+		return out, ierr
+	}
 	if id == "" {
 		// A create without an id: the server assigns one, derived from the
 		// business identifier so that a resend maps to the same encounter.
@@ -317,6 +320,17 @@ func resolvePatient(subject *fhir.Reference, element string, raw []byte, idx *sw
 	}
 	return swefhir.Resource{}, "", unprocessable("not-found", path+"."+element,
 		element+" must reference a Patient in the request, a contained Patient, or carry an identifier")
+}
+
+// checkID enforces FHIR's rule for ids. The id of the focus resource
+// becomes the event's subject and the answer's Location; a line break in it
+// would break the event's NATS headers, and the sender would be told to
+// retry a request that can never succeed.
+func checkID(id, path string) *ingestError {
+	if swefhir.IsID(id) {
+		return nil
+	}
+	return invalid(path+".id", "the id must be 1 to 64 characters, each A-Z, a-z, 0-9, '-' or '.'")
 }
 
 // resourceKey identifies a resource of a request for path lookups.

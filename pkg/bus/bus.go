@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -256,9 +257,19 @@ type QuarantineEntry struct {
 // Quarantine stores rejected input. Callers must not acknowledge the input
 // as handled (not even with an error status) unless this succeeded.
 func (b *Bus) Quarantine(ctx context.Context, q QuarantineEntry) error {
+	if _, err := b.Publish(ctx, q.Msg()); err != nil {
+		return fmt.Errorf("quarantining %s input: %w", q.Adapter, err)
+	}
+	return nil
+}
+
+// Msg is the message Quarantine publishes for q. A reason often quotes a
+// parser's error, which can repeat line breaks from the input; they become
+// spaces, as a line break would end the NATS header.
+func (q QuarantineEntry) Msg() *nats.Msg {
 	msg := nats.NewMsg(careevent.QuarantineSubject(q.Adapter))
 	msg.Header.Set(HeaderQuarantineAdapter, q.Adapter)
-	msg.Header.Set(HeaderQuarantineReason, q.Reason)
+	msg.Header.Set(HeaderQuarantineReason, oneLine(q.Reason))
 	if q.Organisation != "" {
 		msg.Header.Set(HeaderQuarantineOrg, q.Organisation)
 	}
@@ -272,8 +283,7 @@ func (b *Bus) Quarantine(ctx context.Context, q QuarantineEntry) error {
 	sum := sha256.Sum256(append([]byte(q.Adapter+"\x00"+q.Organisation+"\x00"), q.Raw...))
 	msg.Header.Set(nats.MsgIdHdr, "q-"+hex.EncodeToString(sum[:16]))
 	msg.Data = q.Raw
-	if _, err := b.Publish(ctx, msg); err != nil {
-		return fmt.Errorf("quarantining %s input: %w", q.Adapter, err)
-	}
-	return nil
+	return msg
 }
+
+func oneLine(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
