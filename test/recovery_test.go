@@ -1,6 +1,7 @@
 package test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carehub/carehub/internal/testsupport"
+	"github.com/carehub/carehub/pkg/api"
 	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/careevent"
 )
@@ -32,15 +34,7 @@ func TestRecoversFromNATSRestart(t *testing.T) {
 	cfg.NATSURL = nats.ClientURL()
 	h := startHub(t, cfg)
 
-	discharged := func() int {
-		n := 0
-		for _, v := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications {
-			if v.Kind == "discharged" && v.Status == "published" {
-				n++
-			}
-		}
-		return n
-	}
+	discharged := func() int { return publishedDischarges(t, h) }
 	mustPostFHIR(t, h, tokenRyhov, dischargeFor(1, 0))
 	testsupport.WaitFor(t, 20*time.Second, func() error {
 		if n := discharged(); n != 1 {
@@ -86,15 +80,7 @@ func TestRecoversFromNATSRestart(t *testing.T) {
 // notices, creates it again and carries on, instead of stopping the hub.
 func TestRouterSubscribesAgain(t *testing.T) {
 	h := startHub(t, hubConfig(t))
-	published := func() int {
-		n := 0
-		for _, v := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications {
-			if v.Kind == "discharged" && v.Status == "published" {
-				n++
-			}
-		}
-		return n
-	}
+	published := func() int { return publishedDischarges(t, h) }
 	mustPostFHIR(t, h, tokenRyhov, dischargeFor(1, 0))
 	waitSettled(t, h)
 	js := jetStreamClient(t, h.NATSURL())
@@ -119,15 +105,7 @@ func TestRecoversFromPostgreSQLRestart(t *testing.T) {
 	cfg := hubConfig(t)
 	cfg.DatabaseURL = pg.URL("carehub")
 	h := startHub(t, cfg)
-	published := func() int {
-		n := 0
-		for _, v := range listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications {
-			if v.Kind == "discharged" && v.Status == "published" {
-				n++
-			}
-		}
-		return n
-	}
+	published := func() int { return publishedDischarges(t, h) }
 	mustPostFHIR(t, h, tokenRyhov, dischargeFor(1, 0))
 	testsupport.WaitFor(t, 20*time.Second, func() error {
 		if n := published(); n != 1 {
@@ -158,4 +136,25 @@ func TestRecoversFromPostgreSQLRestart(t *testing.T) {
 	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/readyz", "", "", nil); r.status != http.StatusOK {
 		t.Errorf("/readyz after the restart: %d %s", r.status, r.body)
 	}
+}
+
+// publishedDischarges counts the municipality's published discharge
+// notices, or -1 while the API cannot answer (a dependency restarting).
+func publishedDischarges(t *testing.T, h httpAddresser) int {
+	t.Helper()
+	r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/notifications?after=0", tokenJonkoping, "", nil)
+	if r.status != http.StatusOK {
+		return -1
+	}
+	var page api.NotificationPage
+	if err := json.Unmarshal(r.body, &page); err != nil {
+		t.Fatalf("decoding notification page: %v", err)
+	}
+	n := 0
+	for _, v := range page.Notifications {
+		if v.Kind == "discharged" && v.Status == "published" {
+			n++
+		}
+	}
+	return n
 }
