@@ -143,8 +143,10 @@ func FuzzFHIRIngest(f *testing.F) {
 	}
 	// Optional: the Da Vinci examples are shared beside the repository,
 	// not part of it.
-	for _, s := range testsupport.ReadSeeds(f, filepath.Join(daVinciDir, "*.json")) {
-		f.Add(fuzzProcessMessage, uint8(fuzzDaVinci), "", s.Data)
+	if daVinciDir, err := testsupport.ConformancePath("fhir/davinci-alerts"); err == nil {
+		for _, s := range testsupport.ReadSeeds(f, filepath.Join(daVinciDir, "*.json")) {
+			f.Add(fuzzProcessMessage, uint8(fuzzDaVinci), "", s.Data)
+		}
 	}
 	for _, s := range []string{
 		"", "null", "{}", "[]", `{"resourceType":"Bundle"}`,
