@@ -234,12 +234,18 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 		log.Warn("PostgreSQL runs without autovacuum: carehub's tables will bloat and slow down; turn autovacuum on (it is on by default)")
 	}
 
-	relay := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus, log)
+	relay, err := notify.NewRelay(notify.RelayConfig{}, h.store, h.bus, log)
+	if err != nil {
+		return nil, &StartupError{What: "invalid relay settings", Err: err}
+	}
 	dispatcher, err := newDispatcher(cfg.Webhooks, h.store, dir, log)
 	if err != nil {
 		return nil, err
 	}
-	rt := router.New(cfg.Router, h.bus, h.store, dir, log, func() { relay.Wake(); dispatcher.Wake() })
+	rt, err := router.New(cfg.Router, h.bus, h.store, dir, log, func() { relay.Wake(); dispatcher.Wake() })
+	if err != nil {
+		return nil, &StartupError{What: "invalid router settings", Err: err}
+	}
 
 	srv := api.NewServer(dir, h.store, []api.Check{
 		{Name: "nats", Ping: h.bus.Ping},

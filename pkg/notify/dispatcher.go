@@ -66,6 +66,17 @@ func (c *DispatcherConfig) setDefaults() error {
 	return nil
 }
 
+// Validate rejects settings that cannot work; zero values are defaults.
+func (c DispatcherConfig) Validate() error {
+	switch {
+	case c.Workers < 0, c.BatchSize < 0, c.Lease < 0, c.PollInterval < 0:
+		return errors.New("dispatcher: workers, batch size, lease and poll interval must not be negative")
+	case c.Sender.Timeout > 0 && c.Lease <= c.Sender.Timeout:
+		return fmt.Errorf("dispatcher: a lease of %s does not outlast a request of up to %s", c.Lease, c.Sender.Timeout)
+	}
+	return nil
+}
+
 // Dispatcher delivers notifications to the organisations' webhooks, per
 // the Standard Webhooks specification: webhook-id is the notification id
 // (stable across retries, so receivers deduplicate), failures are retried
@@ -84,6 +95,9 @@ type Dispatcher struct {
 // NewDispatcher returns a dispatcher.
 func NewDispatcher(cfg DispatcherConfig, st DeliveryStore, dir *directory.Directory, log *zap.Logger) (*Dispatcher, error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return &Dispatcher{

@@ -44,7 +44,10 @@ func TestRelayParksPoisonRowsAndGoesOn(t *testing.T) {
 	rows[3].CloudEvent = []byte(`{"specversion":"1.0","id":"n-4"}`) // no type, no source: corrupt
 	writeOutbox(ctx, t, s, rows)
 
-	relay := notify.NewRelay(notify.RelayConfig{BatchSize: 10, PollInterval: 50 * time.Millisecond}, s, b, zaptest.NewLogger(t))
+	relay, err := notify.NewRelay(notify.RelayConfig{BatchSize: 10, PollInterval: 50 * time.Millisecond}, s, b, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	runUntilCleanup(ctx, t, relay.Run)
 
 	for _, n := range []store.Notification{rows[0], rows[2], rows[4]} {

@@ -52,10 +52,21 @@ type Relay struct {
 	wake   chan struct{}
 }
 
+// Validate rejects settings that cannot work; zero values are defaults.
+func (c RelayConfig) Validate() error {
+	if c.BatchSize < 0 || c.PollInterval < 0 || c.PublishTimeout < 0 {
+		return errors.New("relay: batch size, poll interval and publish timeout must not be negative")
+	}
+	return nil
+}
+
 // NewRelay returns a relay over outbox publishing with pub.
-func NewRelay(cfg RelayConfig, outbox Outbox, pub Publisher, log *zap.Logger) *Relay {
+func NewRelay(cfg RelayConfig, outbox Outbox, pub Publisher, log *zap.Logger) (*Relay, error) {
 	cfg.setDefaults()
-	return &Relay{cfg: cfg, outbox: outbox, pub: pub, log: log, wake: make(chan struct{}, 1)}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Relay{cfg: cfg, outbox: outbox, pub: pub, log: log, wake: make(chan struct{}, 1)}, nil
 }
 
 // Wake asks the relay to look at the outbox now. It never blocks.

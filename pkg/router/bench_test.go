@@ -78,7 +78,10 @@ func routerDeps(ctx context.Context, tb testing.TB) (*store.Store, *directory.Di
 func BenchmarkApplyBatch(b *testing.B) {
 	ctx := context.Background()
 	s, dir := routerDeps(ctx, b)
-	r := New(Config{}, nil, s, dir, zap.NewNop(), nil)
+	r, err := New(Config{}, nil, s, dir, zap.NewNop(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	const batch = 256
 	next := 0
 	b.ReportAllocs()

@@ -85,12 +85,28 @@ type Router struct {
 
 // New returns a router. onCommit is called after every commit that may have
 // added notifications, to wake the outbox relay without polling delay.
-func New(cfg Config, b *bus.Bus, s *store.Store, dir *directory.Directory, log *zap.Logger, onCommit func()) *Router {
+func New(cfg Config, b *bus.Bus, s *store.Store, dir *directory.Directory, log *zap.Logger, onCommit func()) (*Router, error) {
 	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
 	if onCommit == nil {
 		onCommit = func() {}
 	}
-	return &Router{cfg: cfg, bus: b, store: s, dir: dir, log: log, onCommit: onCommit, now: cfg.Now}
+	return &Router{cfg: cfg, bus: b, store: s, dir: dir, log: log, onCommit: onCommit, now: cfg.Now}, nil
+}
+
+// Validate rejects settings that cannot work; zero values are defaults.
+func (c Config) Validate() error {
+	switch {
+	case c.BatchSize < 0, c.BatchWait < 0, c.AckWait < 0, c.RetryDelay < 0, c.DeadlineInterval < 0, c.PullExpiry < 0:
+		return errors.New("batch size, waits and intervals must not be negative")
+	case c.AckWait > 0 && c.AckWait < time.Second:
+		return fmt.Errorf("ack wait %s is too short for a batch to commit; at least 1s", c.AckWait)
+	case c.ResubscribeMin > c.ResubscribeMax && c.ResubscribeMax > 0:
+		return fmt.Errorf("resubscribe backoff: minimum %s above maximum %s", c.ResubscribeMin, c.ResubscribeMax)
+	}
+	return nil
 }
 
 // Run consumes until ctx is cancelled. The batch in hand when that happens

@@ -34,7 +34,10 @@ func TestPoisonEventInABatchIsParked(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := New(Config{Durable: "test-router"}, b, s, dir, zaptest.NewLogger(t), nil)
+	r, err := New(Config{Durable: "test-router"}, b, s, dir, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cons, err := b.JetStream().CreateOrUpdateConsumer(ctx, careevent.StreamEvents, jetstream.ConsumerConfig{
 		Durable: "test-router", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: careevent.SubjectEventsAll,
 	})
