@@ -120,8 +120,12 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("NATS down: status %d, want 503", code)
 	}
 	checks, _ := body["checks"].(map[string]any)
-	if checks["nats"] != "JetStream not available: timeout" || checks["postgres"] != "ok" {
-		t.Errorf("503 body does not give the reason per dependency: %v", body)
+	if checks["nats"] != "down" || checks["postgres"] != "ok" {
+		t.Errorf("503 body does not say which dependency is down, or shows an anonymous caller the driver's error: %v", body)
+	}
+	_, body, _ = get(t, srv.URL+"/readyz", "t-auditor")
+	if checks, _ := body["checks"].(map[string]any); checks["nats"] != "JetStream not available: timeout" {
+		t.Errorf("an auditor does not get the reason: %v", body)
 	}
 	if code, _, _ := get(t, srv.URL+"/healthz", ""); code != http.StatusOK {
 		t.Errorf("healthz = %d while a dependency is down; liveness must not depend on it", code)
