@@ -31,6 +31,7 @@ type cli struct {
 
 	Simulate      simulateCmd      `cmd:"" help:"Generate realistic regional care traffic with its ground truth, send it, verify the outcome."`
 	Notifications notificationsCmd `cmd:"" help:"Operate on notifications: redrive dead letters and parked notifications."`
+	PatientKey    patientKeyCmd    `cmd:"" name:"patient-key" help:"Print the patient key of each personnummer read from standard input (for auditors)."`
 	Version       versionCmd       `cmd:"" help:"Print the version."`
 }
 
