@@ -75,10 +75,12 @@ func patientKeys(in io.Reader, out, errOut io.Writer, keys *swefhir.PatientKeyer
 		key, ok := keyOf(keys, v)
 		if !ok {
 			bad++
-			fmt.Fprintf(errOut, "line %d: not a valid personnummer or samordningsnummer (12 digits, check digit)\n", line)
+			_, _ = fmt.Fprintf(errOut, "line %d: not a valid personnummer or samordningsnummer (12 digits, check digit)\n", line)
 			continue
 		}
-		fmt.Fprintln(out, key)
+		if _, err := fmt.Fprintln(out, key); err != nil {
+			return fmt.Errorf("writing the key: %w", err)
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("reading standard input: %w", err)
