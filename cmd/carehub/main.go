@@ -5,10 +5,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/carehub/carehub/internal/hub"
+	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/notify/webhook"
 
 	// Calendar days are counted in Europe/Stockholm wherever the binary
@@ -64,5 +66,9 @@ func defaultVars() kong.Vars {
 		"shutdown_timeout":       hub.DefaultShutdownTimeout.String(),
 		"webhook_timeout":        webhook.DefaultTimeout.String(),
 		"webhook_retry_schedule": webhook.DefaultSchedule,
+		"events_retention":       bus.DefaultEventsMaxAge.String(),
+		"notify_retention":       bus.DefaultNotifyMaxAge.String(),
+		"quarantine_retention":   bus.DefaultQuarantineMaxAge.String(),
+		"quarantine_max_bytes":   strconv.Itoa(bus.DefaultQuarantineMaxBytes),
 	}
 }

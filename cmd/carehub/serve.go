@@ -13,25 +13,30 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/carehub/carehub/internal/hub"
+	"github.com/carehub/carehub/pkg/bus"
 	"github.com/carehub/carehub/pkg/router"
 	"github.com/carehub/carehub/pkg/store"
 	"github.com/carehub/carehub/pkg/transition"
 )
 
 type serveCmd struct {
-	HTTPAddr         string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
-	NATSURL          string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
-	NATSListen       string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
-	DataDir          string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
-	DatabaseURL      string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
-	Directory        string        `name:"directory" env:"CAREHUB_DIRECTORY" default:"deploy/directory.example.yaml" help:"Organisation directory (YAML)."`
-	PatientKeySecret string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
-	StreamReplicas   int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
-	DuplicateWindow  time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
-	Retention        time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
-	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"How long a graceful stop may take."`
-	DebugAddr        string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
-	ReadyFile        string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
+	HTTPAddr            string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
+	NATSURL             string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
+	NATSListen          string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
+	DataDir             string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
+	DatabaseURL         string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
+	Directory           string        `name:"directory" env:"CAREHUB_DIRECTORY" default:"deploy/directory.example.yaml" help:"Organisation directory (YAML)."`
+	PatientKeySecret    string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
+	StreamReplicas      int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
+	DuplicateWindow     time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
+	EventsRetention     time.Duration `name:"events-retention" env:"CAREHUB_EVENTS_RETENTION" default:"${events_retention}" help:"How long CAREHUB_EVENTS keeps facts (the history replay reads)."`
+	NotifyRetention     time.Duration `name:"notify-retention" env:"CAREHUB_NOTIFY_RETENTION" default:"${notify_retention}" help:"How long CAREHUB_NOTIFY keeps notifications for receivers to catch up."`
+	QuarantineRetention time.Duration `name:"quarantine-retention" env:"CAREHUB_QUARANTINE_RETENTION" default:"${quarantine_retention}" help:"How long CAREHUB_QUARANTINE keeps rejected input."`
+	QuarantineMaxBytes  int64         `name:"quarantine-max-bytes" env:"CAREHUB_QUARANTINE_MAX_BYTES" default:"${quarantine_max_bytes}" help:"Size cap of CAREHUB_QUARANTINE; the oldest entries go first."`
+	Retention           time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
+	ShutdownTimeout     time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"How long a graceful stop may take."`
+	DebugAddr           string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
+	ReadyFile           string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
 
 	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"${webhook_retry_schedule}" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
@@ -65,6 +70,10 @@ func (s *serveCmd) Validate() error {
 		return fmt.Errorf("--readmission-window and --readmission-flag must be positive, the flag no longer than the window")
 	case s.DuplicateWindow < time.Second:
 		return fmt.Errorf("--duplicate-window must be at least 1s, not %s", s.DuplicateWindow)
+	case min(s.EventsRetention, s.NotifyRetention, s.QuarantineRetention) < s.DuplicateWindow:
+		return fmt.Errorf("--events-retention, --notify-retention and --quarantine-retention must each be at least --duplicate-window (%s)", s.DuplicateWindow)
+	case s.QuarantineMaxBytes < 1<<20:
+		return fmt.Errorf("--quarantine-max-bytes must be at least 1 MiB, not %d", s.QuarantineMaxBytes)
 	case s.ReadyAckWithin <= 0:
 		return fmt.Errorf("--ready-ack-within must be positive")
 	case s.SIPDays < 1 || s.SIPDays > 30:
@@ -135,7 +144,9 @@ func (s *serveCmd) hubConfig() hub.Config {
 	return hub.Config{
 		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, LookupEnv: os.LookupEnv, PatientKeySecret: s.PatientKeySecret,
-		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
+		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow,
+		StreamRetention: bus.Retention{Events: s.EventsRetention, Notify: s.NotifyRetention,
+			Quarantine: s.QuarantineRetention, QuarantineBytes: s.QuarantineMaxBytes}, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
 		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
 		Router: router.Config{Rules: transition.Config{
 			ReadmissionWindow: s.ReadmissionWindow, ReadmissionFlag: s.ReadmissionFlag, AcknowledgeWithin: s.ReadyAckWithin,

@@ -119,6 +119,8 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 		{[]string{"--readmission-flag", "800h"}, "--readmission"},
 		{[]string{"--ready-ack-within", "0s"}, "--ready-ack-within"},
 		{[]string{"--duplicate-window", "0s"}, "--duplicate-window"},
+		{[]string{"--quarantine-retention", "1h"}, "--quarantine-retention"},
+		{[]string{"--quarantine-max-bytes", "1000"}, "--quarantine-max-bytes"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseServe(t, tc.args...)

@@ -47,6 +47,9 @@ type Config struct {
 	// DuplicateWindow is how long JetStream remembers event and
 	// notification ids (0: the bus default).
 	DuplicateWindow time.Duration
+	// StreamRetention limits each stream's age (and the quarantine's size);
+	// zero values take the bus defaults.
+	StreamRetention bus.Retention
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
 	// Router tunes the router; zero values take its defaults.
@@ -217,7 +220,8 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 		log.Info("embedded NATS started", zap.String("listen", h.embedded.Addr()), zap.String("url", h.natsURL),
 			zap.String("store", filepath.Join(cfg.DataDir, "jetstream")))
 	}
-	h.bus, err = bus.Connect(ctx, bus.Config{URL: h.natsURL, Replicas: cfg.StreamReplicas, DuplicateWindow: cfg.DuplicateWindow, Name: "carehub"}, log)
+	h.bus, err = bus.Connect(ctx, bus.Config{URL: h.natsURL, Replicas: cfg.StreamReplicas, DuplicateWindow: cfg.DuplicateWindow, Name: "carehub",
+		Retention: cfg.StreamRetention}, log)
 	if err != nil {
 		return nil, &StartupError{What: "cannot reach NATS JetStream at " + h.natsURL, Fix: "start the server (with -js) or fix --nats-url / CAREHUB_NATS_URL", Err: err}
 	}

@@ -33,7 +33,33 @@ type Config struct {
 	PublishTimeout time.Duration
 	// Name identifies this client in the server's connection list.
 	Name string
+	// Retention limits each stream; every stream holds personal data, so
+	// none is kept forever by default.
+	Retention Retention
 }
+
+// Retention is how long (and, for quarantine, how much) each stream keeps.
+type Retention struct {
+	// Events is the history replay reads: long, so a rule change can be
+	// re-run over more than a year (DefaultEventsMaxAge).
+	Events time.Duration
+	// Notify is what receivers catch up from after an outage
+	// (DefaultNotifyMaxAge).
+	Notify time.Duration
+	// Quarantine holds rejected raw input until someone fixes and retries
+	// it: short, and capped in size (DefaultQuarantineMaxAge,
+	// DefaultQuarantineMaxBytes), since bad input can come in floods.
+	Quarantine      time.Duration
+	QuarantineBytes int64
+}
+
+// Default stream retention; see Retention.
+const (
+	DefaultEventsMaxAge       = 400 * 24 * time.Hour
+	DefaultNotifyMaxAge       = 90 * 24 * time.Hour
+	DefaultQuarantineMaxAge   = 14 * 24 * time.Hour
+	DefaultQuarantineMaxBytes = 1 << 30
+)
 
 func (c *Config) setDefaults() {
 	c.Replicas = cmp.Or(c.Replicas, 1)
@@ -41,6 +67,10 @@ func (c *Config) setDefaults() {
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, 5*time.Second)
 	c.PublishTimeout = cmp.Or(c.PublishTimeout, 10*time.Second)
 	c.Name = cmp.Or(c.Name, "carehub")
+	c.Retention.Events = cmp.Or(c.Retention.Events, DefaultEventsMaxAge)
+	c.Retention.Notify = cmp.Or(c.Retention.Notify, DefaultNotifyMaxAge)
+	c.Retention.Quarantine = cmp.Or(c.Retention.Quarantine, DefaultQuarantineMaxAge)
+	c.Retention.QuarantineBytes = cmp.Or(c.Retention.QuarantineBytes, DefaultQuarantineMaxBytes)
 }
 
 // Validate reports a configuration that cannot work.
@@ -50,6 +80,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Replicas < 1 || c.Replicas > 5 {
 		return fmt.Errorf("bus: replicas must be 1 to 5, got %d", c.Replicas)
+	}
+	// JetStream refuses a duplicate window longer than a stream's age.
+	for _, r := range []struct {
+		stream string
+		age    time.Duration
+	}{{"events", c.Retention.Events}, {"notifications", c.Retention.Notify}, {"quarantine", c.Retention.Quarantine}} {
+		if r.age < c.DuplicateWindow {
+			return fmt.Errorf("bus: %s retention %s is shorter than the duplicate window %s", r.stream, r.age, c.DuplicateWindow)
+		}
+	}
+	if c.Retention.QuarantineBytes < 0 {
+		return errors.New("bus: the quarantine size cap must not be negative")
 	}
 	return nil
 }
@@ -141,17 +183,17 @@ func (b *Bus) StreamConfigs() []jetstream.StreamConfig {
 		}
 	}
 	events := base(careevent.StreamEvents, careevent.SubjectEventsAll, "carehub: every fact reported by source systems (the history replay reads)")
+	events.MaxAge = b.cfg.Retention.Events
 	// Adapters group-commit concurrent input as atomic batches.
 	events.AllowAtomicPublish = true
 	// The outbox relay publishes each claimed batch of notifications as
 	// one atomic batch.
 	notify := base(careevent.StreamNotify, careevent.SubjectNotifyAll, "carehub: notifications to receiving organisations")
 	notify.AllowAtomicPublish = true
-	return []jetstream.StreamConfig{
-		events,
-		notify,
-		base(careevent.StreamQuarantine, careevent.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason"),
-	}
+	notify.MaxAge = b.cfg.Retention.Notify
+	quarantine := base(careevent.StreamQuarantine, careevent.SubjectQuarantineAll, "carehub: rejected input, raw bytes and reason")
+	quarantine.MaxAge, quarantine.MaxBytes = b.cfg.Retention.Quarantine, b.cfg.Retention.QuarantineBytes
+	return []jetstream.StreamConfig{events, notify, quarantine}
 }
 
 // EnsureStreams creates the streams or updates them to the configuration.

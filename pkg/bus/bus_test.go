@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/carehub/carehub/internal/testsupport"
@@ -566,5 +569,41 @@ func TestConnectRejectsBadConfig(t *testing.T) {
 				t.Fatalf("Connect(%+v) error = %v, want ok = %v", tc.cfg, err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestStreamsExpire: every stream has an age limit, and JetStream applies
+// it — an entry older than the quarantine's retention is gone.
+func TestStreamsExpire(t *testing.T) {
+	t.Parallel()
+	short := bus.Retention{Events: time.Second, Notify: time.Second, Quarantine: time.Second, QuarantineBytes: 1 << 20}
+	b := connect(t, testsupport.NATS(t), bus.Config{DuplicateWindow: time.Second, Retention: short})
+	ctx := testContext(t)
+	if err := b.EnsureStreams(ctx); err != nil {
+		t.Fatalf("EnsureStreams: %v", err)
+	}
+	for _, name := range []string{careevent.StreamEvents, careevent.StreamNotify, careevent.StreamQuarantine} {
+		if age := streamInfo(t, b, name).Config.MaxAge; age != time.Second {
+			t.Errorf("%s MaxAge = %s, want 1s", name, age)
+		}
+	}
+	if n := streamInfo(t, b, careevent.StreamQuarantine).Config.MaxBytes; n != 1<<20 {
+		t.Errorf("quarantine MaxBytes = %d, want 1 MiB", n)
+	}
+	if err := b.Quarantine(ctx, bus.QuarantineEntry{Adapter: "test", Reason: "r", Raw: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.WaitFor(t, 10*time.Second, func() error {
+		if n := streamInfo(t, b, careevent.StreamQuarantine).State.Msgs; n != 0 {
+			return fmt.Errorf("quarantine still holds %d entries past its age limit", n)
+		}
+		return nil
+	})
+}
+
+func TestRetentionNotShorterThanDuplicateWindow(t *testing.T) {
+	cfg := bus.Config{URL: "nats://127.0.0.1:1", DuplicateWindow: time.Hour, Retention: bus.Retention{Quarantine: time.Minute}}
+	if _, err := bus.Connect(testContext(t), cfg, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "quarantine retention") {
+		t.Fatalf("Connect = %v, want the quarantine retention refused", err)
 	}
 }
