@@ -67,6 +67,7 @@ func TestServeFailsFastWithOneClearLine(t *testing.T) {
 		{"MLLP TLS files missing", []string{"--mllp-tls-cert", "/nonexistent/cert.pem", "--mllp-tls-key", "/nonexistent/key.pem"}, []string{"MLLP TLS", "--mllp-tls-cert"}},
 		{"bad webhook schedule", []string{"--webhook-retry-schedule", "5s,soon"}, []string{"webhook retry schedule", "--webhook-retry-schedule"}},
 		{"short patient key secret", []string{"--patient-key-secret", "short"}, []string{"patient key secret", "32"}},
+		{"no directory", []string{"--directory", ""}, []string{"no organisation directory", "--directory", "CAREHUB_DIRECTORY"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

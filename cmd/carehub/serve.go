@@ -25,7 +25,7 @@ type serveCmd struct {
 	NATSListen          string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
 	DataDir             string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
 	DatabaseURL         string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
-	Directory           string        `name:"directory" env:"CAREHUB_DIRECTORY" default:"deploy/directory.example.yaml" help:"Organisation directory (YAML)."`
+	Directory           string        `name:"directory" env:"CAREHUB_DIRECTORY" placeholder:"FILE" help:"Organisation directory (YAML); required (make run uses the demo deploy/directory.example.yaml, whose tokens are public)."`
 	PatientKeySecret    string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
 	StreamReplicas      int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
 	DuplicateWindow     time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
@@ -85,6 +85,10 @@ func (s *serveCmd) Validate() error {
 }
 
 func (s *serveCmd) Run(c *cli) error {
+	if s.Directory == "" {
+		return errors.New("cannot start: no organisation directory: set --directory / CAREHUB_DIRECTORY to your directory file " +
+			"(the demo deploy/directory.example.yaml has public tokens and is for make run only)")
+	}
 	log, err := newLogger(c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err

@@ -128,6 +128,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.HTTPAddr == "":
 		return errors.New("an HTTP address is required")
+	case c.DirectoryPath == "":
+		return errors.New("an organisation directory file is required")
 	case c.NATSURL == "" && c.NATSListen == "":
 		return errors.New("either a NATS URL or an embedded NATS listen address is required")
 	case c.ShutdownTimeout < 0, c.Webhooks.Timeout < 0, c.Retention < 0, c.DuplicateWindow < 0:
