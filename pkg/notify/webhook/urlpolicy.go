@@ -110,10 +110,13 @@ func (p URLPolicy) Validate(raw string) error {
 		if reason := forbiddenAddr(addr); reason != "" {
 			return &URLError{Target: target, Addr: addr, Reason: reason}
 		}
-		return nil
-	}
-	if reason := forbiddenName(host); reason != "" {
+	} else if reason := forbiddenName(host); reason != "" {
 		return &URLError{Target: target, Reason: reason}
+	}
+	// Notifications carry personal data: across any network but the
+	// operator's own they travel encrypted.
+	if strings.EqualFold(u.Scheme, "http") {
+		return &URLError{Target: target, Reason: "plain http is not allowed for a public receiver; use https (or allow private targets for receivers on your own network)"}
 	}
 	return nil
 }

@@ -25,11 +25,12 @@ func TestURLPolicyValidate(t *testing.T) {
 		strict, lenient bool
 	}{
 		{name: "public IP", url: "https://93.184.216.34/hook", strict: true, lenient: true},
-		{name: "public IP with port and query", url: "http://93.184.216.34:8443/hook?token=x", strict: true, lenient: true},
+		{name: "public IP with port and query", url: "https://93.184.216.34:8443/hook?token=x", strict: true, lenient: true},
+		{name: "plain http to a public host", url: "http://93.184.216.34/hook", lenient: true},
 		{name: "public name", url: "https://receiver.example.se/webhooks", strict: true, lenient: true},
 		{name: "public IPv6", url: "https://[2001:4860:4860::8888]/", strict: true, lenient: true},
-		{name: "just outside 172.16/12", url: "http://172.32.0.1/", strict: true, lenient: true},
-		{name: "just outside CGNAT", url: "http://100.128.0.1/", strict: true, lenient: true},
+		{name: "just outside 172.16/12", url: "https://172.32.0.1/", strict: true, lenient: true},
+		{name: "just outside CGNAT", url: "https://100.128.0.1/", strict: true, lenient: true},
 		{name: "upper-case scheme", url: "HTTPS://93.184.216.34/", strict: true, lenient: true},
 		{name: "name ending in localhost label only", url: "https://notlocalhost/", strict: true, lenient: true},
 
