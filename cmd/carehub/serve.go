@@ -21,6 +21,8 @@ import (
 
 type serveCmd struct {
 	HTTPAddr            string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
+	TLSCert             string        `name:"tls-cert" env:"CAREHUB_TLS_CERT" placeholder:"FILE" help:"PEM certificate: serve the HTTP API over HTTPS (TLS 1.2+)."`
+	TLSKey              string        `name:"tls-key" env:"CAREHUB_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
 	NATSURL             string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
 	NATSListen          string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
 	DataDir             string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
@@ -146,7 +148,7 @@ func (s *serveCmd) Run(c *cli) error {
 // hubConfig is the hub as the flags and their env twins describe it.
 func (s *serveCmd) hubConfig() hub.Config {
 	return hub.Config{
-		HTTPAddr: s.HTTPAddr, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
+		HTTPAddr: s.HTTPAddr, TLSCert: s.TLSCert, TLSKey: s.TLSKey, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
 		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, LookupEnv: os.LookupEnv, PatientKeySecret: s.PatientKeySecret,
 		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow,
 		StreamRetention: bus.Retention{Events: s.EventsRetention, Notify: s.NotifyRetention,

@@ -32,12 +32,14 @@ import (
 
 // Config is everything `carehub serve` can be told.
 type Config struct {
-	HTTPAddr      string
-	NATSURL       string // empty: start the embedded server
-	NATSListen    string
-	DataDir       string
-	DatabaseURL   string
-	DirectoryPath string
+	HTTPAddr string
+	// TLSCert and TLSKey (PEM files) serve the HTTP API over HTTPS.
+	TLSCert, TLSKey string
+	NATSURL         string // empty: start the embedded server
+	NATSListen      string
+	DataDir         string
+	DatabaseURL     string
+	DirectoryPath   string
 	// LookupEnv resolves the directory's secretEnv names; the command
 	// passes os.LookupEnv, since only cmd/ reads the environment. Nil
 	// leaves every secretEnv unset.
@@ -130,6 +132,8 @@ func (c *Config) Validate() error {
 		return errors.New("an HTTP address is required")
 	case c.DirectoryPath == "":
 		return errors.New("an organisation directory file is required")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("HTTPS needs both a certificate and its key")
 	case c.NATSURL == "" && c.NATSListen == "":
 		return errors.New("either a NATS URL or an embedded NATS listen address is required")
 	case c.ShutdownTimeout < 0, c.Webhooks.Timeout < 0, c.Retention < 0, c.DuplicateWindow < 0:
@@ -203,6 +207,15 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 	}
 	h.httpAddr = ln.Addr().String()
 	httpSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			_ = ln.Close()
+			return nil, &StartupError{What: "cannot load the HTTPS certificate", Fix: "check --tls-cert and --tls-key (PEM files)", Err: err}
+		}
+		httpSrv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, httpSrv.TLSConfig)
+	}
 	defer func() {
 		if err != nil {
 			_ = ln.Close()
