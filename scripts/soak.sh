@@ -20,11 +20,13 @@ echo "soak: simulating $DAYS days of $REGION at population scale $SCALE (seed $S
 "$BIN" simulate --seed "$SEED" --region "$REGION" --population-scale "$SCALE" --days "$DAYS" --out "$work/sim" --quiet
 
 echo "soak: starting the hub on free ports (database $db)"
+# The secret goes in a file, never on the command line.
+printf '%s\n' "soak-secret-0123456789abcdef0123456789" >"$work/patient-key.secret"
 # Port 0 everywhere: the hub binds and reports its addresses in the ready
 # file, so no port is picked here that another process could take first.
 "$BIN" serve --log-level warn --http-addr 127.0.0.1:0 --mllp-addr 127.0.0.1:0 \
   --nats-listen 127.0.0.1:0 --data-dir "$work/data" --database-url "$PGURL/$db?sslmode=disable" \
-  --directory "$work/sim/directory.yaml" --patient-key-secret "soak-secret-0123456789abcdef0123456789" \
+  --directory "$work/sim/directory.yaml" --patient-key-secret-file "$work/patient-key.secret" \
   --ready-file "$work/ready.json" >"$work/hub.log" 2>&1 &
 hub=$!
 peak=0

@@ -52,6 +52,10 @@ func TestServeFailsFastWithOneClearLine(t *testing.T) {
 	if err := os.WriteFile(badDir, []byte("organisations:\n  - id: Bad Id\n    name: x\n    kind: sjukhus\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	shortSecret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(shortSecret, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		override []string
@@ -66,7 +70,7 @@ func TestServeFailsFastWithOneClearLine(t *testing.T) {
 		{"MLLP port taken", []string{"--mllp-addr", takenPort(t)}, []string{"cannot listen on MLLP address", "--mllp-addr"}},
 		{"MLLP TLS files missing", []string{"--mllp-tls-cert", "/nonexistent/cert.pem", "--mllp-tls-key", "/nonexistent/key.pem"}, []string{"MLLP TLS", "--mllp-tls-cert"}},
 		{"bad webhook schedule", []string{"--webhook-retry-schedule", "5s,soon"}, []string{"webhook retry schedule", "--webhook-retry-schedule"}},
-		{"short patient key secret", []string{"--patient-key-secret", "short"}, []string{"patient key secret", "32"}},
+		{"short patient key secret", []string{"--patient-key-secret-file", shortSecret}, []string{"patient key secret", "32"}},
 		{"no directory", []string{"--directory", ""}, []string{"no organisation directory", "--directory", "CAREHUB_DIRECTORY"}},
 	}
 	for _, tt := range tests {

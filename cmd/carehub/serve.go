@@ -20,25 +20,26 @@ import (
 )
 
 type serveCmd struct {
-	HTTPAddr            string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
-	TLSCert             string        `name:"tls-cert" env:"CAREHUB_TLS_CERT" placeholder:"FILE" help:"PEM certificate: serve the HTTP API over HTTPS (TLS 1.2+)."`
-	TLSKey              string        `name:"tls-key" env:"CAREHUB_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
-	NATSURL             string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
-	NATSListen          string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
-	DataDir             string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
-	DatabaseURL         string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
-	Directory           string        `name:"directory" env:"CAREHUB_DIRECTORY" placeholder:"FILE" help:"Organisation directory (YAML); required (make run uses the demo deploy/directory.example.yaml, whose tokens are public)."`
-	PatientKeySecret    string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars); empty generates one in the data dir (development only)."`
-	StreamReplicas      int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
-	DuplicateWindow     time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
-	EventsRetention     time.Duration `name:"events-retention" env:"CAREHUB_EVENTS_RETENTION" default:"${events_retention}" help:"How long CAREHUB_EVENTS keeps facts (the history replay reads)."`
-	NotifyRetention     time.Duration `name:"notify-retention" env:"CAREHUB_NOTIFY_RETENTION" default:"${notify_retention}" help:"How long CAREHUB_NOTIFY keeps notifications for receivers to catch up."`
-	QuarantineRetention time.Duration `name:"quarantine-retention" env:"CAREHUB_QUARANTINE_RETENTION" default:"${quarantine_retention}" help:"How long CAREHUB_QUARANTINE keeps rejected input."`
-	QuarantineMaxBytes  int64         `name:"quarantine-max-bytes" env:"CAREHUB_QUARANTINE_MAX_BYTES" default:"${quarantine_max_bytes}" help:"Size cap of CAREHUB_QUARANTINE; the oldest entries go first."`
-	Retention           time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
-	ShutdownTimeout     time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"How long a graceful stop may take."`
-	DebugAddr           string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
-	ReadyFile           string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
+	HTTPAddr             string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
+	TLSCert              string        `name:"tls-cert" env:"CAREHUB_TLS_CERT" placeholder:"FILE" help:"PEM certificate: serve the HTTP API over HTTPS (TLS 1.2+)."`
+	TLSKey               string        `name:"tls-key" env:"CAREHUB_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
+	NATSURL              string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
+	NATSListen           string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
+	DataDir              string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
+	DatabaseURL          string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
+	Directory            string        `name:"directory" env:"CAREHUB_DIRECTORY" placeholder:"FILE" help:"Organisation directory (YAML); required (make run uses the demo deploy/directory.example.yaml, whose tokens are public)."`
+	PatientKeySecret     string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars), from the environment only: given as a flag it is refused (process lists and profiles show flags). Empty generates one in the data dir (development only)."`
+	PatientKeySecretFile string        `name:"patient-key-secret-file" env:"CAREHUB_PATIENT_KEY_SECRET_FILE" placeholder:"FILE" help:"File holding the patient key secret (e.g. a mounted secret)."`
+	StreamReplicas       int           `name:"stream-replicas" env:"CAREHUB_STREAM_REPLICAS" default:"1" help:"Replicas of each JetStream stream (3 in a cluster)."`
+	DuplicateWindow      time.Duration `name:"duplicate-window" env:"CAREHUB_DUPLICATE_WINDOW" default:"2h" help:"How long JetStream remembers event ids to drop resends (memory grows with rate × window; the router drops later resends by id)."`
+	EventsRetention      time.Duration `name:"events-retention" env:"CAREHUB_EVENTS_RETENTION" default:"${events_retention}" help:"How long CAREHUB_EVENTS keeps facts (the history replay reads)."`
+	NotifyRetention      time.Duration `name:"notify-retention" env:"CAREHUB_NOTIFY_RETENTION" default:"${notify_retention}" help:"How long CAREHUB_NOTIFY keeps notifications for receivers to catch up."`
+	QuarantineRetention  time.Duration `name:"quarantine-retention" env:"CAREHUB_QUARANTINE_RETENTION" default:"${quarantine_retention}" help:"How long CAREHUB_QUARANTINE keeps rejected input."`
+	QuarantineMaxBytes   int64         `name:"quarantine-max-bytes" env:"CAREHUB_QUARANTINE_MAX_BYTES" default:"${quarantine_max_bytes}" help:"Size cap of CAREHUB_QUARANTINE; the oldest entries go first."`
+	Retention            time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
+	ShutdownTimeout      time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"How long a graceful stop may take."`
+	DebugAddr            string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
+	ReadyFile            string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
 
 	WebhookRetrySchedule string        `name:"webhook-retry-schedule" env:"CAREHUB_WEBHOOK_RETRY_SCHEDULE" default:"${webhook_retry_schedule}" help:"Delays after failed webhook attempts; then dead letter." group:"Webhooks"`
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"CAREHUB_WEBHOOK_ALLOW_PRIVATE" help:"Allow loopback and private-range webhook targets (refused by default, against SSRF)." group:"Webhooks"`
@@ -70,6 +71,12 @@ func (s *serveCmd) Validate() error {
 	switch {
 	case s.ReadmissionWindow <= 0 || s.ReadmissionFlag <= 0 || s.ReadmissionFlag > s.ReadmissionWindow:
 		return fmt.Errorf("--readmission-window and --readmission-flag must be positive, the flag no longer than the window")
+	case s.PatientKeySecret != "" && os.Getenv("CAREHUB_PATIENT_KEY_SECRET") != s.PatientKeySecret:
+		// Only the flag can have set it: a secret on the command line shows
+		// in process lists and in profiling's cmdline.
+		return errors.New("--patient-key-secret is refused as a flag value: set CAREHUB_PATIENT_KEY_SECRET or --patient-key-secret-file instead")
+	case s.PatientKeySecret != "" && s.PatientKeySecretFile != "":
+		return errors.New("give the patient key secret once: CAREHUB_PATIENT_KEY_SECRET or --patient-key-secret-file, not both")
 	case s.DuplicateWindow < time.Second:
 		return fmt.Errorf("--duplicate-window must be at least 1s, not %s", s.DuplicateWindow)
 	case min(s.EventsRetention, s.NotifyRetention, s.QuarantineRetention) < s.DuplicateWindow:
@@ -149,7 +156,7 @@ func (s *serveCmd) Run(c *cli) error {
 func (s *serveCmd) hubConfig() hub.Config {
 	return hub.Config{
 		HTTPAddr: s.HTTPAddr, TLSCert: s.TLSCert, TLSKey: s.TLSKey, NATSURL: s.NATSURL, NATSListen: s.NATSListen, DataDir: s.DataDir,
-		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, LookupEnv: os.LookupEnv, PatientKeySecret: s.PatientKeySecret,
+		DatabaseURL: s.DatabaseURL, DirectoryPath: s.Directory, LookupEnv: os.LookupEnv, PatientKeySecret: s.PatientKeySecret, PatientKeySecretFile: s.PatientKeySecretFile,
 		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow,
 		StreamRetention: bus.Retention{Events: s.EventsRetention, Notify: s.NotifyRetention,
 			Quarantine: s.QuarantineRetention, QuarantineBytes: s.QuarantineMaxBytes}, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,

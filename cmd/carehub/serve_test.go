@@ -121,6 +121,7 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 		{[]string{"--duplicate-window", "0s"}, "--duplicate-window"},
 		{[]string{"--quarantine-retention", "1h"}, "--quarantine-retention"},
 		{[]string{"--quarantine-max-bytes", "1000"}, "--quarantine-max-bytes"},
+		{[]string{"--patient-key-secret", "a-secret-on-the-command-line-0123456789"}, "--patient-key-secret is refused"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseServe(t, tc.args...)
@@ -167,5 +168,19 @@ func TestDebugServerRejectsBusyAddress(t *testing.T) {
 	defer func() { _ = d.Close(context.Background()) }()
 	if _, err := startDebugServer(t.Context(), d.Addr(), zap.NewNop()); err == nil || !strings.Contains(err.Error(), "--debug-addr") {
 		t.Fatalf("second listener on %s: %v, want an error naming --debug-addr", d.Addr(), err)
+	}
+}
+
+// TestServePatientKeySecretFromEnvironment: the secret is taken from the
+// environment (the same value as a flag would be refused).
+func TestServePatientKeySecretFromEnvironment(t *testing.T) {
+	const secret = "an-environment-secret-0123456789abcdef"
+	t.Setenv("CAREHUB_PATIENT_KEY_SECRET", secret)
+	s, err := parseServe(t)
+	if err != nil {
+		t.Fatalf("secret from the environment refused: %v", err)
+	}
+	if s.hubConfig().PatientKeySecret != secret {
+		t.Errorf("the environment's secret does not reach the hub")
 	}
 }

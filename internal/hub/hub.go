@@ -45,7 +45,9 @@ type Config struct {
 	// leaves every secretEnv unset.
 	LookupEnv        func(string) (string, bool)
 	PatientKeySecret string
-	StreamReplicas   int
+	// PatientKeySecretFile holds the secret instead (a mounted secret).
+	PatientKeySecretFile string
+	StreamReplicas       int
 	// DuplicateWindow is how long JetStream remembers event and
 	// notification ids (0: the bus default).
 	DuplicateWindow time.Duration
@@ -187,9 +189,17 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, &StartupError{What: "cannot create data dir " + cfg.DataDir, Fix: "set --data-dir / CAREHUB_DATA_DIR to a writable directory", Err: err}
 	}
-	secret, generated, err := patientKeySecret(cfg.PatientKeySecret, cfg.DataDir)
+	configured := cfg.PatientKeySecret
+	if cfg.PatientKeySecretFile != "" {
+		b, err := os.ReadFile(cfg.PatientKeySecretFile)
+		if err != nil {
+			return nil, &StartupError{What: "cannot read the patient key secret file", Fix: "check --patient-key-secret-file / CAREHUB_PATIENT_KEY_SECRET_FILE", Err: err}
+		}
+		configured = strings.TrimSpace(string(b))
+	}
+	secret, generated, err := patientKeySecret(configured, cfg.DataDir)
 	if err != nil {
-		return nil, &StartupError{What: "patient key secret unavailable", Fix: "set --patient-key-secret / CAREHUB_PATIENT_KEY_SECRET", Err: err}
+		return nil, &StartupError{What: "patient key secret unavailable", Fix: "set CAREHUB_PATIENT_KEY_SECRET or --patient-key-secret-file", Err: err}
 	}
 	if generated != "" {
 		log.Warn("generated a patient key secret for development; set CAREHUB_PATIENT_KEY_SECRET in production", zap.String("file", generated))
