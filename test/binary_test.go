@@ -139,7 +139,10 @@ func TestServeHelpListsEverySettingWithItsEnvVar(t *testing.T) {
 		{"--mllp-idle-timeout", "CAREHUB_MLLP_IDLE_TIMEOUT"}, {"--mllp-read-timeout", "CAREHUB_MLLP_READ_TIMEOUT"},
 		{"--webhook-retry-schedule", "CAREHUB_WEBHOOK_RETRY_SCHEDULE"}, {"--webhook-timeout", "CAREHUB_WEBHOOK_TIMEOUT"},
 		{"--webhook-allow-private", "CAREHUB_WEBHOOK_ALLOW_PRIVATE"}, {"--retention", "CAREHUB_RETENTION"},
-		{"--ready-file", "CAREHUB_READY_FILE"},
+		{"--ready-file", "CAREHUB_READY_FILE"}, {"--tls-cert", "CAREHUB_TLS_CERT"}, {"--tls-key", "CAREHUB_TLS_KEY"},
+		{"--patient-key-secret-file", "CAREHUB_PATIENT_KEY_SECRET_FILE"},
+		{"--events-retention", "CAREHUB_EVENTS_RETENTION"}, {"--notify-retention", "CAREHUB_NOTIFY_RETENTION"},
+		{"--quarantine-retention", "CAREHUB_QUARANTINE_RETENTION"}, {"--quarantine-max-bytes", "CAREHUB_QUARANTINE_MAX_BYTES"},
 		{"--mllp-tls-cert", "CAREHUB_MLLP_TLS_CERT"}, {"--mllp-tls-key", "CAREHUB_MLLP_TLS_KEY"}, {"--mllp-tls-client-ca", "CAREHUB_MLLP_TLS_CLIENT_CA"},
 	} {
 		for _, s := range pair {
