@@ -18,7 +18,7 @@ func HoldMerge(t *testing.T, ctx context.Context, s *store.Store, prior, survivo
 	merging, release, merged := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
 		merged <- s.InTx(ctx, func(tx *store.Tx) error {
-			if _, _, err := tx.LoadPatients(ctx, []string{prior, survivor}); err != nil {
+			if _, _, err := tx.LoadPatients(ctx, []string{prior, survivor}, store.Scope{}); err != nil {
 				return err
 			}
 			if err := tx.MergePatients(ctx, prior, survivor, "merge-held-by-test"); err != nil {

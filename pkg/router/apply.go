@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -25,12 +26,18 @@ import (
 
 // patientWork is one patient's state while a batch is applied.
 type patientWork struct {
-	patient    store.Patient
-	facts      []transition.Fact
-	log        map[string]store.LoggedNotification
-	deadlines  map[string]*store.Deadline
-	encounters map[string]*store.Encounter // by org/id
-	episodes   map[string]json.RawMessage
+	// full means the whole history was read, dormant facts too;
+	// wokeDormant that some dormant facts were read; dormantBefore is the
+	// stored horizon of the dormant history.
+	full          bool
+	wokeDormant   bool
+	dormantBefore time.Time
+	patient       store.Patient
+	facts         []transition.Fact
+	log           map[string]store.LoggedNotification
+	deadlines     map[string]*store.Deadline
+	encounters    map[string]*store.Encounter // by org/id
+	episodes      map[string]json.RawMessage
 }
 
 // newNotification is a notification decided in a batch, with the state it
@@ -118,11 +125,7 @@ func (r *Router) applySegment(ctx context.Context, tx *store.Tx, items []pending
 	if err != nil || len(todo) == 0 {
 		return err
 	}
-	keys := make([]string, 0, len(todo))
-	for _, p := range todo {
-		keys = append(keys, p.fact.patientKey)
-	}
-	w, err := r.load(ctx, tx, keys)
+	w, err := r.load(ctx, tx, todo)
 	if err != nil {
 		return err
 	}
@@ -147,7 +150,7 @@ func (r *Router) applyMerge(ctx context.Context, tx *store.Tx, p pending) error 
 	if err != nil || len(todo) == 0 {
 		return err
 	}
-	resolved, _, err := tx.LoadPatients(ctx, []string{p.fact.patientKey, p.fact.mergedFrom})
+	resolved, _, err := tx.LoadPatients(ctx, []string{p.fact.patientKey, p.fact.mergedFrom}, store.Scope{})
 	if err != nil {
 		return err
 	}
@@ -158,7 +161,9 @@ func (r *Router) applyMerge(ctx context.Context, tx *store.Tx, p pending) error 
 	if err := tx.MergePatients(ctx, p.fact.mergedFrom, survivor, p.ce.ID()); err != nil {
 		return err
 	}
-	w, err := r.load(ctx, tx, []string{survivor})
+	// The joined timeline has not been judged as a whole: what one record
+	// let go dormant may matter to the other's stays.
+	w, err := r.loadScope(ctx, tx, []string{survivor}, store.Scope{Full: true})
 	if err != nil {
 		return err
 	}
@@ -166,15 +171,58 @@ func (r *Router) applyMerge(ctx context.Context, tx *store.Tx, p pending) error 
 	if len(pw.facts) == 0 {
 		return nil
 	}
+	w.touchPatient(survivor)
 	if err := r.evaluate(w, survivor, pw, p.fact.fact.EventID); err != nil {
 		return err
 	}
 	return r.flush(ctx, tx, w)
 }
 
-// load locks and reads the patients behind keys.
-func (r *Router) load(ctx context.Context, tx *store.Tx, keys []string) (*work, error) {
-	resolved, states, err := tx.LoadPatients(ctx, keys)
+// load locks and reads the patients the items are about: the history
+// that is not dormant, and all of it for a patient whose items wake a
+// dormant stay or episode or are dated before its dormant horizon.
+func (r *Router) load(ctx context.Context, tx *store.Tx, items []pending) (*work, error) {
+	keys := make([]string, 0, len(items))
+	var subjects []string
+	for _, p := range items {
+		keys = append(keys, p.fact.patientKey)
+		if s := transition.Subject(p.fact.fact); s != "" {
+			subjects = append(subjects, s)
+		}
+	}
+	w, err := r.loadScope(ctx, tx, keys, store.Scope{Subjects: subjects})
+	if err != nil {
+		return nil, err
+	}
+	horizon := transition.DormancyHorizon(r.cfg.Rules)
+	var again []string
+	for _, p := range items {
+		key := w.resolved[p.fact.patientKey]
+		pw := w.patients[key]
+		if pw == nil || pw.full || slices.Contains(again, key) {
+			continue
+		}
+		if pw.wokeDormant || (!pw.dormantBefore.IsZero() && p.fact.fact.At.Before(pw.dormantBefore.Add(horizon))) {
+			again = append(again, key)
+		}
+	}
+	if len(again) == 0 {
+		return w, nil
+	}
+	full, err := r.loadScope(ctx, tx, again, store.Scope{Full: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range again {
+		w.patients[key] = full.patients[key]
+	}
+	return w, nil
+}
+
+// loadScope locks and reads the patients behind keys, as much of their
+// history as scope says.
+func (r *Router) loadScope(ctx context.Context, tx *store.Tx, keys []string, scope store.Scope) (*work, error) {
+	resolved, states, err := tx.LoadPatients(ctx, keys, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -182,12 +230,15 @@ func (r *Router) load(ctx context.Context, tx *store.Tx, keys []string) (*work, 
 		encounters: map[string]*store.Encounter{}, episodes: map[string]store.Episode{}, unroutable: map[[2]string]store.Unroutable{}}
 	for key, st := range states {
 		pw := &patientWork{
-			patient:    st.Patient,
-			facts:      make([]transition.Fact, 0, len(st.Facts)+1),
-			log:        make(map[string]store.LoggedNotification, len(st.Log)),
-			deadlines:  make(map[string]*store.Deadline, len(st.Deadlines)),
-			encounters: make(map[string]*store.Encounter, len(st.Encounters)),
-			episodes:   make(map[string]json.RawMessage, len(st.Episodes)),
+			full:          scope.Full,
+			wokeDormant:   st.WokeDormant,
+			dormantBefore: st.DormantBefore,
+			patient:       st.Patient,
+			facts:         make([]transition.Fact, 0, len(st.Facts)+1),
+			log:           make(map[string]store.LoggedNotification, len(st.Log)),
+			deadlines:     make(map[string]*store.Deadline, len(st.Deadlines)),
+			encounters:    make(map[string]*store.Encounter, len(st.Encounters)),
+			episodes:      make(map[string]json.RawMessage, len(st.Episodes)),
 		}
 		for _, b := range st.Facts {
 			var f transition.Fact
@@ -416,6 +467,7 @@ func (r *Router) flush(ctx context.Context, tx *store.Tx, w *work) error {
 		writes.Episodes = append(writes.Episodes, w.episodes[k])
 	}
 	writes.Facts, writes.Deadlines, writes.SettledCancels = w.facts, w.deadlines, w.cancelled
+	writes.Dormancy = r.dormancy(w)
 	for _, u := range w.unroutable {
 		writes.Unroutable = append(writes.Unroutable, u)
 	}
@@ -434,6 +486,32 @@ func (r *Router) deliveries(n transition.Notification, patientKey string, seq in
 		if hook.Wants(string(n.Kind)) {
 			out = append(out, store.Delivery{NotificationID: n.ID, Endpoint: hook.Key(n.OrgID), OrgID: n.OrgID, PatientKey: patientKey, Seq: seq})
 		}
+	}
+	return out
+}
+
+// dormancy decides, for each patient the batch changed, which of the
+// stays and episodes read are dormant now (transition.Dormant).
+func (r *Router) dormancy(w *work) []store.Dormancy {
+	var out []store.Dormancy
+	for _, key := range w.dirtyPatients {
+		pw := w.patients[key]
+		dormant, before := transition.Dormant(pw.facts, r.cfg.Rules)
+		if !pw.full && pw.dormantBefore.After(before) {
+			before = pw.dormantBefore // the history not read is as dormant as it was
+		}
+		if len(dormant) == 0 && !pw.wokeDormant && before.Equal(pw.dormantBefore) {
+			continue
+		}
+		seen := map[string]bool{}
+		var read []string
+		for _, f := range pw.facts {
+			if s := transition.Subject(f); s != "" && !seen[s] {
+				seen[s] = true
+				read = append(read, s)
+			}
+		}
+		out = append(out, store.Dormancy{PatientKey: key, Read: read, Dormant: dormant, Before: before})
 	}
 	return out
 }

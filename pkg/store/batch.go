@@ -89,7 +89,31 @@ type PatientState struct {
 	Deadlines  []Deadline
 	Encounters []Encounter
 	Episodes   []Episode
+	// DormantBefore is when the patient's dormant history ended (zero when
+	// none is dormant); WokeDormant says dormant facts were read because
+	// the scope named their subject.
+	DormantBefore time.Time
+	WokeDormant   bool
 }
+
+// Scope says how much of each patient's history LoadPatients reads: the
+// facts that are not dormant, with the stays and episodes they are about,
+// and the dormant facts of Subjects; with Full, everything.
+type Scope struct {
+	Full     bool
+	Subjects []string
+}
+
+// awakeFacts and allFacts, after keysCTE, name the facts LoadPatients reads
+// "awake"; for awakeFacts $2 is the scope's subjects. The per-stay tables are read for the
+// subjects of those facts only.
+const (
+	awakeFacts = `, awake AS (SELECT patient_key, subject, fact, dormant, received_at, event_id FROM patient_facts
+		WHERE ` + ofKeys + ` AND (NOT dormant OR subject = ANY($2::text[])))`
+	allFacts = `, awake AS (SELECT patient_key, subject, fact, dormant, received_at, event_id FROM patient_facts
+		WHERE ` + ofKeys + `)`
+	encounterSubject = `'encounter/' || encounter_org || '/' || encounter_id`
+)
 
 // Episode is the stored form of a municipal or SSIH episode.
 type Episode struct {
@@ -130,7 +154,11 @@ const ofKeys = `patient_key = ANY (ARRAY(SELECT key FROM keys))`
 // keeps them from deadlocking. When another instance's merge moved one of
 // the keys while the locks were awaited, LoadPatients returns
 // ErrPatientsMoved and the transaction must be tried again.
-func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[string]string, states map[string]*PatientState, err error) {
+func (t *Tx) LoadPatients(ctx context.Context, keys []string, scope Scope) (resolved map[string]string, states map[string]*PatientState, err error) {
+	awake, args := awakeFacts, []any{keys, nonNil(scope.Subjects)}
+	if scope.Full {
+		awake, args = allFacts, []any{keys}
+	}
 	b := &pgx.Batch{}
 	b.Queue(keysCTE+` SELECT coalesce(array_agg(key), '{}') FROM (
 			SELECT key, pg_advisory_xact_lock(hashtextextended(key, 0)) FROM (SELECT key FROM keys ORDER BY key) AS ordered) AS locked`, keys)
@@ -139,16 +167,17 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 	// was locked. Once every resolved key is locked, no merge of these
 	// patients can commit before this transaction ends.
 	b.Queue(`SELECT k, coalesce(m.survivor_key, k) FROM unnest($1::text[]) AS k LEFT JOIN patient_merges m ON m.prior_key = k`, keys)
-	b.Queue(keysCTE+` SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource
+	b.Queue(keysCTE+` SELECT patient_key, coalesce(municipality_code, ''), coalesce(primary_care_hsa, ''), resource, dormant_before
 		FROM patients WHERE `+ofKeys, keys)
-	b.Queue(keysCTE+` SELECT patient_key, fact FROM patient_facts WHERE `+ofKeys+`
-		ORDER BY received_at, event_id`, keys)
-	b.Queue(keysCTE+` SELECT patient_key, id, kind, org_id, encounter_org, encounter_id FROM notification_log
-		WHERE `+ofKeys+` ORDER BY id`, keys)
-	b.Queue(keysCTE+` SELECT `+deadlineColumns+` FROM deadlines WHERE `+ofKeys, keys)
-	b.Queue(keysCTE+` SELECT org_id, encounter_id, patient_key, class_code, status, last_event_type, period_start, period_end, resource
-		FROM encounters WHERE `+ofKeys, keys)
-	b.Queue(keysCTE+` SELECT episode_id, patient_key, org_id, resource FROM episodes WHERE `+ofKeys, keys)
+	b.Queue(keysCTE+awake+` SELECT patient_key, fact, dormant FROM awake ORDER BY received_at, event_id`, args...)
+	b.Queue(keysCTE+awake+` SELECT patient_key, id, kind, org_id, encounter_org, encounter_id FROM notification_log
+		WHERE `+ofKeys+` AND `+encounterSubject+` IN (SELECT subject FROM awake) ORDER BY id`, args...)
+	b.Queue(keysCTE+awake+` SELECT `+deadlineColumns+` FROM deadlines
+		WHERE `+ofKeys+` AND `+encounterSubject+` IN (SELECT subject FROM awake)`, args...)
+	b.Queue(keysCTE+awake+` SELECT org_id, encounter_id, patient_key, class_code, status, last_event_type, period_start, period_end, resource
+		FROM encounters WHERE `+ofKeys+` AND 'encounter/' || org_id || '/' || encounter_id IN (SELECT subject FROM awake)`, args...)
+	b.Queue(keysCTE+awake+` SELECT episode_id, patient_key, org_id, resource FROM episodes
+		WHERE `+ofKeys+` AND 'episode/' || org_id || '/' || episode_id IN (SELECT subject FROM awake)`, args...)
 	br := t.tx.SendBatch(ctx, b)
 	defer func() { _ = br.Close() }()
 
@@ -189,22 +218,28 @@ func (t *Tx) LoadPatients(ctx context.Context, keys []string) (resolved map[stri
 	}
 	if err := collectInto(br, "patients", func(r pgx.CollectableRow) error {
 		var p Patient
-		if err := r.Scan(&p.Key, &p.MunicipalityCode, &p.PrimaryCareHSA, rawJSON(&p.Resource)); err != nil {
+		var before *time.Time
+		if err := r.Scan(&p.Key, &p.MunicipalityCode, &p.PrimaryCareHSA, rawJSON(&p.Resource), &before); err != nil {
 			return err
 		}
 		st := state(p.Key)
 		st.Patient = p
+		if before != nil {
+			st.DormantBefore = *before
+		}
 		return nil
 	}); err != nil {
 		return nil, nil, err
 	}
 	if err := collectInto(br, "facts", func(r pgx.CollectableRow) error {
 		var fact json.RawMessage
-		if err := r.Scan(&key, rawJSON(&fact)); err != nil {
+		var dormant bool
+		if err := r.Scan(&key, rawJSON(&fact), &dormant); err != nil {
 			return err
 		}
 		st := state(key)
 		st.Facts = append(st.Facts, fact)
+		st.WokeDormant = st.WokeDormant || dormant
 		return nil
 	}); err != nil {
 		return nil, nil, err
@@ -336,6 +371,7 @@ type Writes struct {
 	Deadlines      []Deadline
 	SettledCancels []string // ids of pending deadlines to cancel
 	Unroutable     []Unroutable
+	Dormancy       []Dormancy
 }
 
 // ErrNotificationRace means a notification of the batch existed already:
@@ -452,6 +488,7 @@ func (t *Tx) Write(ctx context.Context, w *Writes, settledAt time.Time) error {
 		b.Queue(`UPDATE deadlines SET status = $2, settled_at = $3 WHERE id = ANY($1) AND status = 'pending'`,
 			w.SettledCancels, DeadlineCancelled, settledAt)
 	}
+	queueDormancy(b, w.Dormancy)
 	if n := len(w.Unroutable); n > 0 {
 		keys, reasons, events := make([]string, n), make([]string, n), make([]string, n)
 		for i, u := range w.Unroutable {

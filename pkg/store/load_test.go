@@ -25,7 +25,10 @@ func TestLoadPatientsReadsThroughIndexes(t *testing.T) {
 	t.Cleanup(s.Close)
 	for range 8 {
 		if err := s.InTx(ctx, func(tx *store.Tx) error {
-			_, _, err := tx.LoadPatients(ctx, []string{"warm-up"})
+			if _, _, err := tx.LoadPatients(ctx, []string{"warm-up"}, store.Scope{}); err != nil {
+				return err
+			}
+			_, _, err := tx.LoadPatients(ctx, []string{"warm-up"}, store.Scope{Full: true})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -38,7 +41,9 @@ func TestLoadPatientsReadsThroughIndexes(t *testing.T) {
 	for i := range patients {
 		key := fmt.Sprintf("patient-%05d", i)
 		w.Patients = append(w.Patients, store.Patient{Key: key, MunicipalityCode: "0680"})
-		w.Facts = append(w.Facts, store.Fact{EventID: "ev-" + key, PatientKey: key, JSON: json.RawMessage(`{"kind":"admitted"}`)})
+		w.Facts = append(w.Facts,
+			store.Fact{EventID: "ev-" + key, PatientKey: key, JSON: json.RawMessage(`{"Encounter":{"OrgID":"ryhov","ID":"enc-` + key + `"}}`)},
+			store.Fact{EventID: "ep-" + key, PatientKey: key, JSON: json.RawMessage(`{"Episode":{"OrgID":"0680","ID":"epi-` + key + `"}}`)})
 		w.Encounters = append(w.Encounters, store.Encounter{OrgID: "ryhov", ID: "enc-" + key, PatientKey: key,
 			ClassCode: "IMP", Status: "in-progress", LastEventType: "admitted", PeriodStart: &now, Resource: json.RawMessage(`{}`)})
 		w.Episodes = append(w.Episodes, store.Episode{ID: "epi-" + key, PatientKey: key, OrgID: "0680", Resource: json.RawMessage(`{}`)})
@@ -52,14 +57,22 @@ func TestLoadPatientsReadsThroughIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	for _, scope := range []store.Scope{{}, {Full: true}, {Subjects: []string{"encounter/ryhov/enc-patient-00007"}}} {
+		loadThroughIndexes(t, s, scope)
+	}
+}
+
+func loadThroughIndexes(t *testing.T, s *store.Store, scope store.Scope) {
+	t.Helper()
+	ctx := testContext(t)
 	want := []string{"patients", "patient_facts", "encounters", "episodes", "notification_log", "deadlines"}
-	err = s.InTx(ctx, func(tx *store.Tx) error {
+	err := s.InTx(ctx, func(tx *store.Tx) error {
 		before, err := tx.SeqScans(ctx)
 		if err != nil {
 			return err
 		}
 		keys := []string{"patient-00007", "patient-01500", "patient-09999", "unknown"}
-		resolved, states, err := tx.LoadPatients(ctx, keys)
+		resolved, states, err := tx.LoadPatients(ctx, keys, scope)
 		if err != nil {
 			return err
 		}
@@ -69,13 +82,13 @@ func TestLoadPatientsReadsThroughIndexes(t *testing.T) {
 		}
 		for _, table := range want {
 			if n := after[table] - before[table]; n != 0 {
-				t.Errorf("LoadPatients scanned all of %s %d time(s)", table, n)
+				t.Errorf("LoadPatients(%+v) scanned all of %s %d time(s)", scope, table, n)
 			}
 		}
 		// The lookups must still find what is there.
 		for _, key := range keys[:3] {
 			st := states[resolved[key]]
-			if st == nil || len(st.Facts) != 1 || len(st.Encounters) != 1 || len(st.Episodes) != 1 ||
+			if st == nil || len(st.Facts) != 2 || len(st.Encounters) != 1 || len(st.Episodes) != 1 ||
 				len(st.Log) != 1 || len(st.Deadlines) != 1 {
 				t.Errorf("state of %s incomplete: %+v", key, st)
 			}

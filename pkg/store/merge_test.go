@@ -18,7 +18,7 @@ func TestMergePatientsResolvesChains(t *testing.T) {
 	ctx := testContext(t)
 	fact := json.RawMessage(`{"EventID":"x"}`)
 	err := s.InTx(ctx, func(tx *store.Tx) error {
-		if _, _, err := tx.LoadPatients(ctx, []string{"A", "B", "C"}); err != nil {
+		if _, _, err := tx.LoadPatients(ctx, []string{"A", "B", "C"}, store.Scope{}); err != nil {
 			return err
 		}
 		w := store.Writes{
@@ -41,7 +41,7 @@ func TestMergePatientsResolvesChains(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.InTx(ctx, func(tx *store.Tx) error {
-		resolved, states, err := tx.LoadPatients(ctx, []string{"A"})
+		resolved, states, err := tx.LoadPatients(ctx, []string{"A"}, store.Scope{})
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 	ctx := testContext(t)
 	fact := json.RawMessage(`{"EventID":"x"}`)
 	err := s.InTx(ctx, func(tx *store.Tx) error {
-		if _, _, err := tx.LoadPatients(ctx, []string{"P", "S"}); err != nil {
+		if _, _, err := tx.LoadPatients(ctx, []string{"P", "S"}, store.Scope{}); err != nil {
 			return err
 		}
 		w := store.Writes{
@@ -93,7 +93,7 @@ func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 	loaded := make(chan error, 1)
 	go func() {
 		loaded <- s.InTx(ctx, func(tx *store.Tx) error {
-			resolved, _, err := tx.LoadPatients(ctx, []string{"P"})
+			resolved, _, err := tx.LoadPatients(ctx, []string{"P"}, store.Scope{})
 			if err == nil {
 				t.Errorf("loading P while it was merged resolved it to %q without an error", resolved["P"])
 			}
@@ -109,7 +109,7 @@ func TestLoadPatientsNoticesAMergeCommittedWhileWaiting(t *testing.T) {
 	}
 
 	err = s.InTx(ctx, func(tx *store.Tx) error {
-		resolved, states, err := tx.LoadPatients(ctx, []string{"P"})
+		resolved, states, err := tx.LoadPatients(ctx, []string{"P"}, store.Scope{})
 		if err != nil {
 			return err
 		}
