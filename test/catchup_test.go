@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -75,26 +76,39 @@ func TestCatchUpAcknowledgeAndAudit(t *testing.T) {
 		t.Errorf("another organisation acknowledged it: %d", r.status)
 	}
 
-	// The auditor sees the NATS publication and the API reads.
-	audit := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/audit?patientKey="+target.PatientKey, "demo-auditor-token", "", nil)
+	// The auditor sees the NATS publication, the API reads, the
+	// acknowledgement's answer and, on reading again, the first read.
 	var trail struct {
 		Entries []struct {
 			OrgID   string `json:"org"`
 			Channel string `json:"channel"`
+			Outcome string `json:"outcome"`
 		} `json:"entries"`
 	}
-	if audit.status != http.StatusOK || json.Unmarshal(audit.body, &trail) != nil {
-		t.Fatalf("audit: %d %s", audit.status, audit.body)
+	for range 2 {
+		audit := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/audit?patientKey="+target.PatientKey, "demo-auditor-token", "", nil)
+		if audit.status != http.StatusOK || json.Unmarshal(audit.body, &trail) != nil {
+			t.Fatalf("audit: %d %s", audit.status, audit.body)
+		}
 	}
-	channels := map[string]int{}
+	channels, outcomes, auditorReads := map[string]int{}, map[string]int{}, 0
 	for _, e := range trail.Entries {
-		if e.OrgID != "jonkoping-kommun" {
+		switch {
+		case strings.HasPrefix(e.OrgID, "auditor:"):
+			auditorReads++
+			continue
+		case e.OrgID != "jonkoping-kommun":
 			t.Errorf("disclosure to %s", e.OrgID)
 		}
 		channels[e.Channel]++
+		outcomes[e.Outcome]++
 	}
-	if channels["nats"] != 1 || channels["api"] < 2 {
-		t.Errorf("audit channels %v, want one NATS publication and the API reads", channels)
+	if channels["nats"] != 1 || channels["api"] < 2 || outcomes["acknowledged"] != 2 {
+		t.Errorf("audit channels %v, outcomes %v: want one NATS publication, the API reads and both acknowledgement answers",
+			channels, outcomes)
+	}
+	if auditorReads != 2 {
+		t.Errorf("the trail shows %d reads by the auditor, want both", auditorReads)
 	}
 	if r := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/audit?patientKey="+target.PatientKey, tokenJonkoping, "", nil); r.status != http.StatusUnauthorized {
 		t.Errorf("an organisation token read the audit log: %d", r.status)

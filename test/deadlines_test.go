@@ -78,6 +78,11 @@ func TestDeadlinesFire(t *testing.T) {
 		t.Fatalf("discharge-ready list: %d %s", lr.status, lr.body)
 	}
 	notice := listNotifications(t, h, "jonkoping-kommun", tokenJonkoping, "?after=0").Notifications[0]
+	// Showing her on the list was a disclosure, and the auditor finds it.
+	ar := do(t, http.MethodGet, "http://"+h.HTTPAddr()+"/api/v1/audit?patientKey="+notice.PatientKey, "demo-auditor-token", "", nil)
+	if ar.status != http.StatusOK || !bytes.Contains(ar.body, []byte(`"org":"jonkoping-kommun","patientKey":"`+notice.PatientKey+`","channel":"api","outcome":"patients-list"`)) {
+		t.Errorf("the audit trail does not show the patients list read: %d %s", ar.status, ar.body)
+	}
 	if r := do(t, http.MethodPost, "http://"+h.HTTPAddr()+"/api/v1/orgs/jonkoping-kommun/notifications/"+notice.ID+"/ack", tokenJonkoping, "", nil); r.status != http.StatusOK {
 		t.Fatalf("ack: %d %s", r.status, r.body)
 	}

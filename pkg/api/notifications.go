@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -218,6 +219,13 @@ func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, http.StatusServiceUnavailable, "acknowledgement recorded; reading it back failed")
 		return
 	}
+	// The answer carries the notification, so it is a disclosure.
+	if err := s.notifs.Audit(r.Context(), store.AuditEntry{OrgID: orgID, NotificationID: n.ID, PatientKey: n.PatientKey,
+		Channel: "api", Outcome: "acknowledged", Detail: by}); err != nil {
+		s.log.Error("recording the acknowledgement in the audit log", zap.String("org", orgID), zap.Error(err))
+		WriteError(w, r, http.StatusServiceUnavailable, "acknowledgement recorded; reading it back failed")
+		return
+	}
 	WriteJSON(w, r, http.StatusOK, views[0])
 }
 
@@ -254,38 +262,76 @@ func (s *Server) unroutable(w http.ResponseWriter, r *http.Request) {
 		LastEventID string    `json:"lastEventId"`
 	}
 	out := make([]entry, 0, len(list))
+	keys := make([]string, 0, len(list))
 	for _, u := range list {
 		out = append(out, entry{u.PatientKey, u.Reason, u.FirstSeen.UTC(), u.LastSeen.UTC(), u.LastEventID})
+		if !slices.Contains(keys, u.PatientKey) {
+			keys = append(keys, u.PatientKey)
+		}
+	}
+	if err := s.auditAuditor(r.Context(), "unroutable-list", keys...); err != nil {
+		s.unavailable(w, r, "recording the auditor's read", err)
+		return
 	}
 	WriteJSON(w, r, http.StatusOK, map[string]any{"unroutable": out})
 }
 
-// auditTrail shows who was told what about a patient; auditor token only.
+// auditTrail shows who was told what about a patient, newest first, a
+// page at a time (?before= the next cursor); auditor token only. The read
+// is itself recorded.
 func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.Query().Get("patientKey")
 	if key == "" {
-		WriteError(w, r, http.StatusBadRequest, "patientKey is required")
+		WriteError(w, r, http.StatusBadRequest, "patientKey is required; carehub patient-key turns a personnummer into one")
 		return
 	}
-	entries, err := s.notifs.AuditTrail(r.Context(), key, maxPageSize)
+	q := store.AuditQuery{PatientKey: key, Limit: maxPageSize}
+	if before := r.URL.Query().Get("before"); before != "" {
+		n, err := strconv.ParseInt(before, 10, 64)
+		if err != nil || n <= 0 {
+			WriteError(w, r, http.StatusBadRequest, "before must be the next cursor of a previous page")
+			return
+		}
+		q.Before = n
+	}
+	if err := s.auditAuditor(r.Context(), "audit-trail-read", key); err != nil {
+		s.unavailable(w, r, "recording the auditor's read", err)
+		return
+	}
+	entries, err := s.notifs.AuditTrail(r.Context(), q)
 	if err != nil {
-		s.log.Error("reading audit log", zap.Error(err))
-		WriteError(w, r, http.StatusServiceUnavailable, "audit log unavailable; retry")
+		s.unavailable(w, r, "reading audit log", err)
 		return
 	}
 	type entry struct {
 		At             time.Time `json:"at"`
 		OrgID          string    `json:"org"`
-		NotificationID string    `json:"notificationId"`
+		PatientKey     string    `json:"patientKey"`
+		NotificationID string    `json:"notificationId,omitempty"`
 		Channel        string    `json:"channel"`
 		Outcome        string    `json:"outcome"`
 		Detail         string    `json:"detail,omitempty"`
 	}
 	out := make([]entry, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, entry{At: e.At.UTC(), OrgID: e.OrgID, NotificationID: e.NotificationID, Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail})
+		out = append(out, entry{At: e.At.UTC(), OrgID: e.OrgID, PatientKey: e.PatientKey, NotificationID: e.NotificationID,
+			Channel: e.Channel, Outcome: e.Outcome, Detail: e.Detail})
 	}
-	WriteJSON(w, r, http.StatusOK, map[string]any{"patientKey": key, "entries": out})
+	page := map[string]any{"patientKey": key, "entries": out}
+	if len(entries) == q.Limit {
+		page["next"] = strconv.FormatInt(entries[len(entries)-1].ID, 10)
+	}
+	WriteJSON(w, r, http.StatusOK, page)
+}
+
+// auditAuditor records that the auditor behind ctx was shown data about
+// the patients with keys. A read that cannot be recorded is not made.
+func (s *Server) auditAuditor(ctx context.Context, outcome string, keys ...string) error {
+	entries := make([]store.AuditEntry, 0, len(keys))
+	for _, key := range keys {
+		entries = append(entries, store.AuditEntry{OrgID: auditorFrom(ctx), PatientKey: key, Channel: "api", Outcome: outcome})
+	}
+	return s.notifs.Audit(ctx, entries...)
 }
 
 func parseNotificationQuery(r *http.Request, orgID string) (store.NotificationQuery, error) {

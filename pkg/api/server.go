@@ -25,7 +25,7 @@ type NotificationStore interface {
 	Acknowledge(ctx context.Context, orgID, id, by string) (store.Notification, error)
 	Redrive(ctx context.Context, orgID, notificationID string) (int64, error)
 	Audit(ctx context.Context, entries ...store.AuditEntry) error
-	AuditTrail(ctx context.Context, patientKey string, limit int) ([]store.AuditEntry, error)
+	AuditTrail(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
 	UnroutableList(ctx context.Context, limit int) ([]store.Unroutable, error)
 	ParkedStore
 	ViewStore

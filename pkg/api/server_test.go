@@ -57,7 +57,7 @@ func (l *recordingLister) Audit(_ context.Context, entries ...store.AuditEntry) 
 	return nil
 }
 
-func (l *recordingLister) AuditTrail(context.Context, string, int) ([]store.AuditEntry, error) {
+func (l *recordingLister) AuditTrail(context.Context, store.AuditQuery) ([]store.AuditEntry, error) {
 	return l.audited, nil
 }
 

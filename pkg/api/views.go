@@ -64,6 +64,15 @@ func (s *Server) patients(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
+	entries := make([]store.AuditEntry, 0, len(rows))
+	for _, p := range rows {
+		entries = append(entries, store.AuditEntry{OrgID: orgID, PatientKey: p.PatientKey, Channel: "api", Outcome: "patients-list"})
+	}
+	if err := s.notifs.Audit(r.Context(), entries...); err != nil {
+		// A disclosure that cannot be recorded is not made.
+		s.unavailable(w, r, "recording the patients list in the audit log", err)
+		return
+	}
 	WriteJSON(w, r, http.StatusOK, map[string]any{"patients": out})
 }
 

@@ -189,6 +189,7 @@ func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
 
 // AuditEntry records one disclosure of patient data to an organisation.
 type AuditEntry struct {
+	ID             int64 // order of recording; set when read back
 	At             time.Time
 	OrgID          string
 	NotificationID string
@@ -223,16 +224,32 @@ func (s *Store) Audit(ctx context.Context, entries ...AuditEntry) error {
 	})
 }
 
-// AuditTrail returns the disclosures about a patient, oldest first.
-func (s *Store) AuditTrail(ctx context.Context, patientKey string, limit int) ([]AuditEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT at, org_id, notification_id, patient_key, channel, outcome, detail
-		FROM audit_log WHERE patient_key = $1 ORDER BY at, id LIMIT $2`, patientKey, limit)
+// AuditQuery selects one page of a patient's audit trail.
+type AuditQuery struct {
+	PatientKey string
+	// Before is the ID of the last entry of the previous page; 0 for the
+	// newest.
+	Before int64
+	Limit  int
+}
+
+// AuditTrail returns the disclosures about a patient, newest first. A
+// patient merged into another (A40) is one person: the trail of either key
+// is that of the survivor and every key merged into it.
+func (s *Store) AuditTrail(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {
+	rows, err := s.pool.Query(ctx, `WITH survivor AS (
+			SELECT coalesce((SELECT survivor_key FROM patient_merges WHERE prior_key = $1), $1) AS key),
+		person AS (SELECT key FROM survivor
+			UNION SELECT prior_key FROM patient_merges WHERE survivor_key = (SELECT key FROM survivor))
+		SELECT id, at, org_id, notification_id, patient_key, channel, outcome, detail FROM audit_log
+		WHERE patient_key = ANY (ARRAY(SELECT key FROM person)) AND ($2 = 0 OR id < $2)
+		ORDER BY id DESC LIMIT $3`, q.PatientKey, q.Before, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit log: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditEntry, error) {
 		var a AuditEntry
-		err := r.Scan(&a.At, &a.OrgID, &a.NotificationID, &a.PatientKey, &a.Channel, &a.Outcome, &a.Detail)
+		err := r.Scan(&a.ID, &a.At, &a.OrgID, &a.NotificationID, &a.PatientKey, &a.Channel, &a.Outcome, &a.Detail)
 		return a, err
 	})
 	if err != nil {

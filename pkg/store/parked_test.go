@@ -93,7 +93,7 @@ func publishAll(t *testing.T, s *store.Store, want ...string) {
 
 func auditHas(t *testing.T, s *store.Store, patientKey, outcome, detail string) bool {
 	t.Helper()
-	trail, err := s.AuditTrail(testContext(t), patientKey, 100)
+	trail, err := s.AuditTrail(testContext(t), store.AuditQuery{PatientKey: patientKey, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
