@@ -14,13 +14,13 @@ type notificationsCmd struct {
 }
 
 type redriveCmd struct {
-	Org         string `name:"org" required:"" help:"Organisation id whose deliveries to requeue."`
-	ID          string `name:"id" help:"Only this notification."`
-	DatabaseURL string `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL."`
+	Org          string `name:"org" required:"" help:"Organisation id whose deliveries to requeue."`
+	ID           string `name:"id" help:"Only this notification."`
+	databaseFlag `embed:""`
 }
 
 func (c *redriveCmd) Run() error {
-	return withStore(c.DatabaseURL, func(ctx context.Context, st *store.Store) error {
+	return withStore(c.databaseFlag, func(ctx context.Context, st *store.Store) error {
 		n, err := st.Redrive(ctx, c.Org, c.ID)
 		if err != nil {
 			return err
@@ -31,12 +31,12 @@ func (c *redriveCmd) Run() error {
 }
 
 type redriveParkedCmd struct {
-	ID          string `name:"id" help:"Only this notification; default every parked one."`
-	DatabaseURL string `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL."`
+	ID           string `name:"id" help:"Only this notification; default every parked one."`
+	databaseFlag `embed:""`
 }
 
 func (c *redriveParkedCmd) Run() error {
-	return withStore(c.DatabaseURL, func(ctx context.Context, st *store.Store) error {
+	return withStore(c.databaseFlag, func(ctx context.Context, st *store.Store) error {
 		n, err := st.RedriveParked(ctx, c.ID)
 		if err != nil {
 			return err
@@ -47,7 +47,11 @@ func (c *redriveParkedCmd) Run() error {
 }
 
 // withStore runs an operator command against the database at url.
-func withStore(url string, run func(context.Context, *store.Store) error) error {
+func withStore(db databaseFlag, run func(context.Context, *store.Store) error) error {
+	if err := db.check(); err != nil {
+		return err
+	}
+	url := db.DatabaseURL
 	ctx, cancel := context.WithTimeout(context.Background(), startupDeadline)
 	defer cancel()
 	st, err := store.Open(ctx, store.Config{URL: url})

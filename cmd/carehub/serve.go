@@ -20,13 +20,13 @@ import (
 )
 
 type serveCmd struct {
-	HTTPAddr             string        `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
-	TLSCert              string        `name:"tls-cert" env:"CAREHUB_TLS_CERT" placeholder:"FILE" help:"PEM certificate: serve the HTTP API over HTTPS (TLS 1.2+)."`
-	TLSKey               string        `name:"tls-key" env:"CAREHUB_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
-	NATSURL              string        `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
-	NATSListen           string        `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
-	DataDir              string        `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
-	DatabaseURL          string        `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
+	HTTPAddr             string `name:"http-addr" env:"CAREHUB_HTTP_ADDR" default:"127.0.0.1:8080" help:"HTTP API address (FHIR ingest, notifications, health)."`
+	TLSCert              string `name:"tls-cert" env:"CAREHUB_TLS_CERT" placeholder:"FILE" help:"PEM certificate: serve the HTTP API over HTTPS (TLS 1.2+)."`
+	TLSKey               string `name:"tls-key" env:"CAREHUB_TLS_KEY" placeholder:"FILE" help:"PEM private key of --tls-cert."`
+	NATSURL              string `name:"nats-url" env:"CAREHUB_NATS_URL" help:"NATS server or cluster URL(s); empty starts the embedded server."`
+	NATSListen           string `name:"nats-listen" env:"CAREHUB_NATS_LISTEN" default:"127.0.0.1:4222" help:"Client address of the embedded NATS server; port 0 picks a free one."`
+	DataDir              string `name:"data-dir" env:"CAREHUB_DATA_DIR" default:"./data" help:"JetStream file store and local state."`
+	databaseFlag         `embed:""`
 	Directory            string        `name:"directory" env:"CAREHUB_DIRECTORY" placeholder:"FILE" help:"Organisation directory (YAML); required (make run uses the demo deploy/directory.example.yaml, whose tokens are public)."`
 	PatientKeySecret     string        `name:"patient-key-secret" env:"CAREHUB_PATIENT_KEY_SECRET" help:"HMAC secret for patient keys (32+ chars), from the environment only: given as a flag it is refused (process lists and profiles show flags). Empty generates one in the data dir (development only)."`
 	PatientKeySecretFile string        `name:"patient-key-secret-file" env:"CAREHUB_PATIENT_KEY_SECRET_FILE" placeholder:"FILE" help:"File holding the patient key secret (e.g. a mounted secret)."`
@@ -75,6 +75,8 @@ func (s *serveCmd) Validate() error {
 		// Only the flag can have set it: a secret on the command line shows
 		// in process lists and in profiling's cmdline.
 		return errors.New("--patient-key-secret is refused as a flag value: set CAREHUB_PATIENT_KEY_SECRET or --patient-key-secret-file instead")
+	case s.databaseFlag.check() != nil:
+		return s.databaseFlag.check()
 	case s.PatientKeySecret != "" && s.PatientKeySecretFile != "":
 		return errors.New("give the patient key secret once: CAREHUB_PATIENT_KEY_SECRET or --patient-key-secret-file, not both")
 	case s.DuplicateWindow < time.Second:
@@ -174,10 +176,13 @@ func (s *serveCmd) hubConfig() hub.Config {
 }
 
 type migrateCmd struct {
-	DatabaseURL string `name:"database-url" env:"CAREHUB_DATABASE_URL" default:"postgres://localhost:5432/carehub?sslmode=disable" help:"PostgreSQL URL; the database is created if missing."`
+	databaseFlag `embed:""`
 }
 
 func (m *migrateCmd) Run() error {
+	if err := m.check(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), startupDeadline)
 	defer cancel()
 	st, err := store.Open(ctx, store.Config{URL: m.DatabaseURL, CreateDatabase: true})

@@ -122,16 +122,33 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 		{[]string{"--quarantine-retention", "1h"}, "--quarantine-retention"},
 		{[]string{"--quarantine-max-bytes", "1000"}, "--quarantine-max-bytes"},
 		{[]string{"--patient-key-secret", "a-secret-on-the-command-line-0123456789"}, "--patient-key-secret is refused"},
+		{[]string{"--database-url", "postgres://carehub:hunter2@db.example/carehub"}, "--database-url holds a password"},
+		{[]string{"--database-url", "host=db.example user=carehub password=hunter2"}, "--database-url holds a password"},
+		{[]string{"--database-url", "postgres://db.example/carehub?password=hunter2"}, "--database-url holds a password"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, err := parseServe(t, tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want one naming %s", err, tc.want)
 			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans lines: %q", err)
+			if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error spans lines or shows the secret: %q", err)
 			}
 		})
+	}
+}
+
+// TestDatabasePasswordFromTheEnvironment: the same URL that the flag may
+// not carry is accepted from CAREHUB_DATABASE_URL, and a URL without a
+// password is accepted as a flag.
+func TestDatabasePasswordFromTheEnvironment(t *testing.T) {
+	withPassword := "postgres://carehub:hunter2@db.example/carehub"
+	t.Setenv("CAREHUB_DATABASE_URL", withPassword)
+	if err := (databaseFlag{DatabaseURL: withPassword}).check(); err != nil {
+		t.Errorf("from the environment: %v", err)
+	}
+	if err := (databaseFlag{DatabaseURL: "postgres://carehub@db.example/carehub"}).check(); err != nil {
+		t.Errorf("without a password: %v", err)
 	}
 }
 
