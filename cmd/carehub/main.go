@@ -34,6 +34,7 @@ type cli struct {
 	Simulate      simulateCmd      `cmd:"" help:"Generate realistic regional care traffic with its ground truth, send it, verify the outcome."`
 	Notifications notificationsCmd `cmd:"" help:"Operate on notifications: redrive dead letters and parked notifications."`
 	PatientKey    patientKeyCmd    `cmd:"" name:"patient-key" help:"Print the patient key of each personnummer read from standard input (for auditors)."`
+	NATSConfig    natsConfigCmd    `cmd:"" name:"nats-config" help:"Write a nats-server configuration with one user per organisation, each reading only its own notifications."`
 	Version       versionCmd       `cmd:"" help:"Print the version."`
 }
 

@@ -233,9 +233,17 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 	}()
 
 	h.natsURL = cfg.NATSURL
+	var natsUser, natsPassword string
 	if h.natsURL == "" {
+		access, err := embeddedAccess(cfg, dir, log)
+		if err != nil {
+			return nil, &StartupError{What: "cannot secure embedded NATS", Err: err}
+		}
+		if access != nil {
+			natsUser, natsPassword = bus.HubUser, access.HubPassword
+		}
 		h.embedded, err = bus.StartEmbedded(bus.EmbeddedConfig{
-			Listen: cfg.NATSListen, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), SyncAlways: true,
+			Listen: cfg.NATSListen, StoreDir: filepath.Join(cfg.DataDir, "jetstream"), SyncAlways: true, Access: access,
 		})
 		if err != nil {
 			fix := "set --nats-listen / CAREHUB_NATS_LISTEN to a free address (port 0 picks one), or --nats-url for an external server"
@@ -246,7 +254,7 @@ func New(ctx context.Context, cfg Config, log *zap.Logger) (_ *Hub, err error) {
 			zap.String("store", filepath.Join(cfg.DataDir, "jetstream")))
 	}
 	h.bus, err = bus.Connect(ctx, bus.Config{URL: h.natsURL, Replicas: cfg.StreamReplicas, DuplicateWindow: cfg.DuplicateWindow, Name: "carehub",
-		Retention: cfg.StreamRetention}, log)
+		Retention: cfg.StreamRetention, User: natsUser, Password: natsPassword}, log)
 	if err != nil {
 		return nil, &StartupError{What: "cannot reach NATS JetStream at " + h.natsURL, Fix: "start the server (with -js) or fix --nats-url / CAREHUB_NATS_URL", Err: err}
 	}

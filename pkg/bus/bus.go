@@ -33,6 +33,10 @@ type Config struct {
 	PublishTimeout time.Duration
 	// Name identifies this client in the server's connection list.
 	Name string
+	// User and Password authenticate the hub where the server asks
+	// (an embedded server with Access); an external server's credentials
+	// may also be in URL.
+	User, Password string
 	// Retention limits each stream; every stream holds personal data, so
 	// none is kept forever by default.
 	Retention Retention
@@ -112,7 +116,11 @@ func Connect(ctx context.Context, cfg Config, log *zap.Logger) (*Bus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(cfg.URL,
+	opts := []nats.Option{}
+	if cfg.User != "" {
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	nc, err := nats.Connect(cfg.URL, append(opts,
 		nats.Name(cfg.Name),
 		nats.Timeout(cfg.ConnectTimeout),
 		nats.MaxReconnects(-1),
@@ -123,7 +131,7 @@ func Connect(ctx context.Context, cfg Config, log *zap.Logger) (*Bus, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", zap.String("url", c.ConnectedUrlRedacted())) }),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS: %w", err)
 	}

@@ -23,6 +23,10 @@ type EmbeddedConfig struct {
 	SyncAlways bool
 	// ReadyTimeout bounds the wait for the server to accept connections.
 	ReadyTimeout time.Duration
+	// Access, when set, refuses every client without a password of its
+	// users. Without it anyone who reaches Listen may read and publish
+	// everything, which is only acceptable on loopback.
+	Access *Access
 }
 
 // Embedded is a running in-process nats-server with JetStream.
@@ -69,6 +73,9 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		// An HTTP monitoring port is a second port to collide on; carehub
 		// exposes health itself.
 		HTTPPort: 0,
+	}
+	if cfg.Access != nil {
+		opts.Users = cfg.Access.users()
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
