@@ -37,6 +37,8 @@ type serveCmd struct {
 	QuarantineRetention  time.Duration `name:"quarantine-retention" env:"CAREHUB_QUARANTINE_RETENTION" default:"${quarantine_retention}" help:"How long CAREHUB_QUARANTINE keeps rejected input."`
 	QuarantineMaxBytes   int64         `name:"quarantine-max-bytes" env:"CAREHUB_QUARANTINE_MAX_BYTES" default:"${quarantine_max_bytes}" help:"Size cap of CAREHUB_QUARANTINE; the oldest entries go first."`
 	Retention            time.Duration `name:"retention" env:"CAREHUB_RETENTION" default:"2160h" help:"Keep finished notifications and deliveries this long (the audit log is kept); 0 keeps all."`
+	HistoryRetention     time.Duration `name:"history-retention" env:"CAREHUB_HISTORY_RETENTION" default:"9600h" help:"Keep patient state, facts, stays and episodes this long after they went dormant (no decision needs them); 0 keeps all."`
+	AuditRetention       time.Duration `name:"audit-retention" env:"CAREHUB_AUDIT_RETENTION" default:"87600h" help:"Keep the audit log this long (10 years, as long as a patient record must be kept); 0 keeps all."`
 	ShutdownTimeout      time.Duration `name:"shutdown-timeout" env:"CAREHUB_SHUTDOWN_TIMEOUT" default:"${shutdown_timeout}" help:"How long a graceful stop may take."`
 	DebugAddr            string        `name:"debug-addr" env:"CAREHUB_DEBUG_ADDR" help:"Serve Go profiles (/debug/pprof/) on this address; empty disables it. Keep it on loopback."`
 	ReadyFile            string        `name:"ready-file" env:"CAREHUB_READY_FILE" help:"Once ready, write the bound HTTP, MLLP and NATS addresses here as JSON (for port 0); empty writes none."`
@@ -83,6 +85,8 @@ func (s *serveCmd) Validate() error {
 		return fmt.Errorf("--duplicate-window must be at least 1s, not %s", s.DuplicateWindow)
 	case min(s.EventsRetention, s.NotifyRetention, s.QuarantineRetention) < s.DuplicateWindow:
 		return fmt.Errorf("--events-retention, --notify-retention and --quarantine-retention must each be at least --duplicate-window (%s)", s.DuplicateWindow)
+	case s.AuditRetention > 0 && (s.HistoryRetention == 0 || s.AuditRetention < s.HistoryRetention || s.AuditRetention < s.Retention):
+		return errors.New("--audit-retention must be at least --history-retention and --retention: the audit trail outlives what it speaks of")
 	case s.QuarantineMaxBytes < 1<<20:
 		return fmt.Errorf("--quarantine-max-bytes must be at least 1 MiB, not %d", s.QuarantineMaxBytes)
 	case s.ReadyAckWithin <= 0:
@@ -162,6 +166,7 @@ func (s *serveCmd) hubConfig() hub.Config {
 		StreamReplicas: s.StreamReplicas, DuplicateWindow: s.DuplicateWindow,
 		StreamRetention: bus.Retention{Events: s.EventsRetention, Notify: s.NotifyRetention,
 			Quarantine: s.QuarantineRetention, QuarantineBytes: s.QuarantineMaxBytes}, ShutdownTimeout: s.ShutdownTimeout, Retention: s.Retention,
+		HistoryRetention: s.HistoryRetention, AuditRetention: s.AuditRetention,
 		Webhooks: hub.WebhookConfig{RetrySchedule: s.WebhookRetrySchedule, AllowPrivate: s.WebhookAllowPrivate, Timeout: s.WebhookTimeout},
 		Router: router.Config{Rules: transition.Config{
 			ReadmissionWindow: s.ReadmissionWindow, ReadmissionFlag: s.ReadmissionFlag, AcknowledgeWithin: s.ReadyAckWithin,

@@ -122,6 +122,8 @@ func TestServeRejectsBadRuleFlags(t *testing.T) {
 		{[]string{"--quarantine-retention", "1h"}, "--quarantine-retention"},
 		{[]string{"--quarantine-max-bytes", "1000"}, "--quarantine-max-bytes"},
 		{[]string{"--patient-key-secret", "a-secret-on-the-command-line-0123456789"}, "--patient-key-secret is refused"},
+		{[]string{"--audit-retention", "720h"}, "--audit-retention"},
+		{[]string{"--history-retention", "0"}, "--audit-retention"},
 		{[]string{"--database-url", "postgres://carehub:hunter2@db.example/carehub"}, "--database-url holds a password"},
 		{[]string{"--database-url", "host=db.example user=carehub password=hunter2"}, "--database-url holds a password"},
 		{[]string{"--database-url", "postgres://db.example/carehub?password=hunter2"}, "--database-url holds a password"},

@@ -65,6 +65,10 @@ type Config struct {
 	// Retention is how long finished notifications, deliveries and
 	// processed-event markers are kept; 0 keeps them forever.
 	Retention time.Duration
+	// HistoryRetention is how long patient state, facts, stays and
+	// episodes are kept once dormant; AuditRetention how long the audit
+	// log is. Zero keeps them.
+	HistoryRetention, AuditRetention time.Duration
 	// IngestOnly runs the adapters without the router and relay, so that
 	// ingest can be measured (or scaled) on its own; events wait on
 	// CAREHUB_EVENTS for a hub that routes.
@@ -138,7 +142,7 @@ func (c *Config) Validate() error {
 		return errors.New("HTTPS needs both a certificate and its key")
 	case c.NATSURL == "" && c.NATSListen == "":
 		return errors.New("either a NATS URL or an embedded NATS listen address is required")
-	case c.ShutdownTimeout < 0, c.Webhooks.Timeout < 0, c.Retention < 0, c.DuplicateWindow < 0:
+	case c.ShutdownTimeout < 0, c.Webhooks.Timeout < 0, c.Retention < 0, c.HistoryRetention < 0, c.AuditRetention < 0, c.DuplicateWindow < 0:
 		return errors.New("timeouts, the duplicate window and the retention must not be negative")
 	}
 	return nil
@@ -342,8 +346,9 @@ func (h *Hub) supervisor(input []supervise.Named, rt *router.Router, relay *noti
 		supervise.Named{Name: "deadline watcher", Component: supervise.Func(rt.RunDeadlines)})
 	sup.Stage("relay", supervise.Named{Name: "outbox relay", Component: relay})
 	delivery := []supervise.Named{{Name: "webhook dispatcher", Component: dispatcher}}
-	if h.cfg.Retention > 0 {
-		delivery = append(delivery, supervise.Named{Name: "pruner", Component: &pruner{store: h.store, retention: h.cfg.Retention, log: h.log}})
+	if h.cfg.Retention > 0 || h.cfg.HistoryRetention > 0 || h.cfg.AuditRetention > 0 {
+		delivery = append(delivery, supervise.Named{Name: "pruner", Component: &pruner{store: h.store, retention: h.cfg.Retention,
+			history: h.cfg.HistoryRetention, audit: h.cfg.AuditRetention, log: h.log}})
 	}
 	sup.Stage("delivery", delivery...)
 	return sup

@@ -18,3 +18,4 @@ CREATE INDEX patient_facts_subject ON patient_facts (patient_key, subject);
 -- Every dormant subject of the patient ended before this time; a fact dated
 -- earlier than the horizon after it needs the whole history read again.
 ALTER TABLE patients ADD COLUMN dormant_before timestamptz;
+CREATE INDEX patients_dormant ON patients (dormant_before) WHERE dormant_before IS NOT NULL;
