@@ -56,6 +56,7 @@ type serveCmd struct {
 	MLLPAddr           string        `name:"mllp-addr" env:"CAREHUB_MLLP_ADDR" default:"127.0.0.1:2575" help:"HL7 v2 over MLLP listen address; empty disables it." group:"HL7 v2 / MLLP"`
 	MLLPMaxBytes       int           `name:"mllp-max-bytes" env:"CAREHUB_MLLP_MAX_BYTES" default:"1048576" help:"Largest HL7 message; longer ones are answered AR." group:"HL7 v2 / MLLP"`
 	MLLPMaxConnections int           `name:"mllp-max-connections" env:"CAREHUB_MLLP_MAX_CONNECTIONS" default:"256" help:"Most MLLP connections served at once." group:"HL7 v2 / MLLP"`
+	MLLPMaxPerSource   int           `name:"mllp-max-connections-per-source" env:"CAREHUB_MLLP_MAX_CONNECTIONS_PER_SOURCE" default:"64" help:"Most MLLP connections served at once from one IP address, so one sender cannot take every slot." group:"HL7 v2 / MLLP"`
 	MLLPIdleTimeout    time.Duration `name:"mllp-idle-timeout" env:"CAREHUB_MLLP_IDLE_TIMEOUT" default:"5m" help:"Close an MLLP connection idle this long between messages." group:"HL7 v2 / MLLP"`
 	MLLPReadTimeout    time.Duration `name:"mllp-read-timeout" env:"CAREHUB_MLLP_READ_TIMEOUT" default:"30s" help:"Longest time to receive one message once it started." group:"HL7 v2 / MLLP"`
 	MLLPTLSCert        string        `name:"mllp-tls-cert" env:"CAREHUB_MLLP_TLS_CERT" help:"PEM certificate: MLLP over TLS." group:"HL7 v2 / MLLP"`
@@ -173,7 +174,7 @@ func (s *serveCmd) hubConfig() hub.Config {
 			SIPDays: s.SIPDays, Payment: transition.PaymentAgreement{Days: s.PaymentDays},
 		}},
 		MLLP: hub.MLLPConfig{
-			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections,
+			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections, MaxConnectionsPerSource: s.MLLPMaxPerSource,
 			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,
 			TLSCert: s.MLLPTLSCert, TLSKey: s.MLLPTLSKey, TLSClientCA: s.MLLPTLSClientCA,
 		},

@@ -88,11 +88,12 @@ type WebhookConfig struct {
 
 // MLLPConfig is the HL7 v2 over MLLP listener's configuration.
 type MLLPConfig struct {
-	Addr           string
-	MaxBytes       int
-	MaxConnections int
-	IdleTimeout    time.Duration
-	ReadTimeout    time.Duration
+	Addr                    string
+	MaxBytes                int
+	MaxConnections          int
+	MaxConnectionsPerSource int
+	IdleTimeout             time.Duration
+	ReadTimeout             time.Duration
 	// TLSCert and TLSKey turn on TLS; with TLSClientCA, client certificates
 	// are required and verified against it.
 	TLSCert, TLSKey, TLSClientCA string
@@ -403,7 +404,7 @@ func (h *Hub) listenMLLP(ctx context.Context, dir *directory.Directory, keys *sw
 		return &StartupError{What: "cannot start the HL7 v2 adapter", Err: err}
 	}
 	srv, err := mllp.NewServer(mllp.ServerConfig{
-		Addr: c.Addr, MaxBytes: c.MaxBytes, MaxConnections: c.MaxConnections,
+		Addr: c.Addr, MaxBytes: c.MaxBytes, MaxConnections: c.MaxConnections, MaxConnectionsPerSource: c.MaxConnectionsPerSource,
 		IdleTimeout: c.IdleTimeout, ReadTimeout: c.ReadTimeout, TLS: tlsConfig,
 	}, adapter, h.log)
 	if err != nil {

@@ -29,6 +29,11 @@ const (
 	// DefaultMaxConnections is well above the number of senders a hub
 	// serves, yet bounds memory and file descriptors.
 	DefaultMaxConnections = 256
+	// DefaultMaxConnectionsPerSource is well above what an interface
+	// engine opens (one or a few per outbound channel; a load test a few
+	// dozen), and leaves three quarters of DefaultMaxConnections to the
+	// other senders when one misbehaves.
+	DefaultMaxConnectionsPerSource = 64
 )
 
 var (
@@ -109,6 +114,10 @@ type ServerConfig struct {
 	// new connections are closed at once (and logged). Default
 	// DefaultMaxConnections.
 	MaxConnections int
+	// MaxConnectionsPerSource is the number served at once from one source
+	// IP address, so that one sender cannot take every slot. Default
+	// DefaultMaxConnectionsPerSource.
+	MaxConnectionsPerSource int
 	// TLS, when set, makes the server speak TLS (see LoadServerTLS); nil
 	// means plain TCP. The server uses a copy and never negotiates below
 	// TLS 1.2.
@@ -121,6 +130,7 @@ func (c *ServerConfig) setDefaults() {
 	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
 	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultWriteTimeout)
 	c.MaxConnections = cmp.Or(c.MaxConnections, DefaultMaxConnections)
+	c.MaxConnectionsPerSource = cmp.Or(c.MaxConnectionsPerSource, DefaultMaxConnectionsPerSource)
 }
 
 // Validate reports a configuration that cannot work, with an error wrapping
@@ -141,8 +151,9 @@ func (c *ServerConfig) Validate() error {
 			return fmt.Errorf("%w: %s must be positive, got %s", ErrInvalidConfig, d.name, d.v)
 		}
 	}
-	if c.MaxConnections <= 0 {
-		return fmt.Errorf("%w: MaxConnections must be positive, got %d", ErrInvalidConfig, c.MaxConnections)
+	if c.MaxConnections <= 0 || c.MaxConnectionsPerSource <= 0 {
+		return fmt.Errorf("%w: MaxConnections and MaxConnectionsPerSource must be positive, got %d and %d",
+			ErrInvalidConfig, c.MaxConnections, c.MaxConnectionsPerSource)
 	}
 	if c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil {
 		return fmt.Errorf("%w: TLS has no server certificate", ErrInvalidConfig)
@@ -165,6 +176,8 @@ type Server struct {
 	serving bool
 	closing bool // Shutdown began or Serve's context ended: accept nothing more
 	conns   map[*serverConn]struct{}
+	// perSource counts the connections served from each source IP.
+	perSource map[string]int
 	// refused counts connections refused at MaxConnections since
 	// refusedLogged, the time of the last log line about them.
 	refused       int64
@@ -191,7 +204,7 @@ func NewServer(cfg ServerConfig, h Handler, log *zap.Logger) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{cfg: cfg, h: h, log: log, conns: make(map[*serverConn]struct{})}
+	s := &Server{cfg: cfg, h: h, log: log, conns: make(map[*serverConn]struct{}), perSource: make(map[string]int)}
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.Clone()
 		if s.tls.MinVersion < tls.VersionTLS12 {
@@ -309,7 +322,8 @@ func (s *Server) track(ctx context.Context, nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	if len(s.conns) >= s.cfg.MaxConnections {
+	source := sourceIP(nc.RemoteAddr())
+	if full, perSource := len(s.conns) >= s.cfg.MaxConnections, s.perSource[source] >= s.cfg.MaxConnectionsPerSource; full || perSource {
 		// Log the first refusal and then at most one line a second with
 		// the count, so that a flood of connections cannot flood the log.
 		s.refused++
@@ -322,13 +336,15 @@ func (s *Server) track(ctx context.Context, nc net.Conn) {
 		_ = nc.Close()
 		if refused > 0 {
 			s.log.Warn("MLLP connection limit reached, closing new connections",
-				zap.String("remote", nc.RemoteAddr().String()), zap.Int("max_connections", s.cfg.MaxConnections),
+				zap.String("remote", nc.RemoteAddr().String()), zap.Bool("source_limit", perSource && !full),
+				zap.Int("max_connections", s.cfg.MaxConnections), zap.Int("max_per_source", s.cfg.MaxConnectionsPerSource),
 				zap.Int64("refused", refused))
 		}
 		return
 	}
 	c := newServerConn(s, nc, s.nextID.Add(1))
 	s.conns[c] = struct{}{}
+	s.perSource[source]++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go c.serve(ctx)
@@ -337,6 +353,10 @@ func (s *Server) track(ctx context.Context, nc net.Conn) {
 func (s *Server) untrack(c *serverConn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	source := sourceIP(c.raw.RemoteAddr())
+	if s.perSource[source]--; s.perSource[source] <= 0 {
+		delete(s.perSource, source)
+	}
 	s.mu.Unlock()
 	s.wg.Done()
 }
@@ -413,4 +433,17 @@ func (s *Server) abort() int {
 		cancel()
 	}
 	return n
+}
+
+// sourceIP is the address connections are counted under: the IP without
+// the port, which changes with every connection.
+func sourceIP(addr net.Addr) string {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		return tcp.IP.String()
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
 }

@@ -375,6 +375,26 @@ func TestServerMaxConnections(t *testing.T) {
 	mustSend(t, c2, "still served")
 }
 
+// TestServerMaxConnectionsPerSource: one source cannot take more than its
+// share of the slots; another source is still served.
+func TestServerMaxConnectionsPerSource(t *testing.T) {
+	srv := startServer(t, ServerConfig{MaxConnections: 10, MaxConnectionsPerSource: 2}, HandlerFunc(echo))
+	c1, c2 := dial(t, srv.Addr()), dial(t, srv.Addr())
+	mustSend(t, c1, "one")
+	mustSend(t, c2, "two")
+	if ack, err := send(t, dial(t, srv.Addr()), "three"); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third connection from one source: Send = %q, %v; want it closed at once", ack, err)
+	}
+	// Another source address (127.0.0.2 is loopback too on Linux).
+	other, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Skipf("cannot dial from a second loopback address here: %v", err)
+	}
+	c := &Client{conn: other, rd: NewReader(other, DefaultMaxBytes)}
+	t.Cleanup(func() { _ = c.Close() })
+	mustSend(t, c, "from elsewhere")
+}
+
 func TestServerIdleTimeout(t *testing.T) {
 	const idle = 300 * time.Millisecond
 	srv := startServer(t, ServerConfig{IdleTimeout: idle, ReadTimeout: 10 * time.Second}, HandlerFunc(echo))
@@ -708,6 +728,7 @@ func TestNewServerConfig(t *testing.T) {
 		{name: "negative IdleTimeout", cfg: ServerConfig{Addr: ":0", IdleTimeout: -time.Second}, h: HandlerFunc(echo), wantErr: true},
 		{name: "negative WriteTimeout", cfg: ServerConfig{Addr: ":0", WriteTimeout: -time.Second}, h: HandlerFunc(echo), wantErr: true},
 		{name: "negative MaxConnections", cfg: ServerConfig{Addr: ":0", MaxConnections: -1}, h: HandlerFunc(echo), wantErr: true},
+		{name: "negative MaxConnectionsPerSource", cfg: ServerConfig{Addr: ":0", MaxConnectionsPerSource: -1}, h: HandlerFunc(echo), wantErr: true},
 		{name: "TLS without certificate", cfg: ServerConfig{Addr: ":0", TLS: tlsConfigWithoutCert()}, h: HandlerFunc(echo), wantErr: true},
 		{name: "nil handler", cfg: ServerConfig{Addr: ":0"}, wantErr: true},
 	}
@@ -724,7 +745,8 @@ func TestNewServerConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := ServerConfig{Addr: tt.cfg.Addr, MaxBytes: DefaultMaxBytes, ReadTimeout: DefaultReadTimeout,
-				IdleTimeout: DefaultIdleTimeout, WriteTimeout: DefaultWriteTimeout, MaxConnections: DefaultMaxConnections}
+				IdleTimeout: DefaultIdleTimeout, WriteTimeout: DefaultWriteTimeout, MaxConnections: DefaultMaxConnections,
+				MaxConnectionsPerSource: DefaultMaxConnectionsPerSource}
 			if s.cfg != want {
 				t.Errorf("config = %+v, want %+v", s.cfg, want)
 			}
