@@ -1,9 +1,60 @@
 package directory
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
+
+// The schema checks what yaml.v3 then decodes into the structs, so the two
+// must name the same fields with matching shapes, in the same order (the
+// order messages list them in).
+func TestSchemaMatchesModel(t *testing.T) {
+	shapeOf := func(typ reflect.Type) shape {
+		switch {
+		case typ.Kind() == reflect.String:
+			return single
+		case typ.Kind() == reflect.Int:
+			return integer
+		case typ.Kind() == reflect.Bool:
+			return boolean
+		case typ.Kind() == reflect.Slice && typ.Elem().Kind() == reflect.String:
+			return list
+		case typ.Kind() == reflect.Pointer && typ.Elem().Kind() == reflect.Struct:
+			return mapping
+		case typ.Kind() == reflect.Slice && typ.Elem().Kind() == reflect.Struct:
+			return mappings
+		}
+		t.Fatalf("no shape for %s", typ)
+		return 0
+	}
+	var check func(sc schema, typ reflect.Type)
+	check = func(sc schema, typ reflect.Type) {
+		var tags []string
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			tag := f.Tag.Get("yaml")
+			if tag == "-" {
+				continue
+			}
+			tags = append(tags, tag)
+			j := len(tags) - 1
+			if j >= len(sc.fields) || sc.fields[j].name != tag {
+				continue // reported below
+			}
+			if got, want := sc.fields[j].shape, shapeOf(f.Type); got != want {
+				t.Errorf("%s.%s: schema shape %d, the struct's is %d", typ, tag, got, want)
+			}
+			if of := sc.fields[j].of; of != nil {
+				check(*of, f.Type.Elem())
+			}
+		}
+		if got, want := sc.names(), strings.Join(tags, ", "); got != want {
+			t.Errorf("%s: schema fields %s, yaml tags %s", typ, got, want)
+		}
+	}
+	check(directorySchema(), reflect.TypeFor[document]())
+}
 
 func TestWalkKeepsText(t *testing.T) {
 	// An unquoted 0680 would be the number 680 to YAML; explicit tags do
@@ -91,6 +142,8 @@ func TestWalkPaymentAgreement(t *testing.T) {
 		agreement string
 		want      []string
 	}{
+		// One message for one mistake: the agreement is not checked further.
+		{"{days: [2]}", []string{"dir.yaml:5: organisations[0].paymentAgreement.days: must be a single value, not a list"}},
 		// The missing days first, as the schema lists the fields.
 		{"{dayZeroBeforeNoon: maybe}", []string{
 			"dir.yaml:5: organisations[0].paymentAgreement.days: is required: calendar days after the notice, 1 to 30",
