@@ -11,7 +11,7 @@ import (
 	"github.com/carehub/carehub/pkg/notify/webhook"
 )
 
-// validate applies the directory's rules. Fields the walker already reported
+// validate applies the directory's rules. Fields that walk already reported
 // as malformed are skipped so that one mistake yields one message. It also
 // completes the webhooks in orgs, which it may therefore change: an empty
 // payload becomes cloudevents and a secretEnv is read into Secret, here and
@@ -364,6 +364,10 @@ func validKindName(kind string) bool {
 	}
 	return kind != ""
 }
+
+// maxIDLength keeps ids within one DNS label, so they fit any URL, host or
+// NATS subject token they end up in.
+const maxIDLength = 63
 
 func validID(id string) bool {
 	for i := 0; i < len(id); i++ {

@@ -1,193 +1,18 @@
 package directory
 
 import (
+	"cmp"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Field names as written in YAML; kept as constants so the walker, the
-// validator and the position table cannot drift apart.
-const (
-	topOrganisations = "organisations"
-	topAuditTokens   = "auditTokens"
-
-	fieldID                = "id"
-	fieldName              = "name"
-	fieldKind              = "kind"
-	fieldHSAID             = "hsaId"
-	fieldFacilities        = "facilities"
-	fieldMunicipalityCodes = "municipalityCodes"
-	fieldAPITokens         = "apiTokens"
-	fieldWebhooks          = "webhooks"
-	fieldOptOut            = "optOut"
-	fieldEscalateTo        = "escalateTo"
-	fieldPaymentAgreement  = "paymentAgreement"
-
-	agreementDays = "days"
-	agreementNoon = "dayZeroBeforeNoon"
-
-	hookURL       = "url"
-	hookSecret    = "secret"
-	hookSecretEnv = "secretEnv"
-	hookPayload   = "payload"
-	hookKinds     = "kinds"
-
-	topFieldList  = "organisations, auditTokens"
-	fieldList     = "id, name, kind, hsaId, facilities, municipalityCodes, apiTokens, webhooks, optOut, escalateTo, paymentAgreement"
-	agreementList = "days, dayZeroBeforeNoon"
-	hookFieldList = "url, secret, secretEnv, payload, kinds"
-)
-
-// source knows where each organisation and field came from, so validation
-// can be written once for Parse and New: with hasLines false (New) messages
-// carry only the field path.
-type source struct {
-	name     string
-	opts     options
-	hasLines bool
-	listLine int // the organisations key, blamed when the list is empty
-	// listBroken means organisations was not a list and has been reported,
-	// so "at least one organisation" would only repeat it.
-	listBroken bool
-	top        itemLines // the top-level mapping
-	orgs       []orgLines
-}
-
-// itemLines records where a mapping's fields came from: the top level, an
-// organisation or a webhook.
-type itemLines struct {
-	item   int              // line of the "- " item, blamed for missing fields
-	skip   bool             // item is not a mapping; already reported
-	fields map[string]int   // line of each field's value
-	elems  map[string][]int // line of each list element
-	broken map[string]bool  // field had the wrong YAML type; already reported
-}
-
-func newItemLines(line int) itemLines {
-	return itemLines{
-		item:   line,
-		fields: map[string]int{},
-		elems:  map[string][]int{},
-		broken: map[string]bool{},
-	}
-}
-
-// line is the best line for a field: the element, else the field's value,
-// else the item when the field is missing altogether.
-func (l *itemLines) line(field string, elem int) int {
-	if elem >= 0 && elem < len(l.elems[field]) {
-		return l.elems[field][elem]
-	}
-	if n, ok := l.fields[field]; ok {
-		return n
-	}
-	return l.item
-}
-
-type orgLines struct {
-	itemLines
-	hooks     []itemLines // one per webhook, in file order
-	agreement itemLines
-}
-
-// place is a mapping whose fields are validated: the top level, an
-// organisation or one of its webhooks. lines is nil when there is no file
-// (New).
-type place struct {
-	path  string // "" for the top level
-	lines *itemLines
-}
-
-func (s *source) topLevel() place {
-	if !s.hasLines {
-		return place{}
-	}
-	return place{lines: &s.top}
-}
-
-func (s *source) org(i int) place {
-	p := place{path: fmt.Sprintf("organisations[%d]", i)}
-	if s.hasLines && i < len(s.orgs) {
-		p.lines = &s.orgs[i].itemLines
-	}
-	return p
-}
-
-func (s *source) hook(org, i int) place {
-	p := place{path: fmt.Sprintf("organisations[%d].%s[%d]", org, fieldWebhooks, i)}
-	if s.hasLines && org < len(s.orgs) && i < len(s.orgs[org].hooks) {
-		p.lines = &s.orgs[org].hooks[i]
-	}
-	return p
-}
-
-// fieldPath names a field of p, or one of its elements when elem >= 0, or
-// p itself when field is "".
-func (p place) fieldPath(field string, elem int) string {
-	path := p.path
-	if field != "" {
-		if path != "" {
-			path += "."
-		}
-		path += field
-	}
-	if elem >= 0 {
-		path += fmt.Sprintf("[%d]", elem)
-	}
-	return path
-}
-
-func (p place) line(field string, elem int) int {
-	if p.lines == nil {
-		return 0
-	}
-	return p.lines.line(field, elem)
-}
-
-func (p place) skip() bool {
-	return p.lines != nil && p.lines.skip
-}
-
-func (p place) broken(field string) bool {
-	return p.lines != nil && p.lines.broken[field]
-}
-
-// at names a position for "already used by" messages.
-func (s *source) at(p place, field string, elem int) string {
-	where := p.fieldPath(field, elem)
-	if s.hasLines {
-		where += fmt.Sprintf(" on line %d", p.line(field, elem))
-	}
-	return where
-}
-
-func (s *source) issue(line int, path, format string, args ...any) issue {
-	msg := fmt.Sprintf(format, args...)
-	if !s.hasLines {
-		return issue{err: fmt.Errorf("%s: %s", path, msg)}
-	}
-	return issue{line: line, err: fmt.Errorf("%s:%d: %s: %s", s.name, line, path, msg)}
-}
-
-func (s *source) fieldIssue(p place, field string, elem int, format string, args ...any) issue {
-	return s.issue(p.line(field, elem), p.fieldPath(field, elem), format, args...)
-}
-
-// target is where the walker puts a field's value: a single value, a list
-// of single values, or, for anything else, a walk of its own.
-type target struct {
-	str  *string
-	list *[]string
-	walk func(key, value *yaml.Node) []issue
-}
-
-// walk turns the node tree into organisations and auditor tokens, recording
-// positions and reporting structural problems (unknown or duplicate fields,
-// wrong types) that decoding into structs would either hide or report
-// without context.
+// walk checks the document against directorySchema, recording lines and
+// reporting what does not fit (unknown or duplicate fields, wrong shapes or
+// types), which decoding would hide or report without context; yaml.v3
+// then decodes what fits.
 func (s *source) walk(doc *yaml.Node) ([]Organisation, []string, []issue) {
 	if doc == nil || len(doc.Content) == 0 {
 		return nil, nil, nil
@@ -200,220 +25,188 @@ func (s *source) walk(doc *yaml.Node) ([]Organisation, []string, []issue) {
 	if top.Kind != yaml.MappingNode {
 		return nil, nil, []issue{s.issue(top.Line, "(top level)", "must be a mapping with an organisations list")}
 	}
-	s.top = newItemLines(top.Line)
-	var orgs []Organisation
-	var auditTokens []string
-	issues := s.walkFields(top, s.topLevel(), topFieldList, "the top-level fields are organisations and auditTokens",
-		func(field string) (target, bool) {
-			switch field {
-			case topOrganisations:
-				return target{walk: func(key, list *yaml.Node) (errs []issue) {
-					s.listLine = key.Line
-					orgs, errs = s.walkOrgs(list)
-					return errs
-				}}, true
-			case topAuditTokens:
-				return target{list: &auditTokens}, true
-			}
-			return target{}, false
-		})
-	return orgs, auditTokens, issues
-}
-
-func (s *source) walkOrgs(list *yaml.Node) ([]Organisation, []issue) {
-	if isNull(list) {
-		return nil, nil
-	}
-	if list.Kind != yaml.SequenceNode {
-		s.listBroken = true
-		return nil, []issue{s.issue(list.Line, topOrganisations, "must be a list of organisations")}
-	}
-	var issues []issue
-	orgs := make([]Organisation, len(list.Content))
-	s.orgs = make([]orgLines, len(list.Content))
-	for i, item := range list.Content {
-		issues = append(issues, s.walkOrg(i, deref(item), &orgs[i])...)
-	}
-	return orgs, issues
-}
-
-func (s *source) walkOrg(i int, item *yaml.Node, o *Organisation) []issue {
-	l := &s.orgs[i]
-	l.itemLines = newItemLines(item.Line)
-	p := s.org(i)
-	if item.Kind != yaml.MappingNode {
-		l.skip = true
-		return []issue{s.issue(item.Line, p.path, "must be a mapping with the fields %s", fieldList)}
-	}
-	return s.walkFields(item, p, fieldList, "known fields are "+fieldList, func(field string) (target, bool) {
-		switch field {
-		case fieldID:
-			return target{str: &o.ID}, true
-		case fieldName:
-			return target{str: &o.Name}, true
-		case fieldKind:
-			return target{str: (*string)(&o.Kind)}, true
-		case fieldHSAID:
-			return target{str: &o.HSAID}, true
-		case fieldFacilities:
-			return target{list: &o.Facilities}, true
-		case fieldMunicipalityCodes:
-			return target{list: &o.MunicipalityCodes}, true
-		case fieldAPITokens:
-			return target{list: &o.APITokens}, true
-		case fieldWebhooks:
-			return target{walk: func(_, list *yaml.Node) []issue { return s.walkHooks(i, list, &o.Webhooks) }}, true
-		case fieldOptOut:
-			return target{list: &o.OptOut}, true
-		case fieldEscalateTo:
-			return target{str: &o.EscalateTo}, true
-		case fieldPaymentAgreement:
-			return target{walk: func(_, v *yaml.Node) []issue { return s.walkAgreement(i, v, o) }}, true
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == topOrganisations {
+			s.listLine = top.Content[i].Line
+			break
 		}
-		return target{}, false
-	})
+	}
+	s.lines, s.broken = map[string]int{"": top.Line}, map[string]bool{}
+	c := &checker{source: s}
+	clean, _ := c.mapping(top, directorySchema(), s.topLevel())
+	s.listBroken = s.broken[topOrganisations]
+	var file document
+	if err := clean.Decode(&file); err != nil {
+		// Only what fits the schema is decoded: the schema is out of step
+		// with the structs.
+		c.issues = append(c.issues, issue{err: fmt.Errorf("%s: %w", s.name, err)})
+	}
+	return file.Organisations, file.AuditTokens, c.issues
 }
 
-// walkAgreement reads a paymentAgreement mapping. Its values are parsed
-// here, where their lines are known; validate checks the ranges.
-func (s *source) walkAgreement(org int, v *yaml.Node, o *Organisation) []issue {
-	p := place{path: s.org(org).fieldPath(fieldPaymentAgreement, -1)}
-	if isNull(v) {
-		return nil
-	}
-	if v.Kind != yaml.MappingNode {
-		s.orgs[org].broken[fieldPaymentAgreement] = true
-		return []issue{s.issue(v.Line, p.path, "must be a mapping with the fields %s, not a %s", agreementList, nodeKind(v))}
-	}
-	s.orgs[org].agreement = newItemLines(v.Line)
-	p.lines = &s.orgs[org].agreement
-	var days, noon string
-	issues := s.walkFields(v, p, agreementList, "known fields are "+agreementList, func(field string) (target, bool) {
-		switch field {
-		case agreementDays:
-			return target{str: &days}, true
-		case agreementNoon:
-			return target{str: &noon}, true
-		}
-		return target{}, false
-	})
-	a := &PaymentAgreement{}
-	if n, err := strconv.Atoi(days); err == nil {
-		a.Days = n
-	} else if days == "" && !p.broken(agreementDays) {
-		s.orgs[org].broken[fieldPaymentAgreement] = true
-		issues = append(issues, s.fieldIssue(p, agreementDays, -1, "is required: calendar days after the notice, 1 to 30"))
-	} else if !p.broken(agreementDays) {
-		s.orgs[org].broken[fieldPaymentAgreement] = true
-		issues = append(issues, s.fieldIssue(p, agreementDays, -1, "%q must be a whole number of calendar days, 1 to 30", days))
-	}
-	switch noon {
-	case "", "false":
-	case "true":
-		a.DayZeroBeforeNoon = true
-	default:
-		s.orgs[org].broken[fieldPaymentAgreement] = true
-		issues = append(issues, s.fieldIssue(p, agreementNoon, -1, "%q must be true or false", noon))
-	}
-	o.PaymentAgreement = a
-	return issues
+// document is the directory file as yaml.v3 decodes it.
+type document struct {
+	Organisations []Organisation `yaml:"organisations"`
+	AuditTokens   []string       `yaml:"auditTokens"`
 }
 
-func (s *source) walkHooks(org int, list *yaml.Node, hooks *[]Webhook) []issue {
-	if isNull(list) {
-		return nil
-	}
-	if list.Kind != yaml.SequenceNode {
-		s.orgs[org].broken[fieldWebhooks] = true
-		return []issue{s.issue(list.Line, s.org(org).fieldPath(fieldWebhooks, -1),
-			"must be a list of webhooks (mappings with the fields %s), not a %s", hookFieldList, nodeKind(list))}
-	}
-	var issues []issue
-	*hooks = make([]Webhook, len(list.Content))
-	s.orgs[org].hooks = make([]itemLines, len(list.Content))
-	for i, item := range list.Content {
-		item = deref(item)
-		l := &s.orgs[org].hooks[i]
-		*l = newItemLines(item.Line)
-		p := s.hook(org, i)
-		if item.Kind != yaml.MappingNode {
-			l.skip = true
-			issues = append(issues, s.issue(item.Line, p.path, "must be a mapping with the fields %s, not a %s", hookFieldList, nodeKind(item)))
-			continue
-		}
-		w := &(*hooks)[i]
-		issues = append(issues, s.walkFields(item, p, hookFieldList, "known fields are "+hookFieldList, func(field string) (target, bool) {
-			switch field {
-			case hookURL:
-				return target{str: &w.URL}, true
-			case hookSecret:
-				return target{str: &w.Secret}, true
-			case hookSecretEnv:
-				return target{str: &w.SecretEnv}, true
-			case hookPayload:
-				return target{str: (*string)(&w.Payload)}, true
-			case hookKinds:
-				return target{list: &w.Kinds}, true
-			}
-			return target{}, false
-		})...)
-	}
-	return issues
+// checker collects the issues of one walk.
+type checker struct {
+	*source
+	issues []issue
 }
 
-// walkFields reads the mapping n field by field into the targets that
-// lookup names, recording positions in p's lines. Duplicate fields, fields
-// lookup does not know (reported with known, the end of the message, and
-// a suggestion from fields) and values of the wrong YAML type are reported.
-func (s *source) walkFields(n *yaml.Node, p place, fields, known string, lookup func(field string) (target, bool)) []issue {
-	l := p.lines
-	var issues []issue
-	seen := map[string]int{}
+func (c *checker) report(line int, path, format string, args ...any) {
+	c.issues = append(c.issues, c.issue(line, path, format, args...))
+}
+
+// mustBe reports that n, at path, is not what it must be and marks path
+// broken so that nothing more is said about it. It returns nil: nothing to
+// decode.
+func (c *checker) mustBe(n *yaml.Node, path, what string, terse bool) *yaml.Node {
+	c.broken[path] = true
+	if terse {
+		c.report(n.Line, path, "must be %s", what)
+	} else {
+		c.report(n.Line, path, "must be %s, not a %s", what, nodeKind(n))
+	}
+	return nil
+}
+
+// mapping checks the fields of n, the mapping at p, against sc. It returns
+// the fields that fit, for yaml.v3 to decode, leaving out those reported so
+// that they stay zero and cause no second message; and whether none was.
+func (c *checker) mapping(n *yaml.Node, sc schema, p place) (*yaml.Node, bool) {
+	values, seen := map[string]*yaml.Node{}, map[string]int{}
 	for j := 0; j+1 < len(n.Content); j += 2 {
 		k, v := n.Content[j], deref(n.Content[j+1])
-		field := k.Value
-		if strings.HasPrefix(field, "whsec_") {
-			// A secret pasted as a key must not be echoed either.
-			field = "whsec_…"
+		name := k.Value
+		if strings.HasPrefix(name, "whsec_") {
+			name = "whsec_…" // a secret pasted as a key must not be echoed either
 		}
-		if first, dup := seen[field]; dup {
-			issues = append(issues, s.issue(k.Line, p.fieldPath(field, -1), "duplicate field (first given on line %d)", first))
+		at := p.fieldPath(name, -1)
+		if first, dup := seen[name]; dup {
+			c.report(k.Line, at, "duplicate field (first given on line %d)", first)
 			continue
 		}
-		seen[field] = k.Line
-		t, ok := lookup(field)
-		if !ok {
-			issues = append(issues, s.issue(k.Line, p.fieldPath(field, -1), "unknown field%s; %s", suggest(field, fields), known))
+		seen[name] = k.Line
+		i := slices.IndexFunc(sc.fields, func(f field) bool { return f.name == name })
+		if i < 0 {
+			c.report(k.Line, at, "unknown field%s; %s", suggest(name, sc.names()), cmp.Or(sc.known, "known fields are "+sc.names()))
 			continue
 		}
-		l.fields[field] = v.Line
-		switch {
-		case t.walk != nil:
-			issues = append(issues, t.walk(k, v)...)
-		case t.str != nil:
-			val, ok := scalar(v)
-			if !ok {
-				l.broken[field] = true
-				issues = append(issues, s.issue(v.Line, p.fieldPath(field, -1), "must be a single value, not a %s", nodeKind(v)))
-				continue
-			}
-			*t.str = val
-		default:
-			vals, lines, bad := sequence(v)
-			if bad != nil {
-				l.broken[field] = true
-				if bad == v {
-					issues = append(issues, s.issue(v.Line, p.fieldPath(field, -1), "must be a list, e.g. [a, b], not a %s", nodeKind(v)))
-				} else {
-					issues = append(issues, s.issue(bad.Line, p.fieldPath(field, len(vals)), "must be a single value, not a %s", nodeKind(bad)))
-				}
-				continue
-			}
-			*t.list = vals
-			l.elems[field] = lines
+		c.lines[at] = v.Line
+		values[name] = c.value(sc.fields[i], v, at)
+	}
+	c.typed(sc, p, values)
+	clean, intact := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}, true
+	for _, f := range sc.fields {
+		switch v := values[f.name]; {
+		case p.broken(f.name):
+			intact = false
+		case v != nil:
+			clean.Content = append(clean.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.name}, v)
 		}
 	}
-	return issues
+	return clean, intact
+}
+
+// value checks v, the value of f at path, and returns what yaml.v3 is to
+// decode, if anything.
+func (c *checker) value(f field, v *yaml.Node, path string) *yaml.Node {
+	switch {
+	case f.shape < list && v.Kind != yaml.ScalarNode:
+		return c.mustBe(v, path, "a single value", false)
+	case f.shape == single:
+		return asText(v)
+	case f.shape < list || isNull(v):
+		return v // integers and booleans are checked once all fields are known
+	case f.shape == mapping:
+		if m, intact := c.item(f, v, path); intact {
+			return m
+		}
+		c.broken[path] = true
+		return nil
+	case v.Kind != yaml.SequenceNode:
+		return c.mustBe(v, path, cmp.Or(f.what, "a list, e.g. [a, b]"), f.terse)
+	}
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for i, e := range v.Content {
+		e, at := deref(e), fmt.Sprintf("%s[%d]", path, i)
+		c.lines[at] = e.Line
+		switch {
+		case f.shape == mappings:
+			if e, _ = c.item(f, e, at); e == nil {
+				e = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"} // keeps the indices validate uses
+			}
+		case e.Kind != yaml.ScalarNode:
+			c.broken[path] = true
+			return c.mustBe(e, at, "a single value", false)
+		default:
+			e = asText(e)
+		}
+		seq.Content = append(seq.Content, e)
+	}
+	if len(seq.Content) == 0 && f.shape == list {
+		return nil // an empty list reads as nil, like a missing one
+	}
+	return seq
+}
+
+// item checks n, at path, as a mapping of the schema of f, which is a
+// mapping or a list of them. It returns what mapping does, or nil when n is
+// no mapping at all, which it reports.
+func (c *checker) item(f field, n *yaml.Node, path string) (*yaml.Node, bool) {
+	if n.Kind != yaml.MappingNode {
+		return c.mustBe(n, path, "a mapping with the fields "+f.of.names(), f.terse), false
+	}
+	return c.mapping(n, *f.of, place{path, c.source})
+}
+
+// typed checks, in the schema's order once all fields of the mapping at p
+// are known, that yaml.v3 decodes its integers and booleans and that the
+// required ones are there.
+func (c *checker) typed(sc schema, p place, values map[string]*yaml.Node) {
+	for _, f := range sc.fields {
+		v, at := values[f.name], p.fieldPath(f.name, -1)
+		probe := map[shape]any{integer: new(int), boolean: new(bool)}[f.shape]
+		if probe == nil || c.broken[at] {
+			continue // not typed, or already reported
+		}
+		delete(values, f.name)
+		switch {
+		case v == nil || isNull(v) || v.Value == "":
+			if f.required != "" {
+				c.broken[at] = true
+				c.report(p.line(f.name, -1), at, "%s", f.required)
+			}
+		case plain(v).Decode(probe) != nil:
+			c.broken[at] = true
+			c.report(p.line(f.name, -1), at, "%q must be %s", v.Value, f.what)
+		default:
+			values[f.name] = plain(v)
+		}
+	}
+}
+
+// plain is n without quotes or tag, for yaml.v3 to resolve its text as if
+// written plainly: like a text field, an integer or boolean is its text,
+// so days: "2" is 2.
+func plain(n *yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: n.Value}
+}
+
+// asText has yaml.v3 decode a scalar as the text written, as it does
+// untagged ones, so that an unquoted 0680 keeps its leading zero and an
+// explicit tag (!!int abc) neither fails the decode nor changes the value.
+// A null reads as "", reported as missing by validate; yaml.v3 would drop
+// it from a list, shifting the indices of the rest.
+func asText(n *yaml.Node) *yaml.Node {
+	text := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: n.Value}
+	if isNull(n) {
+		text.Value = ""
+	}
+	return text
 }
 
 // suggest catches the commonest typos: wrong capitalisation (hsaID, HsaId),
@@ -442,39 +235,6 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-// scalar returns the value as written, so that e.g. an unquoted 0680 keeps
-// its leading zero; an empty value (null) reads as "" and is then reported
-// as missing by validate.
-func scalar(n *yaml.Node) (string, bool) {
-	if n.Kind != yaml.ScalarNode {
-		return "", false
-	}
-	if isNull(n) {
-		return "", true
-	}
-	return n.Value, true
-}
-
-// sequence returns the elements and their lines, or the offending node.
-func sequence(n *yaml.Node) (vals []string, lines []int, bad *yaml.Node) {
-	if isNull(n) {
-		return nil, nil, nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		return nil, nil, n
-	}
-	for _, e := range n.Content {
-		e = deref(e)
-		v, ok := scalar(e)
-		if !ok {
-			return vals, lines, e
-		}
-		vals = append(vals, v)
-		lines = append(lines, e.Line)
-	}
-	return vals, lines, nil
-}
-
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.SequenceNode:
@@ -485,7 +245,3 @@ func nodeKind(n *yaml.Node) string {
 		return "single value"
 	}
 }
-
-// maxIDLength keeps ids within one DNS label, so they fit any URL, host or
-// NATS subject token they end up in.
-const maxIDLength = 63
