@@ -180,13 +180,21 @@ func (c *checker) typed(sc schema, p place, values map[string]*yaml.Node) {
 				c.broken[at] = true
 				c.report(p.line(f.name, -1), at, "%s", f.required)
 			}
-		case plain(v).Decode(probe) != nil:
+		case plain(v).Decode(probe) != nil, f.shape == integer && !isDecimal(v.Value):
 			c.broken[at] = true
 			c.report(p.line(f.name, -1), at, "%q must be %s", v.Value, f.what)
 		default:
 			values[f.name] = plain(v)
 		}
 	}
+}
+
+// isDecimal reports whether text is plain decimal digits: yaml.v3 would
+// read 010 as octal 8, 0x1e or 1_0 too, which no one writing a number of
+// days means.
+func isDecimal(text string) bool {
+	text = strings.TrimPrefix(text, "+")
+	return text != "" && strings.Trim(text, "0123456789") == "" && (len(text) == 1 || text[0] != '0')
 }
 
 // plain is n without quotes or tag, for yaml.v3 to resolve its text as if

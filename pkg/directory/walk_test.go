@@ -150,6 +150,10 @@ func TestWalkPaymentAgreement(t *testing.T) {
 			`dir.yaml:5: organisations[0].paymentAgreement.dayZeroBeforeNoon: "maybe" must be true or false`,
 		}},
 		{"{days: '', dayZeroBeforeNoon: ~}", []string{"dir.yaml:5: organisations[0].paymentAgreement.days: is required: calendar days after the notice, 1 to 30"}},
+		// Days are written in decimal; YAML's octal and hex are refused,
+		// not read as other numbers.
+		{"{days: 010}", []string{`dir.yaml:5: organisations[0].paymentAgreement.days: "010" must be a whole number of calendar days, 1 to 30`}},
+		{"{days: 0x1e}", []string{`dir.yaml:5: organisations[0].paymentAgreement.days: "0x1e" must be a whole number of calendar days, 1 to 30`}},
 		{"{days: 31, days: 2}", []string{
 			"dir.yaml:5: organisations[0].paymentAgreement.days: duplicate field (first given on line 5)",
 			"dir.yaml:5: organisations[0].paymentAgreement: days must be 1 to 30 calendar days, not 31",
