@@ -1,16 +1,13 @@
 package test
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/carehub/carehub/adapters/hl7v2"
-	"github.com/carehub/carehub/adapters/hl7v2/mllp"
 	"github.com/carehub/carehub/pkg/careevent"
 )
 
@@ -21,22 +18,7 @@ func hl7Fixture(t *testing.T, name string) []byte {
 
 func sendHL7(t *testing.T, addr string, msg []byte) hl7v2.AckSummary {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := mllp.Dial(ctx, addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
-	ack, err := c.Send(ctx, msg)
-	if err != nil {
-		t.Fatalf("sending over MLLP: %v", err)
-	}
-	sum, err := hl7v2.SummariseAck(ack)
-	if err != nil {
-		t.Fatalf("ACK unreadable: %v\n%s", err, ack)
-	}
-	return sum
+	return sendHL7Over(t, addr, nil, msg)
 }
 
 // TestHL7DischargesReachTheRightMunicipality: Swedish ADT over MLLP — UTF-8

@@ -66,7 +66,7 @@ func New(cfg Config, pub Publisher, dir *directory.Directory, keys *swefhir.Pati
 
 // HandleMLLP answers one message of a connection; see Handle.
 func (a *Adapter) HandleMLLP(ctx context.Context, conn mllp.ConnInfo, msg []byte, tooLarge bool) [][]byte {
-	return a.Handle(ctx, msg, tooLarge, conn.RemoteAddr)
+	return a.handle(ctx, msg, tooLarge, a.senderOf(conn))
 }
 
 // Handle processes one raw message and returns the acknowledgements to send,
@@ -75,7 +75,16 @@ func (a *Adapter) HandleMLLP(ctx context.Context, conn mllp.ConnInfo, msg []byte
 // application acknowledgement per MSH-16, either of which may be left out.
 // A message is acknowledged as accepted only after JetStream stored its
 // fact; a rejected one only after quarantine stored its raw bytes.
+//
+// Handle is for messages from a trusted path (files an operator imports):
+// MSH-4 alone says who sent them. MLLP connections go through HandleMLLP,
+// which holds them to the directory's sender binding.
 func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote string) [][]byte {
+	return a.handle(ctx, raw, tooLarge, sender{remote: remote})
+}
+
+func (a *Adapter) handle(ctx context.Context, raw []byte, tooLarge bool, from sender) [][]byte {
+	remote := from.remote
 	received := a.now()
 	if tooLarge {
 		h := rawHeader(raw)
@@ -96,6 +105,9 @@ func (a *Adapter) Handle(ctx context.Context, raw []byte, tooLarge bool, remote 
 		return a.reject(ctx, h, raw, rej, "", remote, received)
 	}
 	h := headerOf(msg)
+	if rej := from.check(a, msg); rej != nil {
+		return a.reject(ctx, h, raw, rej, from.orgID, remote, received)
+	}
 	org, fact, rej := a.mapper.mapMessage(msg, received)
 	if rej != nil {
 		return a.reject(ctx, h, raw, rej, org.ID, remote, received)

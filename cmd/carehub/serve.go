@@ -62,6 +62,7 @@ type serveCmd struct {
 	MLLPTLSCert        string        `name:"mllp-tls-cert" env:"CAREHUB_MLLP_TLS_CERT" help:"PEM certificate: MLLP over TLS." group:"HL7 v2 / MLLP"`
 	MLLPTLSKey         string        `name:"mllp-tls-key" env:"CAREHUB_MLLP_TLS_KEY" help:"PEM private key of --mllp-tls-cert." group:"HL7 v2 / MLLP"`
 	MLLPTLSClientCA    string        `name:"mllp-tls-client-ca" env:"CAREHUB_MLLP_TLS_CLIENT_CA" help:"PEM CA bundle: require and verify client certificates." group:"HL7 v2 / MLLP"`
+	MLLPInsecure       bool          `name:"mllp-insecure" env:"CAREHUB_MLLP_INSECURE" help:"Allow a non-loopback --mllp-addr with neither client certificates nor address bindings in the directory: MSH-4 alone then says which hospital is speaking." group:"HL7 v2 / MLLP"`
 }
 
 // startupDeadline bounds start-up: an unreachable dependency must be
@@ -176,7 +177,7 @@ func (s *serveCmd) hubConfig() hub.Config {
 		MLLP: hub.MLLPConfig{
 			Addr: s.MLLPAddr, MaxBytes: s.MLLPMaxBytes, MaxConnections: s.MLLPMaxConnections, MaxConnectionsPerSource: s.MLLPMaxPerSource,
 			IdleTimeout: s.MLLPIdleTimeout, ReadTimeout: s.MLLPReadTimeout,
-			TLSCert: s.MLLPTLSCert, TLSKey: s.MLLPTLSKey, TLSClientCA: s.MLLPTLSClientCA,
+			TLSCert: s.MLLPTLSCert, TLSKey: s.MLLPTLSKey, TLSClientCA: s.MLLPTLSClientCA, Insecure: s.MLLPInsecure,
 		},
 	}
 }

@@ -97,6 +97,10 @@ type MLLPConfig struct {
 	// TLSCert and TLSKey turn on TLS; with TLSClientCA, client certificates
 	// are required and verified against it.
 	TLSCert, TLSKey, TLSClientCA string
+	// Insecure allows a non-loopback Addr where neither client
+	// certificates nor the directory's address bindings say who is
+	// speaking, so that MSH-4 alone decides.
+	Insecure bool
 }
 
 // StartupError is a failure to start, with what failed and how to fix it,
@@ -398,6 +402,9 @@ func (h *Hub) listenMLLP(ctx context.Context, dir *directory.Directory, keys *sw
 		}
 	} else if c.TLSClientCA != "" {
 		return &StartupError{What: "--mllp-tls-client-ca needs TLS", Fix: "also set --mllp-tls-cert and --mllp-tls-key"}
+	}
+	if err := checkMLLPExposure(c, dir); err != nil {
+		return err
 	}
 	adapter, err := hl7v2.New(hl7v2.Config{}, h.bus, dir, keys, h.log)
 	if err != nil {

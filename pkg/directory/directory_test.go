@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -345,6 +346,15 @@ func TestLoadErrors(t *testing.T) {
 			`:21: organisations[3].paymentAgreement.dayzero: unknown field; known fields are days, dayZeroBeforeNoon`,
 			`:21: organisations[3].paymentAgreement: days must be 1 to 30 calendar days, not 45`,
 			`:26: organisations[4].paymentAgreement: must be a mapping with the fields days, dayZeroBeforeNoon, not a list`,
+		}},
+		{file: "mllp-senders-bad.yaml", want: []string{
+			":7: organisations[0].mllp.certificateNames[1]: must be a certificate's common name or DNS name",
+			`:8: organisations[0].mllp.addresses[1]: "10.12.0.0/33" is not an IP address or CIDR range`,
+			`:8: organisations[0].mllp.addresses[2]: "ryhov" is not an IP address or CIDR range`,
+			":13: organisations[1].mllp: binds HL7 v2 senders, so the organisation needs facilities for their MSH-4",
+			":13: organisations[1].mllp.certificateNames[0]: already speaks for organisations[0] (organisations[0].mllp.certificateNames[0] on line 7)",
+			":14: organisations[1].mllp.addresses[0]: already speaks for organisations[0] (organisations[0].mllp.addresses[0] on line 8)",
+			":19: organisations[2].mllp: needs certificateNames or addresses",
 		}},
 		{file: "audit-tokens-not-a-list.yaml", want: []string{
 			":1: auditTokens: must be a list, e.g. [a, b], not a single value",
@@ -819,5 +829,47 @@ func TestPaymentAgreement(t *testing.T) {
 	}
 	if m, _ := d.Organisation("jonkoping-kommun"); m.PaymentAgreement != nil {
 		t.Errorf("municipality without an agreement got %+v", m.PaymentAgreement)
+	}
+}
+
+// TestMLLPSender: a connection speaks for the organisation binding its
+// certificate's name, else for the narrowest address range that holds it.
+func TestMLLPSender(t *testing.T) {
+	d, err := Load("testdata/mllp-senders.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.BindsMLLPSenders() {
+		t.Fatal("BindsMLLPSenders = false")
+	}
+	tests := []struct {
+		name  string
+		certs []string
+		addr  string
+		want  string
+	}{
+		{"certificate", []string{"his.ryhov.rjl.se"}, "203.0.113.9", "rjl-ryhov"},
+		{"certificate names ignore case", []string{"HIS.Ryhov.RJL.se"}, "203.0.113.9", "rjl-ryhov"},
+		{"certificate beats address", []string{"his.ryhov.rjl.se"}, "192.0.2.7", "rjl-ryhov"},
+		{"address range", nil, "10.12.200.1", "rjl-ryhov"},
+		{"narrowest range", nil, "10.12.7.30", "rjl-hoglandet"},
+		{"single address", nil, "192.0.2.7", "rjl-hoglandet"},
+		{"IPv4 in IPv6", nil, "::ffff:192.0.2.7", "rjl-hoglandet"},
+		{"unbound", []string{"someone.else"}, "198.51.100.1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := d.MLLPSender(tt.certs, netip.MustParseAddr(tt.addr))
+			if got.ID != tt.want || ok != (tt.want != "") {
+				t.Errorf("MLLPSender = %q, %v; want %q", got.ID, ok, tt.want)
+			}
+		})
+	}
+	plain, err := Load("../../deploy/directory.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.BindsMLLPSenders() {
+		t.Error("the example directory binds no senders, yet BindsMLLPSenders = true")
 	}
 }

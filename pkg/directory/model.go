@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/carehub/carehub/pkg/notify/webhook"
@@ -107,6 +108,22 @@ type Organisation struct {
 	// its discharges; set on a municipality it overrides that for the
 	// municipality's residents. Nil: the law's default, 3 calendar days.
 	PaymentAgreement *PaymentAgreement `yaml:"paymentAgreement"`
+	// MLLP binds the organisation's HL7 v2 senders: a message on MLLP
+	// speaks for the organisation only when it arrives on a connection
+	// that matches. Nil: none bound.
+	MLLP *MLLPSenders `yaml:"mllp"`
+}
+
+// MLLPSenders are the connections an organisation's HL7 v2 messages may
+// arrive on: by verified TLS client certificate, or by source address.
+type MLLPSenders struct {
+	// CertificateNames are client certificate names (the subject's common
+	// name or a DNS name among its SANs) that speak for the organisation.
+	CertificateNames []string `yaml:"certificateNames"`
+	// Addresses are source IP addresses or CIDR ranges (10.12.0.0/16).
+	Addresses []string `yaml:"addresses"`
+	// prefixes are Addresses, parsed at load.
+	prefixes []netip.Prefix `yaml:"-"`
 }
 
 // PaymentAgreement is how payment-responsibility days are counted.
@@ -203,6 +220,11 @@ func (o Organisation) clone() Organisation {
 	if o.PaymentAgreement != nil {
 		a := *o.PaymentAgreement
 		o.PaymentAgreement = &a
+	}
+	if o.MLLP != nil {
+		m := MLLPSenders{CertificateNames: slices.Clone(o.MLLP.CertificateNames), Addresses: slices.Clone(o.MLLP.Addresses),
+			prefixes: slices.Clone(o.MLLP.prefixes)}
+		o.MLLP = &m
 	}
 	return o
 }

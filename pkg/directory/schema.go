@@ -19,6 +19,7 @@ const (
 	fieldOptOut            = "optOut"
 	fieldEscalateTo        = "escalateTo"
 	fieldPaymentAgreement  = "paymentAgreement"
+	fieldMLLP              = "mllp"
 
 	agreementDays = "days"
 	agreementNoon = "dayZeroBeforeNoon"
@@ -28,6 +29,9 @@ const (
 	hookSecretEnv = "secretEnv"
 	hookPayload   = "payload"
 	hookKinds     = "kinds"
+
+	mllpCertificateNames = "certificateNames"
+	mllpAddresses        = "addresses"
 )
 
 // shape is what a field's value must look like in YAML. The single values
@@ -74,12 +78,14 @@ func directorySchema() schema {
 	hook := schema{fields: []field{
 		{name: hookURL}, {name: hookSecret}, {name: hookSecretEnv}, {name: hookPayload}, {name: hookKinds, shape: list},
 	}}
+	mllp := schema{fields: []field{{name: mllpCertificateNames, shape: list}, {name: mllpAddresses, shape: list}}}
 	org := schema{fields: []field{
 		{name: fieldID}, {name: fieldName}, {name: fieldKind}, {name: fieldHSAID},
 		{name: fieldFacilities, shape: list}, {name: fieldMunicipalityCodes, shape: list}, {name: fieldAPITokens, shape: list},
 		{name: fieldWebhooks, shape: mappings, of: &hook, what: "a list of webhooks (mappings with the fields " + hook.names() + ")"},
 		{name: fieldOptOut, shape: list}, {name: fieldEscalateTo},
 		{name: fieldPaymentAgreement, shape: mapping, of: &agreement},
+		{name: fieldMLLP, shape: mapping, of: &mllp},
 	}}
 	return schema{known: "the top-level fields are organisations and auditTokens", fields: []field{
 		{name: topOrganisations, shape: mappings, of: &org, what: "a list of organisations", terse: true},

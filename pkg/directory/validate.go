@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
@@ -16,6 +17,10 @@ import (
 // completes the webhooks in orgs, which it may therefore change: an empty
 // payload becomes cloudevents and a secretEnv is read into Secret, here and
 // only here, so that the environment is read once.
+// ref points at an element of an organisation's list field, for "already
+// used by" messages.
+type ref struct{ org, elem int }
+
 func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 	var issues []issue
 	add := func(p place, field string, elem int, format string, args ...any) {
@@ -25,12 +30,12 @@ func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 		issues = append(issues, s.issue(s.listLine, topOrganisations, "at least one organisation is required"))
 	}
 
-	type ref struct{ org, elem int }
 	ids := map[string]int{}
 	hsaIDs := map[string]int{}
 	facilities := map[string]ref{}
 	codes := map[string]ref{}
 	tokens := map[string]ref{}
+	senders := map[string]ref{} // MLLP certificate names and addresses
 
 	for i := range orgs {
 		org := s.org(i)
@@ -160,6 +165,10 @@ func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 			}
 		}
 
+		if ok(fieldMLLP) && o.MLLP != nil {
+			issues = append(issues, s.validateMLLP(i, o, senders)...)
+		}
+
 		if ok(fieldOptOut) {
 			for j, kind := range o.OptOut {
 				if !validKindName(kind) {
@@ -188,6 +197,61 @@ func validate(orgs []Organisation, auditTokens []string, s *source) []issue {
 		}
 	}
 	return issues
+}
+
+// validateMLLP checks organisation org's MLLP sender binding and parses
+// its addresses. A certificate name or address speaks for one
+// organisation only, and binding senders means nothing without facilities
+// for their MSH-4 to name.
+func (s *source) validateMLLP(org int, o *Organisation, senders map[string]ref) []issue {
+	p := place{s.org(org).fieldPath(fieldMLLP, -1), s}
+	var issues []issue
+	add := func(field string, elem int, format string, args ...any) {
+		issues = append(issues, s.fieldIssue(p, field, elem, format, args...))
+	}
+	if len(o.MLLP.CertificateNames)+len(o.MLLP.Addresses) == 0 {
+		issues = append(issues, s.fieldIssue(s.org(org), fieldMLLP, -1, "needs certificateNames or addresses"))
+	} else if len(o.Facilities) == 0 {
+		issues = append(issues, s.fieldIssue(s.org(org), fieldMLLP, -1, "binds HL7 v2 senders, so the organisation needs facilities for their MSH-4"))
+	}
+	claim := func(field string, j int, key string) {
+		if prev, dup := senders[key]; dup {
+			add(field, j, "already speaks for organisations[%d] (%s)", prev.org,
+				s.at(place{s.org(prev.org).fieldPath(fieldMLLP, -1), s}, field, prev.elem))
+			return
+		}
+		senders[key] = ref{org, j}
+	}
+	for j, name := range o.MLLP.CertificateNames {
+		if strings.TrimSpace(name) == "" || name != strings.TrimSpace(name) {
+			add(mllpCertificateNames, j, "must be a certificate's common name or DNS name, without surrounding whitespace")
+			continue
+		}
+		claim(mllpCertificateNames, j, "cert:"+strings.ToLower(name))
+	}
+	o.MLLP.prefixes = nil
+	for j, text := range o.MLLP.Addresses {
+		prefix, err := parseAddressRange(text)
+		if err != nil {
+			add(mllpAddresses, j, "%q is not an IP address or CIDR range (10.12.0.0/16)", text)
+			continue
+		}
+		o.MLLP.prefixes = append(o.MLLP.prefixes, prefix)
+		claim(mllpAddresses, j, "addr:"+prefix.String())
+	}
+	return issues
+}
+
+// parseAddressRange reads an IP address (a range of one) or a CIDR range.
+func parseAddressRange(text string) (netip.Prefix, error) {
+	if addr, err := netip.ParseAddr(text); err == nil {
+		return netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()), nil
+	}
+	prefix, err := netip.ParsePrefix(text)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return prefix.Masked(), nil
 }
 
 // validateWebhooks applies the webhook rules to the webhooks of

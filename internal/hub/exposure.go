@@ -55,3 +55,25 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// checkMLLPExposure refuses an MLLP listener anyone could speak for any
+// hospital on: reachable beyond loopback with neither client certificates
+// nor address bindings in the directory, unless the operator accepted that
+// with Insecure. Certificate names in the directory need client
+// certificates to be verified at all.
+func checkMLLPExposure(c MLLPConfig, dir *directory.Directory) error {
+	byCertificate, byAddress := dir.MLLPBindings()
+	if byCertificate && c.TLSClientCA == "" {
+		return &StartupError{What: "the directory binds MLLP senders by certificate name, but client certificates are not verified",
+			Fix: "set --mllp-tls-client-ca (with --mllp-tls-cert and --mllp-tls-key)"}
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return &StartupError{What: "invalid MLLP address " + c.Addr, Fix: "set --mllp-addr to host:port", Err: err}
+	}
+	if isLoopback(host) || c.TLSClientCA != "" || byAddress || c.Insecure {
+		return nil
+	}
+	return &StartupError{What: "MLLP on " + c.Addr + " would let anyone who reaches it speak for any hospital (MSH-4 alone decides)",
+		Fix: "set --mllp-tls-client-ca, bind senders by address in the directory (mllp.addresses), or accept the risk with --mllp-insecure"}
+}
